@@ -1,0 +1,63 @@
+# ppp-tracker. Two commands set everything up on a fresh machine:
+#   make run    install, migrate the embedded SQLite database, load the demo, serve on :5000
+#   make test   install what the tests need and run the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install install-dev system-run system-test translations lint format bench migrate demo worker clean
+
+$(VENV)/.installed-base: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-base pyproject.toml
+	$(PY) -m pip install -q -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed-base
+install-dev: $(VENV)/.installed-dev
+
+system-run:
+	@scripts/system-deps.sh run
+
+system-test:
+	@scripts/system-deps.sh test
+
+translations: install
+	@$(PY) scripts/i18n.py compile
+
+migrate: install translations
+	$(FLASK) db upgrade
+
+demo: migrate
+	@$(FLASK) users demo
+	@$(FLASK) demo load --if-empty
+
+run: system-run demo
+	@echo "ppp-tracker on http://$(HOST):$(PORT)  (worker and beat run alongside; Ctrl-C stops all)"
+	@scripts/run-local.sh $(HOST) $(PORT)
+
+test: system-test install-dev translations
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install-dev translations
+	@scripts/system-deps.sh bench
+	$(PY) -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf instance/*.db .pytest_cache

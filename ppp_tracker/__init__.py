@@ -1,0 +1,52 @@
+"""ppp-tracker: deadlines, penalties and claim letters of the penal system's PPP contracts."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config import BASE_DIR, INSTANCE_DIR, load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; `config` overrides settings read from the environment."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder="static",
+    )
+    app.config.update(load_config(config))
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+
+    from ppp_tracker import i18n
+    from ppp_tracker.db import db
+    from ppp_tracker.extensions import babel, csrf, login_manager, migrate
+
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(i18n.TRANSLATION_DIRECTORIES))
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(BASE_DIR / "migrations"), compare_type=True, render_as_batch=True
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+
+    from ppp_tracker.core import web
+
+    web.init_app(app)
+
+    from ppp_tracker import models  # noqa: F401 - every model registered before first use
+    from ppp_tracker.api import init_api
+    from ppp_tracker.auth import init_app as init_auth
+    from ppp_tracker.core.cli import register_cli
+    from ppp_tracker.registry import init_app as init_registry
+
+    init_auth(app)
+    init_registry(app)
+    init_api(app)
+    register_cli(app)
+
+    from workers import celery_init_app
+
+    celery_init_app(app)
+    return app

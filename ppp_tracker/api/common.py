@@ -1,0 +1,210 @@
+"""What every API resource shares: the Api object, token auth, error shape and field types."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import marshmallow as ma
+from flask import abort, g, request
+from flask_babel import gettext as _
+from flask_smorest import Api as SmorestApi
+
+from ppp_tracker.auth import services as auth_services
+from ppp_tracker.auth.access import Permission, has_permission
+from ppp_tracker.core.audit import Actor, set_actor
+from ppp_tracker.core.errors import Forbidden, Invalid
+from ppp_tracker.db import db
+
+
+class ErrorSchema(ma.Schema):
+    """Errors: {"errors": {field: [messages]}}; "_request" names problems of the whole request."""
+
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()), required=True
+    )
+
+
+class Api(SmorestApi):
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        # The app's own handler (core.web) answers every error in the documented shape.
+        pass
+
+
+def api_blueprint(name: str, description: str):
+    """A blueprint under /api/v1 whose every call needs a bearer token."""
+    from flask_smorest import Blueprint
+
+    blueprint = Blueprint(name, __name__, url_prefix="/api/v1", description=description)
+    blueprint.before_request(authenticate_request)
+    return blueprint
+
+
+def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
+    """webargs/marshmallow nested messages → {"penalty.cap_percent": ["…"]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                name = prefix or "_request"
+            for field, msgs in flatten_errors(value, name).items():
+                out.setdefault(field, []).extend(msgs)
+    elif isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            out[prefix or "_request"] = [str(m) for m in messages]
+        else:
+            for index, value in enumerate(messages):
+                for field, msgs in flatten_errors(value, f"{prefix}.{index}").items():
+                    out.setdefault(field, []).extend(msgs)
+    else:
+        out[prefix or "_request"] = [str(messages)]
+    return out
+
+
+def webargs_errors(data: dict) -> dict[str, list[str]] | None:
+    """The field errors webargs attached to a 422, without the location level (json, query)."""
+    messages = data.get("messages")
+    if not messages:
+        return data.get("errors")
+    merged: dict = {}
+    for location, fields in messages.items():
+        merged.update(fields if isinstance(fields, dict) else {location: fields})
+    return flatten_errors(merged)
+
+
+# --- authentication -----------------------------------------------------------------------
+
+PUBLIC_ENDPOINTS = {"api-docs.openapi_json", "tokens_api.Tokens"}
+
+
+def authenticate_request() -> None:
+    """Every API call but the token request and the spec needs `Authorization: Bearer …`."""
+    if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        abort(401, description=_("Send an API token: Authorization: Bearer <token>."))
+    user = auth_services.user_for_token(token.strip())
+    if user is None:
+        db.session.rollback()
+        abort(401, description=_("The token is unknown, revoked, or its user is inactive."))
+    db.session.commit()  # the token's last use, if it was noted
+    g.user = user
+    set_actor(Actor(user.email, user.id))
+
+
+def need(permission: Permission):
+    user = g.get("user")
+    if not has_permission(user, permission):
+        abort(403, description=_("Your role does not allow this."))
+    return user
+
+
+def run_service(fn, *args, **kwargs):
+    """Call a service; its Invalid/Conflict/Forbidden become 422/409/403 with field errors."""
+    try:
+        result = fn(*args, **kwargs)
+        db.session.commit()
+    except Invalid as exc:
+        db.session.rollback()
+        _abort_with(exc.status, exc.errors)
+    except Forbidden as exc:
+        db.session.rollback()
+        _abort_with(403, {"_request": [exc.message]})
+    return result
+
+
+def _abort_with(status: int, errors: dict[str, list[str]]):
+    from werkzeug.exceptions import HTTPException, default_exceptions
+
+    exc_class = default_exceptions.get(status, HTTPException)
+    exc = exc_class()
+    exc.data = {"errors": errors}
+    raise exc
+
+
+# --- field types --------------------------------------------------------------------------
+
+
+class MoneyField(ma.fields.Field):
+    """Money as a string with two decimals ("77000000.00"); integers are accepted, floats not."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault("pattern", r"^\d+(\.\d{1,2})?$")
+        kwargs["metadata"].setdefault("example", "77000000.00")
+        super().__init__(**kwargs)
+
+    def _jsonschema_type_mapping(self):
+        return {"type": "string"}
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return f"{Decimal(value).quantize(Decimal('0.01'))}"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, (bool, float)):
+            raise ma.ValidationError(
+                _('Send money as a string with two decimals, e.g. "77000000.00".')
+            )
+        text = str(value).strip()
+        try:
+            amount = Decimal(text)
+        except InvalidOperation as exc:
+            raise ma.ValidationError(_("Not an amount.")) from exc
+        if not amount.is_finite():
+            raise ma.ValidationError(_("Not an amount."))
+        if amount != amount.quantize(Decimal("0.01")):
+            raise ma.ValidationError(_("At most two decimals (whole tiyn)."))
+        if amount < 0:
+            raise ma.ValidationError(_("Must not be negative."))
+        return amount.quantize(Decimal("0.01"))
+
+
+class DecimalText(ma.fields.Field):
+    """A non-negative decimal (percentages, areas) given as a string or a number."""
+
+    def __init__(self, places: int = 4, **kwargs):
+        self.places = places
+        kwargs.setdefault("metadata", {})
+        super().__init__(**kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ma.ValidationError(_("Must be a number."))
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation as exc:
+            raise ma.ValidationError(_("Must be a number.")) from exc
+        if not number.is_finite():
+            raise ma.ValidationError(_("Must be a number."))
+        if number < 0:
+            raise ma.ValidationError(_("Must not be negative."))
+        if number.as_tuple().exponent < -self.places:
+            raise ma.ValidationError(_("At most %(n)d decimals.", n=self.places))
+        return number
+
+
+class StrictDate(ma.fields.Date):
+    """A date as YYYY-MM-DD, nothing else."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or len(value) != 10:
+            raise ma.ValidationError(_("Must be a date as YYYY-MM-DD."))
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise ma.ValidationError(_("Must be a date as YYYY-MM-DD.")) from exc
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))

@@ -1,0 +1,642 @@
+"""JSON API v1 of the registry: regions, institutions, parties, projects, sites, contracts,
+milestones and deadlines. Thin: parse, call the registry services, dump."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask.views import MethodView
+from sqlalchemy.orm import selectinload
+
+from ppp_tracker import clock
+from ppp_tracker.api.common import (
+    DecimalText,
+    MoneyField,
+    StrictDate,
+    api_blueprint,
+    need,
+    run_service,
+)
+from ppp_tracker.auth.access import Permission, get_in_scope, scope
+from ppp_tracker.db import db
+from ppp_tracker.deadlines.calendar import get_calendar
+from ppp_tracker.deadlines.rules import MilestoneState, timing
+from ppp_tracker.registry import services
+from ppp_tracker.registry.codes import (
+    Arrangement,
+    ContractStatus,
+    InstitutionKind,
+    MilestoneStatus,
+    MilestoneType,
+    Obligor,
+    PartyKind,
+    PenaltyBase,
+    ProjectKind,
+    ProjectStatus,
+    RelativeUnit,
+    SiteStatus,
+    StageKind,
+)
+from ppp_tracker.registry.models import (
+    Contract,
+    Institution,
+    Milestone,
+    Party,
+    ProductionSite,
+    Project,
+    Region,
+)
+
+blp = api_blueprint("registry_api", "The registry: parties, projects, sites, contracts, milestones")
+
+
+def one_of(enum_cls):
+    return ma.validate.OneOf([m.value for m in enum_cls])
+
+
+def enum_field(enum_cls, **kwargs):
+    return ma.fields.String(
+        validate=one_of(enum_cls), metadata={"enum": [m.value for m in enum_cls]}, **kwargs
+    )
+
+
+def _loaded(data: dict) -> dict:
+    """The loaded arguments as the services expect them (values as given, keys as in the API)."""
+    return dict(data)
+
+
+# --- schemas ---------------------------------------------------------------------------------
+
+
+class RegionSchema(ma.Schema):
+    code = ma.fields.String(dump_only=True)
+    name_ru = ma.fields.String(dump_only=True)
+    name_kk = ma.fields.String(dump_only=True)
+    name_en = ma.fields.String(dump_only=True)
+    court_name = ma.fields.String(dump_only=True, allow_none=True)
+
+
+class InstitutionSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    kind = enum_field(InstitutionKind, required=True)
+    region = ma.fields.String(required=True, attribute="region_code")
+    address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    capacity = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0, max=100_000))
+
+
+class PartySchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    bin = ma.fields.String(allow_none=True, metadata={"description": "12-digit BIN/IIN"})
+    kind = enum_field(PartyKind, required=True)
+    email = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
+    address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
+    head_position = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    head_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    region = ma.fields.String(allow_none=True, attribute="region_code")
+
+
+class StageSchema(ma.Schema):
+    kind = enum_field(StageKind, required=True)
+    planned_on = StrictDate(allow_none=True)
+    actual_on = StrictDate(allow_none=True)
+    note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
+
+
+class ProjectSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    kind = enum_field(ProjectKind, required=True)
+    status = enum_field(ProjectStatus)
+    region = ma.fields.String(required=True, attribute="region_code")
+    institution = ma.fields.Integer(allow_none=True, attribute="institution_id")
+    investor_id = ma.fields.Integer(allow_none=True)
+    capacity = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=100_000))
+    land_area_ha = DecimalText(allow_none=True)
+    estimated_cost = MoneyField(allow_none=True)
+    term_years = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=99))
+    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
+    stages = ma.fields.List(ma.fields.Nested(StageSchema))
+    is_demo = ma.fields.Boolean(dump_only=True)
+
+
+class SiteSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    arrangement = enum_field(Arrangement, required=True)
+    status = enum_field(SiteStatus)
+    institution = ma.fields.Integer(required=True, attribute="institution_id")
+    institution_name = ma.fields.Function(lambda s: s.institution.name, dump_only=True)
+    operator_id = ma.fields.Integer(allow_none=True)
+    region = ma.fields.String(
+        attribute="region_code", metadata={"description": "follows from the institution"}
+    )
+    activity = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    area_m2 = DecimalText(places=2, allow_none=True)
+    employed = ma.fields.Integer(validate=ma.validate.Range(min=0, max=100_000))
+    is_demo = ma.fields.Boolean(dump_only=True)
+
+
+class PenaltySchema(ma.Schema):
+    rate_percent_per_day = DecimalText(required=True)
+    base = enum_field(PenaltyBase, required=True)
+    cap_percent = DecimalText(allow_none=True, load_default=None)
+
+
+class ResponsePeriodSchema(ma.Schema):
+    days = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=365))
+    working = ma.fields.Boolean(required=True)
+
+
+class InstallmentSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    due_on = StrictDate(required=True)
+    amount = MoneyField(required=True)
+    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
+    paid_on = StrictDate(allow_none=True)
+    paid_amount = MoneyField(allow_none=True)
+
+
+class ContractSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    signed_on = StrictDate(required=True)
+    customer_id = ma.fields.Integer(required=True)
+    contractor_id = ma.fields.Integer(required=True)
+    project_id = ma.fields.Integer(allow_none=True)
+    site_id = ma.fields.Integer(allow_none=True)
+    region = ma.fields.String(dump_only=True, attribute="region_code")
+    subject = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=5000))
+    total_amount = MoneyField(required=True)
+    currency = ma.fields.String(dump_only=True)
+    starts_on = StrictDate(allow_none=True)
+    ends_on = StrictDate(allow_none=True)
+    status = enum_field(ContractStatus)
+    penalty = ma.fields.Nested(PenaltySchema)
+    penalty_clause = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    response_period = ma.fields.Nested(ResponsePeriodSchema)
+    grace_working_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=60))
+    officer = ma.fields.String(allow_none=True, metadata={"description": "the officer's e-mail"})
+    installments = ma.fields.List(ma.fields.Nested(InstallmentSchema))
+    is_demo = ma.fields.Boolean(dump_only=True)
+
+    @ma.pre_dump
+    def _shape(self, contract, **kwargs):
+        # Output mirrors the input: grouped penalty terms and response period.
+        return {
+            **{
+                c: getattr(contract, c)
+                for c in (
+                    "id",
+                    "number",
+                    "signed_on",
+                    "customer_id",
+                    "contractor_id",
+                    "project_id",
+                    "site_id",
+                    "region_code",
+                    "subject",
+                    "total_amount",
+                    "currency",
+                    "starts_on",
+                    "ends_on",
+                    "status",
+                    "penalty_clause",
+                    "grace_working_days",
+                    "is_demo",
+                )
+            },
+            "penalty": {
+                "rate_percent_per_day": contract.penalty_rate_percent,
+                "base": contract.penalty_base,
+                "cap_percent": contract.penalty_cap_percent,
+            },
+            "response_period": {
+                "days": contract.response_days,
+                "working": contract.response_working,
+            },
+            "officer": contract.officer.email if contract.officer else None,
+            "installments": contract.installments,
+        }
+
+
+class RelativeSchema(ma.Schema):
+    milestone_id = ma.fields.Integer(required=True)
+    amount = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=3650))
+    unit = enum_field(RelativeUnit, required=True)
+
+
+class MilestoneSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    contract_id = ma.fields.Integer(dump_only=True)
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
+    type = enum_field(MilestoneType, required=True)
+    code = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
+    obligor = enum_field(Obligor)
+    responsible = ma.fields.String(
+        allow_none=True, metadata={"description": "the responsible user's e-mail"}
+    )
+    value = MoneyField(allow_none=True)
+    due_on = StrictDate(allow_none=True)
+    relative = ma.fields.Nested(RelativeSchema, allow_none=True)
+    reason = ma.fields.String(
+        load_only=True,
+        allow_none=True,
+        validate=ma.validate.Length(max=2000),
+        metadata={"description": "required when due_on changes"},
+    )
+    met_on = StrictDate(allow_none=True)
+    status = enum_field(MilestoneStatus)
+    status_note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
+    effective_due_on = StrictDate(dump_only=True, allow_none=True)
+    state = ma.fields.String(dump_only=True, metadata={"enum": [m.value for m in MilestoneState]})
+    days_late = ma.fields.Integer(dump_only=True)
+    explanation = ma.fields.String(dump_only=True)
+    due_date_changes = ma.fields.List(ma.fields.Dict(), dump_only=True)
+
+    @ma.pre_dump
+    def _with_timing(self, milestone, **kwargs):
+        if isinstance(milestone, dict):
+            return milestone
+        return milestone_payload(milestone, clock.today())
+
+
+def milestone_payload(milestone: Milestone, as_of: date) -> dict:
+    """A milestone as the API shows it, with its timing on `as_of`."""
+    t = timing(
+        get_calendar(),
+        due_on=milestone.due_on,
+        status=milestone.status,
+        met_on=milestone.met_on,
+        as_of=as_of,
+    )
+    return {
+        **{
+            c: getattr(milestone, c)
+            for c in (
+                "id",
+                "contract_id",
+                "title",
+                "description",
+                "type",
+                "code",
+                "obligor",
+                "value",
+                "due_on",
+                "met_on",
+                "status",
+                "status_note",
+            )
+        },
+        "responsible": milestone.responsible.email if milestone.responsible else None,
+        "relative": (
+            {
+                "milestone_id": milestone.relative_to_id,
+                "amount": milestone.relative_amount,
+                "unit": milestone.relative_unit,
+            }
+            if milestone.relative_to_id
+            else None
+        ),
+        "effective_due_on": t.effective_due_on,
+        "state": t.state.value,
+        "days_late": t.days_late,
+        "explanation": t.explanation,
+        "due_date_changes": [
+            {
+                "old_due_on": ch.old_due_on.isoformat() if ch.old_due_on else None,
+                "new_due_on": ch.new_due_on.isoformat() if ch.new_due_on else None,
+                "reason": ch.reason,
+                "changed_at": ch.changed_at.isoformat(),
+            }
+            for ch in milestone.due_date_changes
+        ],
+    }
+
+
+class ListArgs(ma.Schema):
+    q = ma.fields.String(validate=ma.validate.Length(max=200))
+    region = ma.fields.String(validate=ma.validate.Length(max=8))
+
+
+class PartyListArgs(ma.Schema):
+    q = ma.fields.String(validate=ma.validate.Length(max=200))
+    kind = enum_field(PartyKind)
+
+
+class SiteListArgs(ListArgs):
+    arrangement = enum_field(Arrangement)
+
+
+class ContractListArgs(ListArgs):
+    status = enum_field(ContractStatus)
+    project_id = ma.fields.Integer()
+    site_id = ma.fields.Integer()
+
+
+class DeadlineArgs(ma.Schema):
+    as_of = StrictDate()
+    state = ma.fields.String(validate=ma.validate.OneOf(["overdue", "upcoming"]))
+    within_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=3660))
+    contract_id = ma.fields.Integer()
+    region = ma.fields.String(validate=ma.validate.Length(max=8))
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _search(stmt, q: str | None, *columns):
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        stmt = stmt.where(sa.or_(*[sa.func.lower(c).like(pattern) for c in columns]))
+    return stmt
+
+
+def _page(stmt, pagination_parameters):
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+    )
+    pagination_parameters.item_count = total
+    page, size = pagination_parameters.page, pagination_parameters.page_size
+    return db.session.scalars(stmt.limit(size).offset((page - 1) * size)).unique().all()
+
+
+# --- resources --------------------------------------------------------------------------------
+
+
+@blp.route("/regions")
+class Regions(MethodView):
+    @blp.response(200, RegionSchema(many=True))
+    def get(self):
+        """The regions: their `code` is what `region` fields and `--region` take."""
+        need(Permission.READ)
+        return db.session.scalars(sa.select(Region).order_by(Region.code)).all()
+
+
+@blp.route("/institutions")
+class Institutions(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, InstitutionSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        user = need(Permission.READ)
+        stmt = scope(sa.select(Institution), user, Institution.region_code).order_by(
+            Institution.name
+        )
+        stmt = _search(stmt, args.get("q"), Institution.name, Institution.address)
+        if args.get("region"):
+            stmt = stmt.where(Institution.region_code == args["region"])
+        return _page(stmt, pagination_parameters)
+
+    @blp.arguments(InstitutionSchema)
+    @blp.response(201, InstitutionSchema)
+    def post(self, data):
+        user = need(Permission.EDIT_REGISTRY)
+        data["region"] = data.pop("region_code", None)
+        return run_service(services.save_institution, user, data)
+
+
+@blp.route("/parties")
+class Parties(MethodView):
+    @blp.arguments(PartyListArgs, location="query")
+    @blp.response(200, PartySchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        need(Permission.READ)
+        stmt = _search(
+            sa.select(Party).order_by(Party.name), args.get("q"), Party.name, Party.bin, Party.email
+        )
+        if args.get("kind"):
+            stmt = stmt.where(Party.kind == args["kind"])
+        return _page(stmt, pagination_parameters)
+
+    @blp.arguments(PartySchema)
+    @blp.response(201, PartySchema)
+    def post(self, data):
+        user = need(Permission.EDIT_PARTIES)
+        if "region_code" in data:
+            data["region"] = data.pop("region_code")
+        return run_service(services.save_party, user, data)
+
+
+@blp.route("/parties/<int:party_id>")
+class PartyItem(MethodView):
+    @blp.response(200, PartySchema)
+    def get(self, party_id):
+        need(Permission.READ)
+        return db.get_or_404(Party, party_id)
+
+    @blp.arguments(PartySchema(partial=True))
+    @blp.response(200, PartySchema)
+    def patch(self, data, party_id):
+        user = need(Permission.EDIT_PARTIES)
+        party = db.get_or_404(Party, party_id)
+        if "region_code" in data:
+            data["region"] = data.pop("region_code")
+        return run_service(services.save_party, user, data, party)
+
+
+def _project_data(data: dict) -> dict:
+    renames = {"region_code": "region", "institution_id": "institution"}
+    return {renames.get(k, k): v for k, v in data.items()}
+
+
+@blp.route("/projects")
+class Projects(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, ProjectSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        user = need(Permission.READ)
+        stmt = scope(
+            sa.select(Project).options(selectinload(Project.stages)), user, Project.region_code
+        )
+        stmt = _search(stmt.order_by(Project.id), args.get("q"), Project.title)
+        if args.get("region"):
+            stmt = stmt.where(Project.region_code == args["region"])
+        return _page(stmt, pagination_parameters)
+
+    @blp.arguments(ProjectSchema)
+    @blp.response(201, ProjectSchema)
+    def post(self, data):
+        user = need(Permission.EDIT_REGISTRY)
+        return run_service(services.save_project, user, _project_data(data))
+
+
+@blp.route("/projects/<int:project_id>")
+class ProjectItem(MethodView):
+    @blp.response(200, ProjectSchema)
+    def get(self, project_id):
+        need(Permission.READ)
+        return get_in_scope(Project, project_id)
+
+    @blp.arguments(ProjectSchema(partial=True))
+    @blp.response(200, ProjectSchema)
+    def patch(self, data, project_id):
+        user = need(Permission.EDIT_REGISTRY)
+        project = get_in_scope(Project, project_id)
+        return run_service(services.save_project, user, _project_data(data), project)
+
+
+def _site_data(data: dict) -> dict:
+    renames = {"region_code": "region", "institution_id": "institution"}
+    return {renames.get(k, k): v for k, v in data.items()}
+
+
+@blp.route("/sites")
+class Sites(MethodView):
+    @blp.arguments(SiteListArgs, location="query")
+    @blp.response(200, SiteSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        user = need(Permission.READ)
+        stmt = scope(
+            sa.select(ProductionSite).options(selectinload(ProductionSite.institution)),
+            user,
+            ProductionSite.region_code,
+        ).order_by(ProductionSite.id)
+        stmt = _search(stmt, args.get("q"), ProductionSite.name, ProductionSite.activity)
+        if args.get("region"):
+            stmt = stmt.where(ProductionSite.region_code == args["region"])
+        if args.get("arrangement"):
+            stmt = stmt.where(ProductionSite.arrangement == args["arrangement"])
+        return _page(stmt, pagination_parameters)
+
+    @blp.arguments(SiteSchema)
+    @blp.response(201, SiteSchema)
+    def post(self, data):
+        user = need(Permission.EDIT_REGISTRY)
+        return run_service(services.save_site, user, _site_data(data))
+
+
+@blp.route("/sites/<int:site_id>")
+class SiteItem(MethodView):
+    @blp.response(200, SiteSchema)
+    def get(self, site_id):
+        need(Permission.READ)
+        return get_in_scope(ProductionSite, site_id)
+
+    @blp.arguments(SiteSchema(partial=True))
+    @blp.response(200, SiteSchema)
+    def patch(self, data, site_id):
+        user = need(Permission.EDIT_REGISTRY)
+        site = get_in_scope(ProductionSite, site_id)
+        return run_service(services.save_site, user, _site_data(data), site)
+
+
+@blp.route("/contracts")
+class Contracts(MethodView):
+    @blp.arguments(ContractListArgs, location="query")
+    @blp.response(200, ContractSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        user = need(Permission.READ)
+        contractor = sa.orm.aliased(Party)
+        stmt = scope(
+            sa.select(Contract)
+            .join(contractor, Contract.contractor_id == contractor.id)
+            .options(selectinload(Contract.installments), selectinload(Contract.officer)),
+            user,
+            Contract.region_code,
+        ).order_by(Contract.id)
+        stmt = _search(
+            stmt, args.get("q"), Contract.number, Contract.subject, contractor.name, contractor.bin
+        )
+        for key, column in (
+            ("region", Contract.region_code),
+            ("status", Contract.status),
+            ("project_id", Contract.project_id),
+            ("site_id", Contract.site_id),
+        ):
+            if args.get(key) is not None:
+                stmt = stmt.where(column == args[key])
+        return _page(stmt, pagination_parameters)
+
+    @blp.arguments(ContractSchema)
+    @blp.response(201, ContractSchema)
+    def post(self, data):
+        user = need(Permission.EDIT_REGISTRY)
+        return run_service(services.save_contract, user, data)
+
+
+@blp.route("/contracts/<int:contract_id>")
+class ContractItem(MethodView):
+    @blp.response(200, ContractSchema)
+    def get(self, contract_id):
+        need(Permission.READ)
+        return get_in_scope(Contract, contract_id)
+
+    @blp.arguments(ContractSchema(partial=True))
+    @blp.response(200, ContractSchema)
+    def patch(self, data, contract_id):
+        user = need(Permission.EDIT_REGISTRY)
+        contract = get_in_scope(Contract, contract_id)
+        return run_service(services.save_contract, user, data, contract)
+
+
+@blp.route("/contracts/<int:contract_id>/milestones")
+class ContractMilestones(MethodView):
+    @blp.response(200, MilestoneSchema(many=True))
+    def get(self, contract_id):
+        need(Permission.READ)
+        return get_in_scope(Contract, contract_id).milestones
+
+    @blp.arguments(MilestoneSchema)
+    @blp.response(201, MilestoneSchema)
+    def post(self, data, contract_id):
+        user = need(Permission.EDIT_REGISTRY)
+        contract = get_in_scope(Contract, contract_id)
+        return run_service(services.save_milestone, user, contract, data)
+
+
+@blp.route("/milestones/<int:milestone_id>")
+class MilestoneItem(MethodView):
+    @blp.response(200, MilestoneSchema)
+    def get(self, milestone_id):
+        need(Permission.READ)
+        return get_in_scope(Milestone, milestone_id)
+
+    @blp.arguments(MilestoneSchema(partial=True))
+    @blp.response(200, MilestoneSchema)
+    def patch(self, data, milestone_id):
+        user = need(Permission.EDIT_REGISTRY)
+        milestone = get_in_scope(Milestone, milestone_id)
+        return run_service(services.save_milestone, user, milestone.contract, data, milestone)
+
+
+class DeadlineSchema(MilestoneSchema):
+    contract_number = ma.fields.String(dump_only=True)
+    region = ma.fields.String(dump_only=True)
+
+
+@blp.route("/deadlines")
+class Deadlines(MethodView):
+    @blp.arguments(DeadlineArgs, location="query")
+    @blp.response(200, DeadlineSchema(many=True))
+    def get(self, args):
+        """Open milestones with effective due date, state and days late as of `as_of` (today)."""
+        user = need(Permission.READ)
+        from ppp_tracker.deadlines.queries import deadlines
+
+        as_of: date = args.get("as_of") or clock.today()
+        rows = deadlines(
+            user,
+            as_of=as_of,
+            state=args.get("state"),
+            within_days=args.get("within_days"),
+            contract_id=args.get("contract_id"),
+            region=args.get("region"),
+        )
+        return [
+            {
+                **milestone_payload(m, as_of),
+                "contract_number": m.contract.number,
+                "region": m.contract.region_code,
+            }
+            for m in rows
+        ]

@@ -1,0 +1,48 @@
+"""Forms of the login, profile and user-administration pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from ppp_tracker.auth.models import AlertMode, Role
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=255)])
+    position = StringField(_l("Position"), validators=[Optional(), Length(max=255)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=64)])
+    locale = SelectField(
+        _l("Language"), choices=[("ru", "Русский"), ("kk", "Қазақша"), ("en", "English")]
+    )
+    alert_mode = SelectField(_l("Alerts by e-mail"), choices=AlertMode.choices)
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Label"), validators=[DataRequired(), Length(max=255)])
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=255)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=255)])
+    position = StringField(_l("Position"), validators=[Optional(), Length(max=255)])
+    role = SelectField(_l("Role"), choices=Role.choices)
+    region = SelectField(_l("Region"), choices=[])
+    active = BooleanField(_l("Active"), default=True)
+    password = PasswordField(
+        _l("Password"),
+        validators=[Optional(), Length(min=10, max=200)],
+        description=_l("Leave empty to keep the current password (or to generate one)."),
+    )

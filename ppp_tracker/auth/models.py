@@ -1,0 +1,147 @@
+"""Users, roles, API tokens, login attempts and the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ppp_tracker.core.audit import Audited
+from ppp_tracker.db import UTCDateTime, db, utcnow
+from ppp_tracker.registry.codes import LabelledEnum
+from ppp_tracker.registry.models import Region, enum_type
+
+
+class Role(LabelledEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    OFFICER = "officer"
+    LEGAL = "legal"
+    VIEWER = "viewer"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            "admin": _l("Administrator"),
+            "manager": _l("Manager"),
+            "officer": _l("Contract officer"),
+            "legal": _l("Legal staff"),
+            "viewer": _l("Viewer"),
+        }
+
+
+class AlertMode(LabelledEnum):
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
+
+    @classmethod
+    def _labels(cls):
+        return {"immediate": _l("Each alert at once"), "digest": _l("One daily digest")}
+
+
+class User(Audited, UserMixin, db.Model):
+    __tablename__ = "users"
+    __audit_exclude__ = ("password_hash",)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    #: Position shown under the signature of letters the user prepares.
+    position: Mapped[str | None] = mapped_column(sa.String(255))
+    phone: Mapped[str | None] = mapped_column(sa.String(64))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(enum_type(Role))
+    #: NULL: the user's scope is every region.
+    region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"))
+    locale: Mapped[str] = mapped_column(sa.String(5), default="ru")
+    alert_mode: Mapped[AlertMode] = mapped_column(enum_type(AlertMode), default=AlertMode.IMMEDIATE)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    region: Mapped[Region | None] = relationship()
+
+    def set_password(self, password: str) -> None:
+        # Werkzeug's default is scrypt, a memory-hard KDF.
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def all_regions(self) -> bool:
+        return self.region_code is None
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role} {self.region_code or '*'}>"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(Audited, db.Model):
+    """A bearer token for the API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    __audit_exclude__ = ("token_hash",)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The first characters of the token, so a user can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    name: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} {self.prefix}… user={self.user_id}>"
+
+
+class LoginAttempt(db.Model):
+    """A failed login (web form or token request), counted for throttling across all processes."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (sa.Index("ix_login_attempts_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "email:<address>" or "ip:<address>".
+    key: Mapped[str] = mapped_column(sa.String(300))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(db.Model):
+    """Who changed what and when, with old and new values. Written only by the flush hook."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.Integer)
+    #: The actor's e-mail, or "worker:<task>" / "cli:<command>" for system changes.
+    actor: Mapped[str] = mapped_column(sa.String(255))
+    action: Mapped[str] = mapped_column(sa.String(16))
+    entity_type: Mapped[str] = mapped_column(sa.String(64))
+    entity_id: Mapped[str] = mapped_column(sa.String(64))
+    region_code: Mapped[str | None] = mapped_column(sa.String(8), index=True)
+    #: {column: [old, new]}
+    changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"<AuditEvent {self.id} {self.actor} {self.action} {self.entity_type}#{self.entity_id}>"
+        )

@@ -1,0 +1,167 @@
+"""The audit trail: every insert, update and delete of an audited model becomes an AuditEvent.
+
+It hooks the session's flush, so no service can forget it: whatever changes a row — a page, the
+API, a worker, the CLI — leaves who, when, and the old and new values.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session, attributes, object_mapper
+
+from ppp_tracker.db import utcnow
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is changing things: a user, or a named system process (worker, CLI)."""
+
+    label: str
+    user_id: int | None = None
+
+
+SYSTEM = Actor("system")
+_current_actor: contextvars.ContextVar[Actor] = contextvars.ContextVar("actor", default=SYSTEM)
+
+
+def current_actor() -> Actor:
+    return _current_actor.get()
+
+
+def set_actor(actor: Actor) -> contextvars.Token:
+    return _current_actor.set(actor)
+
+
+@contextmanager
+def acting_as(actor: Actor):
+    token = _current_actor.set(actor)
+    try:
+        yield actor
+    finally:
+        _current_actor.reset(token)
+
+
+class Audited:
+    """Marker mixin: changes to this model are written to the audit log.
+
+    `__audit_exclude__` names columns whose values are not copied (secrets, file bytes); their
+    change is still recorded, as "(changed)".
+    """
+
+    __audit_exclude__: tuple[str, ...] = ()
+
+
+def _plain(value):
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return f"({len(value)} bytes)"
+    return str(value)
+
+
+def _column_attrs(obj):
+    mapper = object_mapper(obj)
+    return [prop.key for prop in mapper.column_attrs]
+
+
+def _pk(obj) -> str:
+    # In after_flush the identity key is not set yet; the mapper reads the primary key columns.
+    values = object_mapper(obj).primary_key_from_instance(obj)
+    return ",".join("" if part is None else str(_plain(part)) for part in values)
+
+
+def _region_of(obj) -> str | None:
+    try:
+        value = getattr(obj, "region_code", None)
+    except Exception:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _changes(obj, *, mode: str) -> dict:
+    excluded = set(getattr(obj, "__audit_exclude__", ()))
+    state = sa.inspect(obj)
+    changes: dict[str, list] = {}
+    for key in _column_attrs(obj):
+        if key in {"created_at", "updated_at"}:
+            continue
+        if mode == "create":
+            if key in excluded:
+                continue
+            value = state.dict.get(key)
+            if value is not None:
+                changes[key] = [None, _plain(value)]
+        elif mode == "delete":
+            if key in excluded:
+                continue
+            value = state.dict.get(key)
+            if value is not None:
+                changes[key] = [_plain(value), None]
+        else:
+            history = attributes.get_history(obj, key, passive=attributes.PASSIVE_NO_INITIALIZE)
+            if not history.has_changes():
+                continue
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            if old == new:
+                continue
+            if key in excluded:
+                changes[key] = ["(changed)", "(changed)"]
+            else:
+                changes[key] = [_plain(old), _plain(new)]
+    return changes
+
+
+def _entity_name(obj) -> str:
+    return type(obj).__tablename__
+
+
+@event.listens_for(Session, "after_flush")
+def _write_audit_events(session: Session, flush_context) -> None:
+    # Imported here: the model module imports this one for the mixin.
+    from ppp_tracker.auth.models import AuditEvent
+
+    actor = current_actor()
+    rows = []
+    at = utcnow()
+    for mode, objects in (
+        ("create", session.new),
+        ("update", session.dirty),
+        ("delete", session.deleted),
+    ):
+        for obj in objects:
+            if not isinstance(obj, Audited):
+                continue
+            if mode == "update" and not session.is_modified(obj, include_collections=False):
+                continue
+            changes = _changes(obj, mode=mode)
+            if mode == "update" and not changes:
+                continue
+            rows.append(
+                {
+                    "at": at,
+                    "actor_id": actor.user_id,
+                    "actor": actor.label,
+                    "action": mode,
+                    "entity_type": _entity_name(obj),
+                    "entity_id": _pk(obj),
+                    "region_code": _region_of(obj),
+                    "changes": changes,
+                }
+            )
+    if rows:
+        session.connection().execute(insert(AuditEvent.__table__), rows)

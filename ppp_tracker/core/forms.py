@@ -1,0 +1,67 @@
+"""Helpers shared by the WTForms forms of every feature."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+
+from ppp_tracker.core.errors import Invalid
+from ppp_tracker.money import MoneyError, parse_money, parse_percent
+
+
+def apply_errors(form: FlaskForm, exc: Invalid, field_map: dict[str, str] | None = None) -> None:
+    """Put a service's field errors next to the form's fields; others go above the form."""
+    field_map = field_map or getattr(form, "field_map", {})
+    for name, messages in exc.errors.items():
+        target = field_map.get(name, name)
+        field = form._fields.get(target)
+        if field is None and "." in name:
+            field = form._fields.get(name.replace(".", "_"))
+        if field is not None:
+            field.errors = list(field.errors) + messages
+        else:
+            form.form_errors.extend(f"{name}: {m}" for m in messages)
+
+
+class MoneyField(StringField):
+    """An amount in tenge typed as "23 100 000,00" or "23100000.00"; becomes a Decimal."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        self._raw = valuelist[0] if valuelist else ""
+        if self._raw and self._raw.strip():
+            try:
+                self.data = parse_money(self._raw)
+            except MoneyError as exc:
+                self.data = None
+                raise ValueError(_l("Enter an amount in tenge, e.g. 23 100 000,00.")) from exc
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if isinstance(self.data, Decimal):
+            return f"{self.data:.2f}"
+        return ""
+
+
+class PercentField(StringField):
+    def process_formdata(self, valuelist):
+        self.data = None
+        raw = valuelist[0] if valuelist else ""
+        if raw and raw.strip():
+            try:
+                self.data = parse_percent(raw)
+            except MoneyError as exc:
+                raise ValueError(_l("Enter a percentage, e.g. 0.1.")) from exc
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)

@@ -1,0 +1,103 @@
+"""Lists with search, filters, sorting and pagination, driven by the query string."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask import request, url_for
+
+from ppp_tracker.db import db
+
+PER_PAGE_CHOICES = (25, 50, 100)
+
+
+@dataclass
+class Listing:
+    """A select plus what the query string asks of it (q, sort, page, per_page, filters).
+
+    `search` columns are matched case-insensitively with LIKE; `filters` maps a query argument
+    to a column compared for equality; `sorts` maps a sort key to a column ("-key" descends).
+    """
+
+    stmt: Any
+    search: list = field(default_factory=list)
+    sorts: dict = field(default_factory=dict)
+    default_sort: str = ""
+    filters: dict = field(default_factory=dict)
+    args: dict | None = None
+
+    def __post_init__(self) -> None:
+        args = self.args if self.args is not None else request.args
+        self.q = (args.get("q") or "").strip()[:200]
+        self.sort = args.get("sort") or self.default_sort
+        if self.sort.lstrip("-") not in self.sorts:
+            self.sort = self.default_sort
+        self.active_filters = {
+            name: args.get(name) for name in self.filters if args.get(name) not in (None, "")
+        }
+        try:
+            self.per_page = int(args.get("per_page", PER_PAGE_CHOICES[0]))
+        except ValueError:
+            self.per_page = PER_PAGE_CHOICES[0]
+        if self.per_page not in PER_PAGE_CHOICES:
+            self.per_page = PER_PAGE_CHOICES[0]
+        try:
+            self.page = max(1, int(args.get("page", 1)))
+        except ValueError:
+            self.page = 1
+
+    def query(self):
+        stmt = self.stmt
+        if self.q and self.search:
+            pattern = f"%{self.q.lower()}%"
+            stmt = stmt.where(sa.or_(*[sa.func.lower(col).like(pattern) for col in self.search]))
+        for name, value in self.active_filters.items():
+            target = self.filters[name]
+            if hasattr(target, "__clause_element__"):
+                stmt = stmt.where(target == value)
+            else:
+                stmt = target(stmt, value)
+        if self.sort:
+            column = self.sorts[self.sort.lstrip("-")]
+            stmt = stmt.order_by(column.desc() if self.sort.startswith("-") else column.asc())
+        return stmt
+
+    @property
+    def pagination(self):
+        if not hasattr(self, "_pagination"):
+            self._pagination = db.paginate(
+                self.query(), page=self.page, per_page=self.per_page, error_out=False
+            )
+        return self._pagination
+
+    @property
+    def items(self):
+        return self.pagination.items
+
+    def all(self):
+        """Every matching row, for exports."""
+        return db.session.scalars(self.query()).unique().all()
+
+    def url(self, **changes) -> str:
+        """This page's address with some arguments changed (page, sort, a filter…)."""
+        args = dict(request.args)
+        args.update({k: v for k, v in changes.items() if v is not None})
+        for key, value in changes.items():
+            if value is None:
+                args.pop(key, None)
+        if "page" not in changes:
+            args.pop("page", None)
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+    def sort_url(self, key: str) -> str:
+        new = f"-{key}" if self.sort == key else key
+        return self.url(sort=new)
+
+    def sort_mark(self, key: str) -> str:
+        if self.sort == key:
+            return "▲"
+        if self.sort == f"-{key}":
+            return "▼"
+        return ""

@@ -1,0 +1,66 @@
+"""Small helpers that services use to collect field errors and raise them all at once."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import gettext as _
+
+from ppp_tracker.core.errors import Invalid
+
+#: The earliest and latest dates the registry accepts; anything else is a typing mistake.
+EARLIEST_DATE = date(1991, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+class Errors:
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(str(message))
+
+    def __contains__(self, field: str) -> bool:
+        return field in self.errors
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise Invalid(self.errors)
+
+
+def normalise_dashes(text: str) -> str:
+    """Numbers typed in Word come with en- and em-dashes: 14–28–9-1987 → 14-28-9-1987."""
+    return text.replace("\u2013", "-").replace("\u2014", "-").replace("\u2212", "-").strip()
+
+
+def check_date_range(errors: Errors, field: str, value: date | None) -> None:
+    if value is not None and not (EARLIEST_DATE <= value <= LATEST_DATE):
+        errors.add(
+            field,
+            _(
+                "The date must be between %(start)s and %(end)s.",
+                start=EARLIEST_DATE.strftime("%d.%m.%Y"),
+                end=LATEST_DATE.strftime("%d.%m.%Y"),
+            ),
+        )
+
+
+def check_text(
+    errors: Errors, field: str, value, *, required: bool = False, max_length: int = 500
+) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors.add(field, _("This field is required."))
+        return None
+    if not isinstance(value, str):
+        errors.add(field, _("Must be text."))
+        return None
+    value = value.strip()
+    if len(value) > max_length:
+        errors.add(field, _("At most %(n)d characters.", n=max_length))
+    if "\x00" in value:
+        errors.add(field, _("Contains a forbidden character."))
+    return value

@@ -1,0 +1,259 @@
+"""What every page shares: the acting user, template filters, errors, security headers, language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ppp_tracker import clock
+from ppp_tracker.core.audit import SYSTEM, Actor, set_actor
+from ppp_tracker.i18n import LANGUAGE_NAMES
+from ppp_tracker.money import format_money, format_number
+
+bp = Blueprint("core", __name__)
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def locale_code() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def format_date(value: date | None) -> str:
+    """Dates as officers write them: 12.06.2014."""
+    return "" if value is None else value.strftime("%d.%m.%Y")
+
+
+def format_timestamp(value: datetime | None) -> str:
+    """A UTC timestamp as Asia/Almaty wall-clock time: 12.06.2014 15:04."""
+    return "" if value is None else clock.to_local(value).strftime("%d.%m.%Y %H:%M")
+
+
+def _money_filter(value: Decimal | None) -> str:
+    return format_money(value, locale_code())
+
+
+def _number_filter(value) -> str:
+    return format_number(value, locale_code())
+
+
+def _load_web_user() -> None:
+    """The session's user on pages; the API sets its own from the bearer token."""
+    if is_api_request():
+        return
+    if current_user.is_authenticated:
+        g.user = current_user._get_current_object()
+        set_actor(Actor(g.user.email, g.user.id))
+
+
+def _reset_actor(_exc=None) -> None:
+    set_actor(SYSTEM)
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'",
+    )
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _error_title(code: int) -> str:
+    titles = {
+        400: _("Bad request"),
+        401: _("Please log in"),
+        403: _("You do not have access to this page or action."),
+        404: _("Not found"),
+        405: _("Method not allowed"),
+        409: _("Conflict"),
+        413: _("The upload is too large"),
+        422: _("The data is not valid"),
+        429: _("Too many attempts, please wait and try again."),
+        500: _("Something went wrong on our side; the error has been logged."),
+    }
+    return titles.get(code, _("Error"))
+
+
+def handle_http_error(exc: HTTPException):
+    code = exc.code or 500
+    if is_api_request():
+        from ppp_tracker.api.common import webargs_errors
+
+        data = getattr(exc, "data", None)
+        errors = webargs_errors(data) if isinstance(data, dict) else None
+        body = {"errors": errors or {"_request": [exc.description or _error_title(code)]}}
+        response = jsonify(body)
+        response.status_code = code
+        if code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        if isinstance(data, dict) and data.get("headers"):
+            response.headers.update(data["headers"])
+        if code == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="ppp-tracker"'
+        return response
+    if code == 401:
+        return redirect(url_for("auth.login", next=request.full_path))
+    return render_template("errors/error.html", code=code, title=_error_title(code)), code
+
+
+def handle_csrf_error(exc: CSRFError):
+    current_app.logger.warning("CSRF refused on %s: %s", request.path, exc.description)
+    if is_api_request():
+        return jsonify({"errors": {"csrf_token": [exc.description]}}), 400
+    return (
+        render_template(
+            "errors/error.html",
+            code=400,
+            title=_("The form has expired or was not sent from this site. Please try again."),
+        ),
+        400,
+    )
+
+
+def handle_unexpected(exc: Exception):
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    if is_api_request():
+        return jsonify({"errors": {"_request": [_error_title(500)]}}), 500
+    return render_template("errors/error.html", code=500, title=_error_title(500)), 500
+
+
+@bp.post("/locale")
+def set_locale():
+    chosen = request.form.get("locale", "")
+    if chosen in current_app.config["LANGUAGES"]:
+        session["locale"] = chosen
+        user = g.get("user")
+        if user is not None and user.locale != chosen:
+            from ppp_tracker.db import db
+
+            user.locale = chosen
+            db.session.commit()
+    target = request.form.get("next") or url_for("registry.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("registry.home")
+    return redirect(target)
+
+
+@bp.get("/healthz")
+def healthz():
+    from sqlalchemy import text
+
+    from ppp_tracker.db import db
+
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: Any
+    permission: str = "read"
+    #: Lower comes first.
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Banner:
+    level: str
+    text: str
+
+
+#: Menu entries by endpoint; each feature adds its own with `add_nav` in its init_app.
+NAV_ITEMS: dict[str, NavItem] = {}
+#: Entries of the user menu (administration and the like), by endpoint.
+ADMIN_ITEMS: dict[str, NavItem] = {}
+#: Callables returning banners shown on top of every page (e.g. "the deadline scan is stale").
+BANNER_PROVIDERS: dict[str, Callable[[], list[Banner]]] = {}
+#: Callables returning HTML cards for the profile page (calendar feed, notification settings).
+PROFILE_PANELS: dict[str, Callable[[], Any]] = {}
+
+
+def add_nav(*items: NavItem, user_menu: bool = False) -> None:
+    target = ADMIN_ITEMS if user_menu else NAV_ITEMS
+    for item in items:
+        target[item.endpoint] = item
+
+
+def _visible(items: dict[str, NavItem], user) -> list[tuple[str, str]]:
+    from ppp_tracker.auth.access import Permission, has_permission
+
+    return [
+        (item.endpoint, str(item.label))
+        for item in sorted(items.values(), key=lambda i: i.order)
+        if has_permission(user, Permission(item.permission))
+    ]
+
+
+def _banners() -> list[Banner]:
+    if g.get("user") is None:
+        return []
+    out: list[Banner] = []
+    for provider in BANNER_PROVIDERS.values():
+        out.extend(provider())
+    return out
+
+
+def _template_context():
+    from ppp_tracker.auth.access import Permission, has_permission
+
+    user = g.get("user")
+    return {
+        "nav_items": lambda: _visible(NAV_ITEMS, user),
+        "admin_items": lambda: _visible(ADMIN_ITEMS, user),
+        "page_banners": _banners,
+        "profile_panels": lambda: [html for html in (p() for p in PROFILE_PANELS.values()) if html],
+        "acting_user": user,
+        "can": lambda permission: has_permission(user, Permission(permission)),
+        "current_locale": locale_code(),
+        "language_names": LANGUAGE_NAMES,
+        "today": clock.today(),
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.before_request(_load_web_user)
+    app.teardown_request(_reset_actor)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    if not app.testing and not app.debug:
+        app.register_error_handler(Exception, handle_unexpected)
+    app.context_processor(_template_context)
+    app.jinja_env.filters.update(
+        money=_money_filter,
+        number=_number_filter,
+        dmy=format_date,
+        local_dt=format_timestamp,
+    )

@@ -1,0 +1,31 @@
+"""Admin overrides of the working-day calendar (decrees the holidays package does not know)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ppp_tracker.core.audit import Audited
+from ppp_tracker.db import UTCDateTime, db, utcnow
+
+
+class CalendarOverride(Audited, db.Model):
+    """A day made working or a day off by decree; wins over the holidays package."""
+
+    __tablename__ = "calendar_overrides"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    working: Mapped[bool]
+    #: The decree or reason, shown wherever a date is explained.
+    reason: Mapped[str | None] = mapped_column(sa.String(500))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def region_code(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<CalendarOverride {self.day} {'working' if self.working else 'off'}>"

@@ -1,0 +1,170 @@
+"""The date rules with legal weight: effective due dates, days late, milestone states.
+
+Plain functions of plain values, so the page, the API, the worker and the test share one rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from ppp_tracker.deadlines.calendar import WorkingCalendar, add_months
+from ppp_tracker.registry.codes import LabelledEnum, MilestoneStatus, RelativeUnit
+
+#: A milestone is "due soon" this many calendar days ahead unless a caller says otherwise.
+DUE_SOON_DAYS = 7
+
+OPEN_STATUSES = frozenset(
+    {MilestoneStatus.SCHEDULED, MilestoneStatus.NOT_MET, MilestoneStatus.PARTIALLY_MET}
+)
+
+
+class MilestoneState(LabelledEnum):
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    DUE_SOON = "due_soon"
+    DUE_TODAY = "due_today"
+    OVERDUE = "overdue"
+    MET_ON_TIME = "met_on_time"
+    MET_LATE = "met_late"
+    WAIVED = "waived"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            "pending": _l("Waiting for its start event"),
+            "scheduled": _l("Scheduled"),
+            "due_soon": _l("Due soon"),
+            "due_today": _l("Due today"),
+            "overdue": _l("Overdue"),
+            "met_on_time": _l("Met on time"),
+            "met_late": _l("Met late"),
+            "waived": _l("Waived"),
+        }
+
+
+def fmt(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+@dataclass(frozen=True)
+class EffectiveDue:
+    due_on: date
+    effective_due_on: date
+    #: One line per skipped day: "01.05.2014 — Праздник единства народа Казахстана".
+    skipped: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def moved(self) -> bool:
+        return self.effective_due_on != self.due_on
+
+    def explanation(self) -> str:
+        """Why the date is what it is, in words an officer can check."""
+        if not self.moved:
+            return _("due %(date)s, a working day", date=fmt(self.due_on))
+        return _(
+            "due %(effective)s: %(reasons)s",
+            effective=fmt(self.effective_due_on),
+            reasons="; ".join(self.skipped),
+        )
+
+
+def effective_due(calendar: WorkingCalendar, due_on: date, locale: str = "ru") -> EffectiveDue:
+    """A due date on a non-working day moves to the next working day (Civil Code, terms)."""
+    effective = calendar.next_working_day(due_on)
+    skipped = []
+    day = due_on
+    while day < effective:
+        skipped.append(
+            _("%(date)s is %(why)s", date=fmt(day), why=calendar.why_not_working(day, locale))
+        )
+        day += timedelta(days=1)
+    return EffectiveDue(due_on, effective, tuple(skipped))
+
+
+def days_late(effective_due_on: date, as_of: date, met_on: date | None = None) -> int:
+    """Calendar days from the effective due date to performance (or `as_of`), never below zero.
+
+    The day after the effective due date is day 1; the day of actual performance counts.
+    """
+    end = min(as_of, met_on) if met_on is not None else as_of
+    return max(0, (end - effective_due_on).days)
+
+
+def milestone_state(
+    status: MilestoneStatus | str,
+    effective_due_on: date | None,
+    met_on: date | None,
+    as_of: date,
+    soon_days: int = DUE_SOON_DAYS,
+) -> MilestoneState:
+    status = MilestoneStatus(status)
+    if status == MilestoneStatus.WAIVED:
+        return MilestoneState.WAIVED
+    if status == MilestoneStatus.MET and met_on is not None and effective_due_on is not None:
+        return MilestoneState.MET_LATE if met_on > effective_due_on else MilestoneState.MET_ON_TIME
+    if status == MilestoneStatus.MET:
+        return MilestoneState.MET_ON_TIME
+    if effective_due_on is None:
+        return MilestoneState.PENDING
+    if as_of > effective_due_on:
+        return MilestoneState.OVERDUE
+    if as_of == effective_due_on:
+        return MilestoneState.DUE_TODAY
+    if (effective_due_on - as_of).days <= soon_days:
+        return MilestoneState.DUE_SOON
+    return MilestoneState.SCHEDULED
+
+
+def relative_due(
+    calendar: WorkingCalendar, anchor_on: date, amount: int, unit: RelativeUnit | str
+) -> date:
+    """The due date N working days, calendar days or months after the anchor event."""
+    unit = RelativeUnit(unit)
+    if unit == RelativeUnit.WORKING_DAYS:
+        return calendar.add_working_days(anchor_on, amount)
+    if unit == RelativeUnit.CALENDAR_DAYS:
+        return anchor_on + timedelta(days=amount)
+    return add_months(anchor_on, amount)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Everything a page or an API response says about a milestone's date on `as_of`."""
+
+    as_of: date
+    due_on: date | None
+    effective_due_on: date | None
+    state: MilestoneState
+    days_late: int
+    explanation: str
+
+
+def timing(
+    calendar: WorkingCalendar,
+    *,
+    due_on: date | None,
+    status: MilestoneStatus | str,
+    met_on: date | None,
+    as_of: date,
+    soon_days: int = DUE_SOON_DAYS,
+    locale: str = "ru",
+) -> Timing:
+    if due_on is None:
+        return Timing(
+            as_of,
+            None,
+            None,
+            milestone_state(status, None, met_on, as_of, soon_days),
+            0,
+            _("the due date follows from another event that has not happened yet"),
+        )
+    eff = effective_due(calendar, due_on, locale)
+    state = milestone_state(status, eff.effective_due_on, met_on, as_of, soon_days)
+    late = 0
+    if state in (MilestoneState.OVERDUE, MilestoneState.MET_LATE):
+        late = days_late(eff.effective_due_on, as_of, met_on)
+    return Timing(as_of, due_on, eff.effective_due_on, state, late, eff.explanation())

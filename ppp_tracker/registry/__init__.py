@@ -1,0 +1,22 @@
+"""Regions, institutions, parties, projects, production sites, contracts and milestones."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from ppp_tracker.core.web import NavItem, add_nav
+    from ppp_tracker.registry.views import bp
+
+    app.register_blueprint(bp)
+    add_nav(
+        NavItem("registry.home", _l("Overview"), order=10),
+        NavItem("registry.projects", _l("Projects"), order=20),
+        NavItem("registry.sites", _l("Production sites"), order=30),
+        NavItem("registry.contracts", _l("Contracts"), order=40),
+        NavItem("registry.parties", _l("Counterparties"), order=50),
+    )
+    add_nav(NavItem("registry.institutions", _l("Institutions"), order=10), user_menu=True)

@@ -1,0 +1,206 @@
+"""Forms of the registry pages; they parse input, the services judge it."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from ppp_tracker.core.forms import MoneyField, PercentField
+from ppp_tracker.registry.codes import (
+    Arrangement,
+    ContractStatus,
+    DocumentType,
+    InstitutionKind,
+    MilestoneStatus,
+    MilestoneType,
+    Obligor,
+    PartyKind,
+    PenaltyBase,
+    ProjectKind,
+    ProjectStatus,
+    RelativeUnit,
+    SiteStatus,
+)
+
+DATE_HELP = _l("DD.MM.YYYY")
+
+
+def optional_int_coerce(value):
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class InstitutionForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=255)])
+    kind = SelectField(_l("Kind"), choices=InstitutionKind.choices)
+    region = SelectField(_l("Region"), choices=[])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
+    capacity = IntegerField(_l("Capacity (places)"), validators=[Optional(), NumberRange(min=0)])
+
+
+class PartyForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=255)])
+    kind = SelectField(_l("Kind"), choices=PartyKind.choices)
+    bin = StringField(
+        _l("BIN / IIN"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("12 digits; the last one is a control digit."),
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=255)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=64)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=500)])
+    head_position = StringField(
+        _l("Head's position"),
+        validators=[Optional(), Length(max=255)],
+        description=_l("As addressed in letters, e.g. «Председателю Правления»."),
+    )
+    head_name = StringField(_l("Head's name"), validators=[Optional(), Length(max=255)])
+    region = SelectField(_l("Region"), choices=[])
+
+
+class ProjectForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=500)])
+    kind = SelectField(_l("Kind"), choices=ProjectKind.choices)
+    status = SelectField(_l("Status"), choices=ProjectStatus.choices)
+    region = SelectField(_l("Region"), choices=[])
+    institution = SelectField(_l("Institution"), choices=[], coerce=optional_int_coerce)
+    investor_id = SelectField(_l("Investor"), choices=[], coerce=optional_int_coerce)
+    capacity = IntegerField(_l("Capacity (places)"), validators=[Optional(), NumberRange(min=1)])
+    land_area_ha = PercentField(_l("Land area, ha"), validators=[Optional()])
+    estimated_cost = MoneyField(_l("Estimated cost, ₸"), validators=[Optional()])
+    term_years = IntegerField(
+        _l("Term, years"), validators=[Optional(), NumberRange(min=1, max=99)]
+    )
+    description = TextAreaField(_l("Description"), validators=[Optional()])
+
+
+class StageForm(FlaskForm):
+    kind = HiddenField()
+    planned_on = DateField(_l("Planned"), validators=[Optional()])
+    actual_on = DateField(_l("Actual"), validators=[Optional()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=5000)])
+
+
+class SiteForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=255)])
+    arrangement = SelectField(_l("Arrangement"), choices=Arrangement.choices)
+    status = SelectField(_l("Status"), choices=SiteStatus.choices)
+    institution = SelectField(_l("Institution"), choices=[], coerce=optional_int_coerce)
+    operator_id = SelectField(_l("Operator"), choices=[], coerce=optional_int_coerce)
+    activity = StringField(_l("Activity"), validators=[Optional(), Length(max=255)])
+    area_m2 = PercentField(_l("Area, m²"), validators=[Optional()])
+    employed = IntegerField(
+        _l("Convicts employed"), default=0, validators=[Optional(), NumberRange(min=0)]
+    )
+
+
+class ContractForm(FlaskForm):
+    field_map = {
+        "penalty.rate_percent_per_day": "penalty_rate",
+        "penalty.base": "penalty_base",
+        "penalty.cap_percent": "penalty_cap",
+        "response_period.days": "response_days",
+        "response_period.working": "response_working",
+    }
+
+    number = StringField(_l("Number"), validators=[DataRequired(), Length(max=64)])
+    signed_on = DateField(_l("Signed on"), validators=[DataRequired()])
+    customer_id = SelectField(_l("Customer"), choices=[], coerce=optional_int_coerce)
+    contractor_id = SelectField(_l("Contractor"), choices=[], coerce=optional_int_coerce)
+    project_id = SelectField(_l("Project"), choices=[], coerce=optional_int_coerce)
+    site_id = SelectField(_l("Production site"), choices=[], coerce=optional_int_coerce)
+    subject = TextAreaField(_l("Subject"), validators=[DataRequired(), Length(max=5000)])
+    total_amount = MoneyField(_l("Total amount, ₸"), validators=[DataRequired()])
+    starts_on = DateField(_l("Starts on"), validators=[Optional()])
+    ends_on = DateField(_l("Ends on"), validators=[Optional()])
+    status = SelectField(_l("Status"), choices=ContractStatus.choices)
+    officer = SelectField(_l("Responsible officer"), choices=[])
+    penalty_rate = PercentField(
+        _l("Penalty, % per day"), default="0.1", validators=[DataRequired()]
+    )
+    penalty_base = SelectField(_l("Penalty base"), choices=PenaltyBase.choices)
+    penalty_cap = PercentField(
+        _l("Penalty cap, %"),
+        validators=[Optional()],
+        description=_l("Empty: no cap."),
+    )
+    penalty_clause = StringField(
+        _l("Penalty clause"),
+        validators=[Optional(), Length(max=255)],
+        description=_l("e.g. «п. 7.2 Договора»"),
+    )
+    response_days = IntegerField(
+        _l("Response period, days"), default=10, validators=[DataRequired(), NumberRange(1, 365)]
+    )
+    response_working = BooleanField(_l("Working days"), default=True)
+    grace_working_days = IntegerField(
+        _l("Grace period, working days"), default=1, validators=[Optional(), NumberRange(0, 60)]
+    )
+
+
+class InstallmentForm(FlaskForm):
+    due_on = DateField(_l("Due on"), validators=[DataRequired()])
+    amount = MoneyField(_l("Amount, ₸"), validators=[DataRequired()])
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=500)])
+    paid_on = DateField(_l("Paid on"), validators=[Optional()])
+    paid_amount = MoneyField(_l("Paid, ₸"), validators=[Optional()])
+
+
+class MilestoneForm(FlaskForm):
+    field_map = {
+        "relative.milestone_id": "relative_to",
+        "relative.amount": "relative_amount",
+        "relative.unit": "relative_unit",
+    }
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=500)])
+    type = SelectField(_l("Type (OCDS)"), choices=MilestoneType.choices)
+    obligor = SelectField(_l("Obligor"), choices=Obligor.choices)
+    code = StringField(_l("Code (OCDS, optional)"), validators=[Optional(), Length(max=64)])
+    responsible = SelectField(_l("Responsible officer"), choices=[])
+    value = MoneyField(
+        _l("Value at stake, ₸"),
+        validators=[Optional()],
+        description=_l("The penalty base when the contract counts it on the outstanding value."),
+    )
+    due_on = DateField(_l("Due on"), validators=[Optional()])
+    relative_to = SelectField(
+        _l("…or counted from milestone"), choices=[], coerce=optional_int_coerce
+    )
+    relative_amount = IntegerField(
+        _l("Count"), validators=[Optional(), NumberRange(min=0, max=3650)]
+    )
+    relative_unit = SelectField(_l("Unit"), choices=lambda: [("", "—"), *RelativeUnit.choices()])
+    reason = StringField(
+        _l("Reason for changing the due date"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l("Required when the due date changes; the old date is kept."),
+    )
+    status = SelectField(_l("Status"), choices=MilestoneStatus.choices)
+    met_on = DateField(_l("Met on"), validators=[Optional()])
+    status_note = TextAreaField(_l("Note on the status"), validators=[Optional()])
+    description = TextAreaField(_l("Description"), validators=[Optional()])
+
+
+class MarkMetForm(FlaskForm):
+    met_on = DateField(_l("Met on"), validators=[DataRequired()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=5000)])
+
+
+class DocumentForm(FlaskForm):
+    document_type = SelectField(_l("Type"), choices=DocumentType.choices)
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=500)])
+    file = FileField(_l("File"), validators=[FileRequired()])

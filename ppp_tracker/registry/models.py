@@ -1,0 +1,407 @@
+"""Regions, institutions, parties, projects, production sites, contracts and milestones."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from ppp_tracker.core.audit import Audited
+from ppp_tracker.db import Money, Percent, Scaled, UTCDateTime, db, utcnow
+from ppp_tracker.registry.codes import (
+    Arrangement,
+    ContractStatus,
+    DocumentType,
+    InstitutionKind,
+    MilestoneStatus,
+    MilestoneType,
+    Obligor,
+    PartyKind,
+    PenaltyBase,
+    ProjectKind,
+    ProjectStatus,
+    RelativeUnit,
+    SiteStatus,
+    StageKind,
+)
+
+
+def enum_type(enum_cls: type[StrEnum]) -> sa.Enum:
+    """A VARCHAR holding the enum's values; validated in Python so that new values need no DDL."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        validate_strings=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Region(db.Model):
+    """An oblast or a city of republican significance; `code` is its ISO 3166-2 code."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    name_ru: Mapped[str] = mapped_column(sa.String(120))
+    name_kk: Mapped[str] = mapped_column(sa.String(120))
+    name_en: Mapped[str] = mapped_column(sa.String(120))
+    #: The specialised inter-district economic court that hears the region's contract disputes.
+    court_name: Mapped[str | None] = mapped_column(sa.String(255))
+
+    def name(self, locale: str = "ru") -> str:
+        return {"kk": self.name_kk, "en": self.name_en}.get(str(locale)[:2], self.name_ru)
+
+    def __repr__(self) -> str:
+        return f"<Region {self.code} {self.name_en}>"
+
+
+class Institution(Audited, TimestampMixin, db.Model):
+    """A correctional institution or a penal-system state enterprise."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    kind: Mapped[InstitutionKind] = mapped_column(enum_type(InstitutionKind))
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    address: Mapped[str | None] = mapped_column(sa.String(255))
+    #: Places (for institutions) or staff (for enterprises); optional.
+    capacity: Mapped[int | None] = mapped_column(sa.Integer)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+
+    region: Mapped[Region] = relationship(lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<Institution {self.id} {self.name!r}>"
+
+
+class Party(Audited, TimestampMixin, db.Model):
+    """A counterparty: concessionaire, contractor, tenant, trustee, court, government body."""
+
+    __tablename__ = "parties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255), index=True)
+    #: Kazakh business or individual identification number (12 digits with a control digit).
+    bin: Mapped[str | None] = mapped_column(sa.String(12), unique=True)
+    kind: Mapped[PartyKind] = mapped_column(enum_type(PartyKind))
+    email: Mapped[str | None] = mapped_column(sa.String(255))
+    phone: Mapped[str | None] = mapped_column(sa.String(64))
+    address: Mapped[str | None] = mapped_column(sa.String(500))
+    #: Position and name of the head, as addressed in letters ("Председателю Правления …").
+    head_position: Mapped[str | None] = mapped_column(sa.String(255))
+    head_name: Mapped[str | None] = mapped_column(sa.String(255))
+    region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"))
+    is_demo: Mapped[bool] = mapped_column(default=False)
+
+    def __repr__(self) -> str:
+        return f"<Party {self.id} {self.name!r} {self.bin}>"
+
+
+class Project(Audited, TimestampMixin, db.Model):
+    """A concession or PPP project (or a lease/trust programme) with its life-cycle stages."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(500))
+    kind: Mapped[ProjectKind] = mapped_column(enum_type(ProjectKind))
+    status: Mapped[ProjectStatus] = mapped_column(
+        enum_type(ProjectStatus), default=ProjectStatus.ACTIVE
+    )
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(sa.ForeignKey("institutions.id"))
+    investor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parties.id"))
+    #: Places in the institution to be built.
+    capacity: Mapped[int | None] = mapped_column(sa.Integer)
+    land_area_ha: Mapped[Decimal | None] = mapped_column(Scaled(4))
+    estimated_cost: Mapped[Decimal | None] = mapped_column(Money)
+    term_years: Mapped[int | None] = mapped_column(sa.Integer)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+
+    region: Mapped[Region] = relationship(lazy="joined")
+    institution: Mapped[Institution | None] = relationship()
+    investor: Mapped[Party | None] = relationship()
+    stages: Mapped[list[ProjectStage]] = relationship(
+        back_populates="project", cascade="all, delete-orphan", order_by="ProjectStage.position"
+    )
+    contracts: Mapped[list[Contract]] = relationship(back_populates="project")
+
+    def __repr__(self) -> str:
+        return f"<Project {self.id} {self.title[:40]!r}>"
+
+
+class ProjectStage(Audited, db.Model):
+    __tablename__ = "project_stages"
+    __table_args__ = (sa.UniqueConstraint("project_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[StageKind] = mapped_column(enum_type(StageKind))
+    #: The stage's place in the canonical order, kept so that SQL can sort by it.
+    position: Mapped[int] = mapped_column(sa.SmallInteger)
+    planned_on: Mapped[date | None]
+    actual_on: Mapped[date | None]
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+    project: Mapped[Project] = relationship(back_populates="stages")
+
+    @property
+    def region_code(self) -> str:
+        return self.project.region_code
+
+    def __repr__(self) -> str:
+        return f"<ProjectStage {self.project_id} {self.kind}>"
+
+
+class ProductionSite(Audited, TimestampMixin, db.Model):
+    """A production site inside an institution, leased or under trust management."""
+
+    __tablename__ = "production_sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    arrangement: Mapped[Arrangement] = mapped_column(enum_type(Arrangement), index=True)
+    status: Mapped[SiteStatus] = mapped_column(enum_type(SiteStatus), default=SiteStatus.OPERATING)
+    institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"))
+    #: Copied from the institution so that region scope is one indexed comparison.
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    operator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parties.id"))
+    activity: Mapped[str | None] = mapped_column(sa.String(255))
+    area_m2: Mapped[Decimal | None] = mapped_column(Scaled(2))
+    #: Convicts employed at the site.
+    employed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+
+    region: Mapped[Region] = relationship(lazy="joined")
+    institution: Mapped[Institution] = relationship()
+    operator: Mapped[Party | None] = relationship()
+    contracts: Mapped[list[Contract]] = relationship(back_populates="site")
+
+    def __repr__(self) -> str:
+        return f"<ProductionSite {self.id} {self.name!r} {self.arrangement}>"
+
+
+class Contract(Audited, TimestampMixin, db.Model):
+    """A signed contract of a project or a site, with its money, penalty terms and claim rules."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (
+        sa.UniqueConstraint("customer_id", "number", "signed_on"),
+        sa.CheckConstraint("(project_id IS NULL) <> (site_id IS NULL)", name="project_xor_site"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(64), index=True)
+    signed_on: Mapped[date]
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("parties.id"))
+    contractor_id: Mapped[int] = mapped_column(sa.ForeignKey("parties.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("production_sites.id"), index=True)
+    #: Copied from the project or site so that region scope is one indexed comparison.
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    subject: Mapped[str] = mapped_column(sa.Text)
+    total_amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(sa.String(3), default="KZT")
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    status: Mapped[ContractStatus] = mapped_column(
+        enum_type(ContractStatus), default=ContractStatus.ACTIVE
+    )
+    #: Penalty (неустойка) in percent of the base per day late.
+    penalty_rate_percent: Mapped[Decimal] = mapped_column(Percent(), default=Decimal("0.1"))
+    penalty_base: Mapped[PenaltyBase] = mapped_column(
+        enum_type(PenaltyBase), default=PenaltyBase.TOTAL
+    )
+    #: Upper limit of the penalty in percent of the base; NULL means no cap.
+    penalty_cap_percent: Mapped[Decimal | None] = mapped_column(Percent())
+    #: The clause of the contract that sets the penalty, cited in claim letters.
+    penalty_clause: Mapped[str | None] = mapped_column(sa.String(255))
+    #: Days the contractor has to answer a claim, and whether they are working days.
+    response_days: Mapped[int] = mapped_column(sa.Integer, default=10)
+    response_working: Mapped[bool] = mapped_column(default=True)
+    #: Working days after the effective due date before a claim is drafted.
+    grace_working_days: Mapped[int] = mapped_column(sa.Integer, default=1)
+    #: Officer in charge of the contract; default responsible of its milestones.
+    officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    is_demo: Mapped[bool] = mapped_column(default=False)
+
+    customer: Mapped[Party] = relationship(foreign_keys=[customer_id])
+    contractor: Mapped[Party] = relationship(foreign_keys=[contractor_id])
+    project: Mapped[Project | None] = relationship(back_populates="contracts")
+    site: Mapped[ProductionSite | None] = relationship(back_populates="contracts")
+    region: Mapped[Region] = relationship(lazy="joined")
+    officer = relationship("User", foreign_keys=[officer_id])
+    installments: Mapped[list[Installment]] = relationship(
+        back_populates="contract", cascade="all, delete-orphan", order_by="Installment.due_on"
+    )
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="contract",
+        cascade="all, delete-orphan",
+        order_by=lambda: [Milestone.due_on.asc().nulls_last(), Milestone.id],
+    )
+
+    def __repr__(self) -> str:
+        return f"<Contract {self.id} No. {self.number} of {self.signed_on}>"
+
+
+class Installment(Audited, db.Model):
+    """One payment of the contract's schedule (30 % prepayment in 2013, 70 % in 2014)."""
+
+    __tablename__ = "installments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
+    due_on: Mapped[date]
+    amount: Mapped[Decimal] = mapped_column(Money)
+    description: Mapped[str | None] = mapped_column(sa.String(500))
+    paid_on: Mapped[date | None]
+    paid_amount: Mapped[Decimal | None] = mapped_column(Money)
+
+    contract: Mapped[Contract] = relationship(back_populates="installments")
+
+    @property
+    def region_code(self) -> str:
+        return self.contract.region_code
+
+    def __repr__(self) -> str:
+        return f"<Installment {self.id} {self.amount} due {self.due_on}>"
+
+
+class Milestone(Audited, TimestampMixin, db.Model):
+    """An obligation with a due date; the unit that deadlines, alerts and claims work on."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (
+        sa.Index("ix_milestones_status_due_on", "status", "due_on"),
+        sa.CheckConstraint(
+            "relative_to_id IS NULL OR (relative_amount IS NOT NULL AND relative_unit IS NOT NULL)",
+            name="relative_complete",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(sa.String(500))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    type: Mapped[MilestoneType] = mapped_column(enum_type(MilestoneType))
+    #: Optional OCDS milestone code (free text, e.g. "stateExpertise").
+    code: Mapped[str | None] = mapped_column(sa.String(64))
+    obligor: Mapped[Obligor] = mapped_column(enum_type(Obligor), default=Obligor.CONTRACTOR)
+    responsible_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: Money at stake; the penalty base when the contract's base is `outstanding`.
+    value: Mapped[Decimal | None] = mapped_column(Money)
+    #: The contractual due date; NULL while a relative date's anchor has not happened.
+    due_on: Mapped[date | None]
+    relative_to_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("milestones.id", ondelete="SET NULL"), index=True
+    )
+    relative_amount: Mapped[int | None] = mapped_column(sa.Integer)
+    relative_unit: Mapped[RelativeUnit | None] = mapped_column(enum_type(RelativeUnit))
+    met_on: Mapped[date | None]
+    status: Mapped[MilestoneStatus] = mapped_column(
+        enum_type(MilestoneStatus), default=MilestoneStatus.SCHEDULED
+    )
+    #: Why the milestone was waived or only partially met.
+    status_note: Mapped[str | None] = mapped_column(sa.Text)
+
+    contract: Mapped[Contract] = relationship(back_populates="milestones")
+    responsible = relationship("User", foreign_keys=[responsible_id])
+    relative_to: Mapped[Milestone | None] = relationship(remote_side=[id])
+    due_date_changes: Mapped[list[DueDateChange]] = relationship(
+        back_populates="milestone",
+        cascade="all, delete-orphan",
+        order_by="DueDateChange.changed_at",
+    )
+
+    @property
+    def region_code(self) -> str:
+        return self.contract.region_code
+
+    @property
+    def is_relative(self) -> bool:
+        return self.relative_to_id is not None
+
+    def __repr__(self) -> str:
+        return f"<Milestone {self.id} {self.title[:40]!r} due {self.due_on} {self.status}>"
+
+
+class DueDateChange(db.Model):
+    """A change of a milestone's due date: the old value is kept with the reason."""
+
+    __tablename__ = "due_date_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    milestone_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("milestones.id", ondelete="CASCADE"), index=True
+    )
+    old_due_on: Mapped[date | None]
+    new_due_on: Mapped[date | None]
+    reason: Mapped[str] = mapped_column(sa.Text)
+    changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    milestone: Mapped[Milestone] = relationship(back_populates="due_date_changes")
+    changed_by = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<DueDateChange {self.milestone_id} {self.old_due_on}→{self.new_due_on}>"
+
+
+class Document(Audited, db.Model):
+    """A typed attachment of a project, site, contract or milestone; the bytes live in the row."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(CASE WHEN project_id IS NULL THEN 0 ELSE 1 END"
+            " + CASE WHEN site_id IS NULL THEN 0 ELSE 1 END"
+            " + CASE WHEN contract_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_owner",
+        ),
+    )
+    __audit_exclude__ = ("content",)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    site_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("production_sites.id", ondelete="CASCADE"), index=True
+    )
+    contract_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
+    milestone_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("milestones.id", ondelete="SET NULL")
+    )
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    document_type: Mapped[DocumentType] = mapped_column(enum_type(DocumentType))
+    title: Mapped[str] = mapped_column(sa.String(500))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(128))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    content: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    uploaded_by = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<Document {self.id} {self.document_type} {self.filename!r}>"

@@ -1,0 +1,217 @@
+"""Fixtures: a fresh PostgreSQL database (and a SQLite file) per test session, migrated with
+Alembic; tables emptied after each test; a test client with real CSRF; a user factory."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from datetime import date
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from ppp_tracker import create_app
+from ppp_tracker.db import db
+
+pytest_plugins = ["tests.browser"]
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+PG_HOST = os.environ.get("TEST_PG_HOST", "postgresql+psycopg://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: Tables that keep their rows between tests (reference data the migration inserts).
+KEEP_TABLES = {"regions", "alembic_version"}
+
+
+def _create_pg_database() -> str:
+    name = f"ppp_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def _drop_pg_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def base_config(database_url: str, tmp_path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SERVER_NAME": None,
+        "BASE_URL": "http://localhost",
+        "CELERY": {
+            "broker_url": REDIS_URL,
+            "result_backend": None,
+            "task_ignore_result": True,
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            # A queue of this session's own, so parallel test runs never take each other's tasks.
+            "task_default_queue": f"ppp-test-{uuid.uuid4().hex[:8]}",
+            "broker_connection_retry_on_startup": True,
+            "broker_transport_options": {"visibility_timeout": 3600},
+        },
+        "MAIL_SERVER": None,
+        "LOGIN_MAX_FAILURES": 5,
+    }
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    name = _create_pg_database()
+    yield f"{PG_HOST}/{name}"
+    _drop_pg_database(name)
+
+
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in production; otherwise `g` (and with it the
+    CSRF token and the database session) would be shared by the test and all its requests."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def _make_app(url: str, tmp_path):
+    app = create_app(base_config(url, tmp_path))
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(scope="session")
+def pg_app(pg_database, tmp_path_factory):
+    app = _make_app(pg_database, tmp_path_factory.mktemp("pg"))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_app(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sqlite") / "ppp.db"
+    app = _make_app(f"sqlite:///{path}", path.parent)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _empty_tables(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+def _fresh(app):
+    saved = dict(app.config)
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield app
+    finally:
+        db.session.remove()
+        ctx.pop()
+        app.config.clear()
+        app.config.update(saved)
+        _empty_tables(app)
+
+
+@pytest.fixture
+def app(pg_app):
+    """The app on PostgreSQL, inside an app context; every table emptied afterwards."""
+    yield from _fresh(pg_app)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_app(request):
+    """The same test on PostgreSQL and on the embedded SQLite default."""
+    yield from _fresh(
+        request.getfixturevalue(f"{'pg' if request.param == 'postgresql' else 'sqlite'}_app")
+    )
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def set_today(app):
+    """Move the app's "today" (and so every rule that depends on it)."""
+
+    def _set(day: date | str) -> None:
+        app.config["FAKE_TODAY"] = day if isinstance(day, date) else date.fromisoformat(day)
+
+    return _set
+
+
+# --- users and logins -------------------------------------------------------------------------
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def make_user(app):
+    from ppp_tracker.auth.services import create_user
+
+    counter = {"n": 0}
+
+    def _make(role: str = "officer", region: str | None = "KZ-35", email: str | None = None):
+        counter["n"] += 1
+        email = email or f"{role}{counter['n']}-{(region or 'all').lower()}@example.kz"
+        user, _ = create_user(email, role=role, region_code=region, password=PASSWORD)
+        db.session.commit()
+        return user
+
+    return _make
+
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, url: str = "/login") -> str:
+    html = client.get(url).get_data(as_text=True)
+    match = _CSRF.search(html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def login(client, user_or_email, password: str = PASSWORD):
+    email = getattr(user_or_email, "email", user_or_email)
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return response
+
+
+def post_form(client, url: str, data: dict, *, form_url: str | None = None, **kwargs):
+    """POST a form the way a browser does: with the CSRF token of the page that shows it."""
+    token = csrf_token(client, form_url or url)
+    return client.post(url, data={**data, "csrf_token": token}, **kwargs)
+
+
+@pytest.fixture
+def api_token(app):
+    from ppp_tracker.auth.services import issue_token
+
+    def _token(user) -> dict:
+        token = issue_token(user, "test")
+        db.session.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    return _token

@@ -1,0 +1,88 @@
+"""Test data made through the real services (so validation and audit run as in production)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from decimal import Decimal
+
+from ppp_tracker.auth.access import SYSTEM_USER
+from ppp_tracker.db import db
+from ppp_tracker.registry import services
+from ppp_tracker.registry.identifiers import make_bin
+
+_seq = itertools.count(1)
+
+
+def valid_bin(n: int | None = None) -> str:
+    n = next(_seq) if n is None else n
+    for k in range(100):
+        candidate = make_bin(f"{(n * 100 + k) % 10**11:011d}")
+        if candidate:
+            return candidate
+    raise AssertionError("no BIN")
+
+
+def party(**data):
+    n = next(_seq)
+    values = {"name": f"ТОО «Подрядчик {n}»", "kind": "contractor", "bin": valid_bin(n)}
+    values.update(data)
+    obj = services.save_party(SYSTEM_USER, values)
+    db.session.commit()
+    return obj
+
+
+def institution(region: str = "KZ-35", **data):
+    values = {"name": f"Учреждение {next(_seq)}", "kind": "colony", "region": region}
+    values.update(data)
+    obj = services.save_institution(SYSTEM_USER, values)
+    db.session.commit()
+    return obj
+
+
+def project(region: str = "KZ-35", **data):
+    values = {"title": f"Проект {next(_seq)}", "kind": "concession", "region": region}
+    values.update(data)
+    obj = services.save_project(SYSTEM_USER, values)
+    db.session.commit()
+    return obj
+
+
+def site(region: str = "KZ-35", **data):
+    inst = data.pop("institution_obj", None) or institution(region)
+    values = {"name": f"Участок {next(_seq)}", "arrangement": "lease", "institution": inst.id}
+    values.update(data)
+    obj = services.save_site(SYSTEM_USER, values)
+    db.session.commit()
+    return obj
+
+
+def contract(region: str = "KZ-35", **data):
+    owner = {}
+    if "project_id" not in data and "site_id" not in data:
+        owner = {"project_id": project(region).id}
+    values = {
+        "number": f"Д-{next(_seq)}",
+        "signed_on": date(2013, 11, 21),
+        "customer_id": party(kind="government", bin=None).id,
+        "contractor_id": party().id,
+        "subject": "Разработка ТЭО",
+        "total_amount": Decimal("77000000.00"),
+        **owner,
+    }
+    values.update(data)
+    obj = services.save_contract(SYSTEM_USER, values)
+    db.session.commit()
+    return obj
+
+
+def milestone(contract_obj, **data):
+    values = {
+        "title": f"Обязательство {next(_seq)}",
+        "type": "delivery",
+        "due_on": date(2014, 5, 1),
+    }
+    values.update(data)
+    obj = services.save_milestone(SYSTEM_USER, contract_obj, values)
+    db.session.commit()
+    return obj

@@ -1,0 +1,99 @@
+"""The date rules with legal weight, on real dates of Kazakhstan's calendar."""
+
+from datetime import date
+
+import pytest
+
+from ppp_tracker.deadlines.calendar import Override, WorkingCalendar, add_months
+from ppp_tracker.deadlines.rules import MilestoneState, days_late, effective_due, milestone_state
+
+
+@pytest.fixture
+def cal():
+    return WorkingCalendar()
+
+
+def test_sunday_4_may_2014_was_a_working_day_by_decree(cal):
+    assert date(2014, 5, 4).weekday() == 6
+    assert cal.is_working_day(date(2014, 5, 4))
+    assert cal.why_working(date(2014, 5, 4)) is not None
+
+
+def test_days_off_of_may_2014(cal):
+    assert not cal.is_working_day(date(2014, 5, 1))  # Unity Day
+    assert not cal.is_working_day(date(2014, 5, 2))  # moved from Sunday 4 May
+    assert not cal.is_working_day(date(2014, 5, 3))  # Saturday
+
+
+def test_a_due_date_on_a_holiday_moves_to_the_next_working_day(app, cal):
+    due = effective_due(cal, date(2014, 5, 1))
+    assert due.effective_due_on == date(2014, 5, 4)
+    text = due.explanation()
+    assert "04.05.2014" in text
+    assert "01.05.2014" in text and "02.05.2014" in text and "03.05.2014" in text
+
+
+def test_a_due_date_on_a_working_day_stays(app, cal):
+    due = effective_due(cal, date(2014, 6, 12))
+    assert due.effective_due_on == date(2014, 6, 12)
+    assert not due.moved
+
+
+def test_capital_day_2014_observed_on_monday_7_july(cal):
+    assert not cal.is_working_day(date(2014, 7, 7))
+    # A claim sent 30.06.2014 with 10 working days is due 15.07.2014 (DESIGN.md section 4).
+    assert cal.add_working_days(date(2014, 6, 30), 10) == date(2014, 7, 15)
+
+
+def test_sunday_5_january_2025_was_a_working_day(cal):
+    assert cal.is_working_day(date(2025, 1, 5))
+
+
+def test_observed_holidays_2024(cal):
+    # 8 March 2024 is a Friday holiday; Nauryz 21–23 March 2024 (Thu–Sat) → Monday 25 observed.
+    assert not cal.is_working_day(date(2024, 3, 8))
+    assert not cal.is_working_day(date(2024, 3, 22))
+    assert not cal.is_working_day(date(2024, 3, 25))
+    assert cal.is_working_day(date(2024, 3, 26))
+
+
+def test_an_override_wins_over_the_package():
+    day = date(2026, 1, 5)  # a Monday the package calls a working day
+    cal = WorkingCalendar({day: Override(day, False, "Постановление № 1")})
+    assert not cal.is_working_day(day)
+    assert cal.why_not_working(day) == "Постановление № 1"
+    saturday = date(2026, 1, 10)
+    cal2 = WorkingCalendar({saturday: Override(saturday, True, "перенос")})
+    assert cal2.is_working_day(saturday)
+
+
+def test_days_late_counts_from_the_day_after_the_effective_due_date():
+    assert days_late(date(2014, 5, 4), as_of=date(2014, 5, 4)) == 0
+    assert days_late(date(2014, 5, 4), as_of=date(2014, 5, 5)) == 1
+    assert days_late(date(2014, 5, 4), as_of=date(2014, 6, 12)) == 39
+    # The day of actual performance counts.
+    assert days_late(date(2014, 5, 4), as_of=date(2014, 7, 1), met_on=date(2014, 5, 10)) == 6
+    # Never below zero.
+    assert days_late(date(2014, 5, 4), as_of=date(2014, 5, 1)) == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "effective", "met_on", "as_of", "expected"),
+    [
+        ("scheduled", date(2014, 5, 4), None, date(2014, 4, 1), MilestoneState.SCHEDULED),
+        ("scheduled", date(2014, 5, 4), None, date(2014, 4, 28), MilestoneState.DUE_SOON),
+        ("scheduled", date(2014, 5, 4), None, date(2014, 5, 4), MilestoneState.DUE_TODAY),
+        ("scheduled", date(2014, 5, 4), None, date(2014, 5, 5), MilestoneState.OVERDUE),
+        ("met", date(2014, 5, 4), date(2014, 5, 4), date(2014, 6, 1), MilestoneState.MET_ON_TIME),
+        ("met", date(2014, 5, 4), date(2014, 5, 5), date(2014, 6, 1), MilestoneState.MET_LATE),
+        ("waived", date(2014, 5, 4), None, date(2014, 6, 1), MilestoneState.WAIVED),
+        ("scheduled", None, None, date(2014, 6, 1), MilestoneState.PENDING),
+    ],
+)
+def test_milestone_states(status, effective, met_on, as_of, expected):
+    assert milestone_state(status, effective, met_on, as_of) == expected
+
+
+def test_add_months_keeps_the_day_or_takes_the_last_one():
+    assert add_months(date(2014, 1, 31), 1) == date(2014, 2, 28)
+    assert add_months(date(2014, 11, 21), 3) == date(2015, 2, 21)

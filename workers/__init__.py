@@ -1,0 +1,39 @@
+"""The Celery app: every task runs inside the Flask app context (the Flask docs' pattern).
+
+Importing this package builds nothing; `workers/celery.py` is the worker's entry point
+(`celery -A workers worker`), and it is the one place besides `wsgi.py` that builds the app.
+"""
+
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+
+#: Modules whose tasks the worker registers; each feature adds its own.
+TASK_MODULES: list[str] = []
+
+#: Periodic tasks: name -> function(app) -> beat entry ({"task": …, "schedule": …}).
+BEAT_ENTRIES: dict = {}
+
+
+def celery_init_app(app: Flask) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.conf.imports = tuple(TASK_MODULES)
+    celery_app.conf.beat_schedule = {name: make(app) for name, make in BEAT_ENTRIES.items()}
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    broker = str(app.config["CELERY"].get("broker_url", ""))
+    if broker.startswith("sqla+"):
+        # The SQLAlchemy transport passes broker_transport_options to create_engine(), so its
+        # poll interval must be set on the class (see PITFALLS.md).
+        from kombu.transport import sqlalchemy as kombu_sqla
+
+        kombu_sqla.Transport.polling_interval = 1
+        celery_app.conf.broker_transport_options = {}
+    return celery_app
