@@ -1,10 +1,12 @@
 """${message}
 
+Why: (say why this change is needed — a migration is read by the next engineer)
+
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
-
 """
+
 from alembic import op
 import sqlalchemy as sa
 ${imports if imports else ""}

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+
 from flask import Flask
 
 from config import BASE_DIR, INSTANCE_DIR, load_config
+
+#: Feature packages; each has `init_app(app)` that registers its blueprints, CLI commands, menu
+#: entries, API modules, Celery task modules and beat entries.
+FEATURES = (
+    "ppp_tracker.auth",
+    "ppp_tracker.registry",
+    "ppp_tracker.deadlines",
+)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -37,14 +47,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     from ppp_tracker import models  # noqa: F401 - every model registered before first use
     from ppp_tracker.api import init_api
-    from ppp_tracker.auth import init_app as init_auth
-    from ppp_tracker.core.cli import register_cli
-    from ppp_tracker.registry import init_app as init_registry
 
-    init_auth(app)
-    init_registry(app)
+    for name in FEATURES:
+        importlib.import_module(name).init_app(app)
     init_api(app)
-    register_cli(app)
 
     from workers import celery_init_app
 

@@ -24,7 +24,7 @@ PACKAGE = ROOT / "ppp_tracker"
 
 LANGUAGES = ("ru", "kk", "en")
 #: Languages whose catalogues must translate every string.
-REQUIRED = ("ru",)
+REQUIRED = ("ru", "kk")
 
 #: catalogue folder (relative to the package) -> glob patterns of its sources (relative to root)
 CATALOGUES: dict[str, list[str]] = {

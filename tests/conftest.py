@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 from ppp_tracker import create_app
 from ppp_tracker.db import db
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.services"]
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 PG_HOST = os.environ.get("TEST_PG_HOST", "postgresql+psycopg://postgres@127.0.0.1:5432")

@@ -6,14 +6,23 @@ Importing this package builds nothing; `workers/celery.py` is the worker's entry
 
 from __future__ import annotations
 
+import importlib
+
 from celery import Celery, Task
 from flask import Flask
 
-#: Modules whose tasks the worker registers; each feature adds its own.
+#: Modules whose tasks the worker registers; features add theirs with `register_tasks`.
 TASK_MODULES: list[str] = []
 
 #: Periodic tasks: name -> function(app) -> beat entry ({"task": …, "schedule": …}).
 BEAT_ENTRIES: dict = {}
+
+
+def register_tasks(module: str, beat: dict | None = None) -> None:
+    """Called by a feature's init_app: its task module, and its periodic tasks if any."""
+    if module not in TASK_MODULES:
+        TASK_MODULES.append(module)
+    BEAT_ENTRIES.update(beat or {})
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -27,6 +36,8 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.conf.imports = tuple(TASK_MODULES)
     celery_app.conf.beat_schedule = {name: make(app) for name, make in BEAT_ENTRIES.items()}
     celery_app.set_default()
+    for module in TASK_MODULES:
+        importlib.import_module(module)
     app.extensions["celery"] = celery_app
     broker = str(app.config["CELERY"].get("broker_url", ""))
     if broker.startswith("sqla+"):

@@ -8,11 +8,17 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 
-#: Modules that define a flask-smorest Blueprint named `blp`; each feature adds its own.
+#: Modules that define a flask-smorest Blueprint named `blp`; features add theirs with
+#: `register_api_module` in their init_app.
 API_MODULES = [
     "ppp_tracker.api.tokens",
     "ppp_tracker.api.registry",
 ]
+
+
+def register_api_module(name: str) -> None:
+    if name not in API_MODULES:
+        API_MODULES.append(name)
 
 
 def schema_name(schema) -> str:

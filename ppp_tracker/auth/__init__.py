@@ -21,3 +21,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "strong"
     app.register_blueprint(bp)
+
+    from ppp_tracker.auth.cli import users_cli
+
+    app.cli.add_command(users_cli)

@@ -20,3 +20,7 @@ def init_app(app: Flask) -> None:
         NavItem("registry.parties", _l("Counterparties"), order=50),
     )
     add_nav(NavItem("registry.institutions", _l("Institutions"), order=10), user_menu=True)
+
+    from ppp_tracker.registry.cli import demo_cli
+
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,130 @@
+"""Sending one e-mail: by SMTP when a server is configured, otherwise into the outbox table that
+the app shows (the embedded default). Callers own exactly-once: they claim their own row before
+calling `send_email` and record the outcome after it.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ppp_tracker.db import UTCDateTime, db, utcnow
+
+
+@dataclass(frozen=True)
+class Email:
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None = None
+    #: A stable id per logical message (e.g. "alert-42@ppp-tracker"), so a resend is recognisable.
+    message_id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class OutboxMessage(db.Model):
+    """An e-mail kept instead of sent (no SMTP server configured), shown in the app."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    message_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    recipients: Mapped[str] = mapped_column(sa.Text)
+    subject: Mapped[str] = mapped_column(sa.String(500))
+    text: Mapped[str] = mapped_column(sa.Text)
+    html: Mapped[str | None] = mapped_column(sa.Text)
+
+    def __repr__(self) -> str:
+        return f"<OutboxMessage {self.id} to {self.recipients} {self.subject[:40]!r}>"
+
+
+class MailError(Exception):
+    """Delivery failed; `temporary` says whether retrying later may help."""
+
+    def __init__(self, message: str, *, temporary: bool = True):
+        super().__init__(message)
+        self.temporary = temporary
+
+
+def build_message(email: Email) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    message["To"] = ", ".join(email.to)
+    message["Subject"] = email.subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = (
+        f"<{email.message_id}>" if email.message_id else make_msgid(domain="ppp-tracker")
+    )
+    for name, value in email.headers.items():
+        message[name] = value
+    message.set_content(email.text)
+    if email.html:
+        message.add_alternative(email.html, subtype="html")
+    return message
+
+
+def send_email(email: Email) -> str:
+    """Deliver now; returns "smtp" or "outbox". Raises MailError on failure."""
+    if not email.to:
+        raise MailError("no recipients", temporary=False)
+    config = current_app.config
+    if not config.get("MAIL_SERVER"):
+        _to_outbox(email)
+        return "outbox"
+    message = build_message(email)
+    try:
+        if config.get("MAIL_USE_SSL"):
+            smtp = smtplib.SMTP_SSL(
+                config["MAIL_SERVER"],
+                config["MAIL_PORT"],
+                timeout=config["MAIL_TIMEOUT"],
+                context=ssl.create_default_context(),
+            )
+        else:
+            smtp = smtplib.SMTP(
+                config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
+            )
+        with smtp:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls(context=ssl.create_default_context())
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise MailError(f"recipients refused: {exc.recipients}", temporary=False) from exc
+    except smtplib.SMTPResponseException as exc:
+        raise MailError(
+            f"SMTP {exc.smtp_code}: {exc.smtp_error!r}",
+            temporary=exc.smtp_code >= 400 and exc.smtp_code < 500,
+        ) from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailError(f"{type(exc).__name__}: {exc}") from exc
+    return "smtp"
+
+
+def _to_outbox(email: Email) -> None:
+    message_id = email.message_id or make_msgid(domain="ppp-tracker").strip("<>")
+    # The same logical message twice is stored once (a retried task must not duplicate it).
+    exists = db.session.scalar(
+        sa.select(OutboxMessage.id).where(OutboxMessage.message_id == message_id)
+    )
+    if exists is None:
+        db.session.add(
+            OutboxMessage(
+                message_id=message_id,
+                recipients=", ".join(email.to),
+                subject=email.subject,
+                text=email.text,
+                html=email.html,
+            )
+        )
+        db.session.flush()
