@@ -6,6 +6,7 @@ import marshmallow as ma
 from flask import abort, g, request
 from flask.views import MethodView
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from ppp_tracker.api.common import api_blueprint
 from ppp_tracker.auth import services
@@ -59,7 +60,13 @@ def _too_many(retry_after: int):
     exc = TooManyRequests()
     exc.data = {
         "errors": {
-            "_request": [_("Too many failed attempts. Try again in %(n)d seconds.", n=retry_after)]
+            "_request": [
+                ngettext(
+                    "Too many failed attempts. Try again in %(num)d second.",
+                    "Too many failed attempts. Try again in %(num)d seconds.",
+                    retry_after,
+                )
+            ]
         },
         "headers": {"Retry-After": str(retry_after)},
     }

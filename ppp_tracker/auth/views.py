@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required, login_user, logout_user
 
 from ppp_tracker.auth import services
@@ -38,7 +39,11 @@ def login():
             user = services.authenticate(form.email.data, form.password.data, request.remote_addr)
         except services.Throttled as exc:
             form.password.errors.append(
-                _("Too many failed attempts. Try again in %(n)d seconds.", n=exc.retry_after)
+                ngettext(
+                    "Too many failed attempts. Try again in %(num)d second.",
+                    "Too many failed attempts. Try again in %(num)d seconds.",
+                    exc.retry_after,
+                )
             )
             status = 429
         else:
@@ -80,7 +85,7 @@ def profile():
         user.alert_mode = AlertMode(form.alert_mode.data)
         db.session.commit()
         session["locale"] = user.locale
-        flash(_("Your settings are saved."), "success")
+        flash(_("Your settings have been saved."), "success")
         return redirect(url_for("auth.profile"))
     tokens = db.session.scalars(
         sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
@@ -106,7 +111,7 @@ def change_password():
         else:
             user.set_password(form.new.data)
             db.session.commit()
-            flash(_("Your password is changed."), "success")
+            flash(_("Your password has been changed."), "success")
             return redirect(url_for("auth.profile"))
     profile_form = ProfileForm(obj=user)
     return render_template(
@@ -141,7 +146,7 @@ def revoke_token(token_id: int):
         abort(404)
     services.revoke_token(row)
     db.session.commit()
-    flash(_("The token is revoked."), "success")
+    flash(_("The token has been revoked."), "success")
     return redirect(url_for("auth.profile"))
 
 

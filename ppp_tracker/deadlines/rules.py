@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from ppp_tracker.deadlines.calendar import WorkingCalendar, add_months
 from ppp_tracker.registry.codes import LabelledEnum, MilestoneStatus, RelativeUnit
@@ -129,6 +130,20 @@ def relative_due(
     if unit == RelativeUnit.CALENDAR_DAYS:
         return anchor_on + timedelta(days=amount)
     return add_months(anchor_on, amount)
+
+
+def relative_phrase(amount: int, unit: RelativeUnit | str) -> str:
+    """ "10 working days", "1 month": the count with its unit, in the right plural form."""
+    unit = RelativeUnit(unit)
+    if unit == RelativeUnit.WORKING_DAYS:
+        return ngettext("%(num)d working day", "%(num)d working days", amount)
+    if unit == RelativeUnit.CALENDAR_DAYS:
+        return ngettext("%(num)d calendar day", "%(num)d calendar days", amount)
+    return ngettext("%(num)d month", "%(num)d months", amount)
+
+
+def days_late_phrase(days: int) -> str:
+    return ngettext("%(num)d day late", "%(num)d days late", days)
 
 
 @dataclass(frozen=True)

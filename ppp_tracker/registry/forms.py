@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -89,8 +90,8 @@ class ProjectForm(FlaskForm):
 
 class StageForm(FlaskForm):
     kind = HiddenField()
-    planned_on = DateField(_l("Planned"), validators=[Optional()])
-    actual_on = DateField(_l("Actual"), validators=[Optional()])
+    planned_on = DateField(lazy_pgettext("date", "Planned"), validators=[Optional()])
+    actual_on = DateField(lazy_pgettext("date", "Actual"), validators=[Optional()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=5000)])
 
 
@@ -178,7 +179,7 @@ class MilestoneForm(FlaskForm):
     )
     due_on = DateField(_l("Due on"), validators=[Optional()])
     relative_to = SelectField(
-        _l("…or counted from milestone"), choices=[], coerce=optional_int_coerce
+        _l("…or counted from a milestone"), choices=[], coerce=optional_int_coerce
     )
     relative_amount = IntegerField(
         _l("Count"), validators=[Optional(), NumberRange(min=0, max=3650)]

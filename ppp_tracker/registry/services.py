@@ -23,7 +23,7 @@ from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.validation import Errors, check_date_range, check_text, normalise_dashes
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import get_calendar
-from ppp_tracker.deadlines.rules import relative_due
+from ppp_tracker.deadlines.rules import relative_due, relative_phrase
 from ppp_tracker.registry.codes import (
     ALLOWED_DOCUMENT_TYPES,
     Arrangement,
@@ -141,7 +141,7 @@ def _date(errors: Errors, field: str, value, *, required=False) -> date | None:
             errors.add(field, _("This field is required."))
         return None
     if not isinstance(value, date):
-        errors.add(field, _("Must be a date (YYYY-MM-DD)."))
+        errors.add(field, _("Must be a date as YYYY-MM-DD."))
         return None
     check_date_range(errors, field, value)
     return value
@@ -817,9 +817,8 @@ def recompute_dependents(user: User | None, milestone: Milestone) -> list[Milest
                     old_due_on=dependent.due_on,
                     new_due_on=new_due,
                     reason=_(
-                        "%(n)s %(unit)s after «%(title)s»",
-                        n=dependent.relative_amount,
-                        unit=RelativeUnit(dependent.relative_unit).label,
+                        "%(period)s after «%(title)s»",
+                        period=relative_phrase(dependent.relative_amount, dependent.relative_unit),
                         title=milestone.title,
                     ),
                     changed_by_id=user.id if user else None,

@@ -63,6 +63,9 @@ from ppp_tracker.registry.models import (
 
 bp = Blueprint("registry", __name__)
 
+#: The start page lists what falls due within this many days.
+HOME_HORIZON_DAYS = 45
+
 
 @bp.before_request
 @login_required
@@ -163,7 +166,7 @@ def home():
         .order_by(Milestone.due_on)
     )
     stmt = scope(stmt, user, Contract.region_code)
-    soon = today.toordinal() + 45
+    soon = today.toordinal() + HOME_HORIZON_DAYS
     rows = []
     for milestone in db.session.scalars(
         stmt.where(Milestone.due_on <= type(today).fromordinal(soon))
@@ -196,7 +199,13 @@ def home():
             )
         ),
     }
-    return render_template("registry/home.html", overdue=overdue, upcoming=upcoming, counts=counts)
+    return render_template(
+        "registry/home.html",
+        overdue=overdue,
+        upcoming=upcoming,
+        counts=counts,
+        horizon_days=HOME_HORIZON_DAYS,
+    )
 
 
 # --- institutions ---------------------------------------------------------------------------
