@@ -348,3 +348,34 @@ def test_the_openapi_document_is_served(client):
         assert path in spec["paths"], path
     money = spec["components"]["schemas"]["Contract"]["properties"]["total_amount"]
     assert money["type"] == "string"
+
+
+def test_hostile_values_get_clear_errors_not_500(client, headers):
+    r = client.get("/api/v1/parties?q=%00", headers=headers)
+    assert r.status_code == 400 and "q" in r.get_json()["errors"]
+    assert client.get("/api/v1/parties/2147483648", headers=headers).status_code == 404
+    assert client.get("/api/v1/parties/0", headers=headers).status_code == 404
+    r = client.get("/api/v1/parties?page=922337203685477582", headers=headers)
+    assert r.status_code == 422 and "page" in r.get_json()["errors"]
+    r = client.post("/api/v1/parties", json={"name": "A\x00B", "kind": "tenant"}, headers=headers)
+    assert r.status_code == 400 and "name" in r.get_json()["errors"]
+    r = client.post(
+        "/api/v1/projects",
+        json={"title": "X", "kind": "lease", "region": "KZ-35", "estimated_cost": "8" * 30},
+        headers=headers,
+    )
+    assert r.status_code == 422 and "estimated_cost" in r.get_json()["errors"]
+    r = client.post(
+        "/api/v1/sites",
+        json={"name": "X", "arrangement": "lease", "institution": 2**40},
+        headers=headers,
+    )
+    assert r.status_code == 422 and "institution" in r.get_json()["errors"]
+
+
+def test_lists_are_paged_with_a_total(client, headers):
+    for i in range(3):
+        factories.party(name=f"ТОО «Страница {i}»")
+    r = client.get("/api/v1/parties?per_page=2&page=2&q=Страница", headers=headers)
+    assert r.headers["X-Total-Count"] == "3"
+    assert [p["name"] for p in r.get_json()] == ["ТОО «Страница 2»"]

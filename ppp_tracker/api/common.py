@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import marshmallow as ma
+import sqlalchemy as sa
 from flask import abort, g, request
 from flask_babel import gettext as _
 from flask_smorest import Api as SmorestApi
@@ -39,6 +40,7 @@ def api_blueprint(name: str, description: str):
 
     blueprint = Blueprint(name, __name__, url_prefix="/api/v1", description=description)
     blueprint.before_request(authenticate_request)
+    blueprint.after_request(add_total_count_header)
     return blueprint
 
 
@@ -130,6 +132,10 @@ def _abort_with(status: int, errors: dict[str, list[str]]):
 # --- field types --------------------------------------------------------------------------
 
 
+#: Far above any contract here, and well inside Decimal's and BIGINT's precision.
+MAX_MONEY = Decimal(10) ** 14
+
+
 class MoneyField(ma.fields.Field):
     """Money as a string with two decimals ("77000000.00"); integers are accepted, floats not."""
 
@@ -159,6 +165,8 @@ class MoneyField(ma.fields.Field):
             raise ma.ValidationError(_("Not an amount.")) from exc
         if not amount.is_finite():
             raise ma.ValidationError(_("Not an amount."))
+        if abs(amount) >= MAX_MONEY:
+            raise ma.ValidationError(_("The amount is implausibly large."))
         if amount != amount.quantize(Decimal("0.01")):
             raise ma.ValidationError(_("At most two decimals (whole tiyn)."))
         if amount < 0:
@@ -184,13 +192,22 @@ class DecimalText(ma.fields.Field):
             number = Decimal(str(value).strip())
         except InvalidOperation as exc:
             raise ma.ValidationError(_("Must be a number.")) from exc
-        if not number.is_finite():
+        if not number.is_finite() or abs(number) >= Decimal(10) ** 12:
             raise ma.ValidationError(_("Must be a number."))
         if number < 0:
             raise ma.ValidationError(_("Must not be negative."))
         if number.as_tuple().exponent < -self.places:
             raise ma.ValidationError(_("At most %(n)d decimals.", n=self.places))
         return number
+
+
+class IdField(ma.fields.Integer):
+    """The id of a record: a positive integer that fits the database's INTEGER."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", ma.validate.Range(min=1, max=2**31 - 1))
+        kwargs.setdefault("strict", True)
+        super().__init__(**kwargs)
 
 
 class StrictDate(ma.fields.Date):
@@ -208,3 +225,30 @@ class StrictDate(ma.fields.Date):
 class PageArgs(ma.Schema):
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+
+
+TOTAL_COUNT_HEADER = {
+    "X-Total-Count": {
+        "description": "How many items match, on all pages together",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+
+
+def page_of(stmt, args: dict) -> list:
+    """One page (`page`, `per_page`) of a select; the total goes out in X-Total-Count."""
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+    )
+    g.api_total_count = total
+    page, size = args.get("page", 1), args.get("per_page", 50)
+    if (page - 1) * size >= total:
+        return []
+    return db.session.scalars(stmt.limit(size).offset((page - 1) * size)).unique().all()
+
+
+def add_total_count_header(response):
+    total = g.get("api_total_count")
+    if total is not None:
+        response.headers["X-Total-Count"] = str(total)
+    return response

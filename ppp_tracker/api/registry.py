@@ -12,11 +12,15 @@ from sqlalchemy.orm import selectinload
 
 from ppp_tracker import clock
 from ppp_tracker.api.common import (
+    TOTAL_COUNT_HEADER,
     DecimalText,
+    IdField,
     MoneyField,
+    PageArgs,
     StrictDate,
     api_blueprint,
     need,
+    page_of,
     run_service,
 )
 from ppp_tracker.auth.access import Permission, get_in_scope, scope
@@ -113,8 +117,8 @@ class ProjectSchema(ma.Schema):
     kind = enum_field(ProjectKind, required=True)
     status = enum_field(ProjectStatus)
     region = ma.fields.String(required=True, attribute="region_code")
-    institution = ma.fields.Integer(allow_none=True, attribute="institution_id")
-    investor_id = ma.fields.Integer(allow_none=True)
+    institution = IdField(allow_none=True, attribute="institution_id")
+    investor_id = IdField(allow_none=True)
     capacity = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=100_000))
     land_area_ha = DecimalText(allow_none=True)
     estimated_cost = MoneyField(allow_none=True)
@@ -129,9 +133,9 @@ class SiteSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
     arrangement = enum_field(Arrangement, required=True)
     status = enum_field(SiteStatus)
-    institution = ma.fields.Integer(required=True, attribute="institution_id")
+    institution = IdField(required=True, attribute="institution_id")
     institution_name = ma.fields.Function(lambda s: s.institution.name, dump_only=True)
-    operator_id = ma.fields.Integer(allow_none=True)
+    operator_id = IdField(allow_none=True)
     region = ma.fields.String(
         attribute="region_code", metadata={"description": "follows from the institution"}
     )
@@ -165,10 +169,10 @@ class ContractSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
     signed_on = StrictDate(required=True)
-    customer_id = ma.fields.Integer(required=True)
-    contractor_id = ma.fields.Integer(required=True)
-    project_id = ma.fields.Integer(allow_none=True)
-    site_id = ma.fields.Integer(allow_none=True)
+    customer_id = IdField(required=True)
+    contractor_id = IdField(required=True)
+    project_id = IdField(allow_none=True)
+    site_id = IdField(allow_none=True)
     region = ma.fields.String(dump_only=True, attribute="region_code")
     subject = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=5000))
     total_amount = MoneyField(required=True)
@@ -225,7 +229,7 @@ class ContractSchema(ma.Schema):
 
 
 class RelativeSchema(ma.Schema):
-    milestone_id = ma.fields.Integer(required=True)
+    milestone_id = IdField(required=True)
     amount = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=3650))
     unit = enum_field(RelativeUnit, required=True)
 
@@ -319,12 +323,12 @@ def milestone_payload(milestone: Milestone, as_of: date) -> dict:
     }
 
 
-class ListArgs(ma.Schema):
+class ListArgs(PageArgs):
     q = ma.fields.String(validate=ma.validate.Length(max=200))
     region = ma.fields.String(validate=ma.validate.Length(max=8))
 
 
-class PartyListArgs(ma.Schema):
+class PartyListArgs(PageArgs):
     q = ma.fields.String(validate=ma.validate.Length(max=200))
     kind = enum_field(PartyKind)
 
@@ -335,15 +339,15 @@ class SiteListArgs(ListArgs):
 
 class ContractListArgs(ListArgs):
     status = enum_field(ContractStatus)
-    project_id = ma.fields.Integer()
-    site_id = ma.fields.Integer()
+    project_id = IdField()
+    site_id = IdField()
 
 
 class DeadlineArgs(ma.Schema):
     as_of = StrictDate()
     state = ma.fields.String(validate=ma.validate.OneOf(["overdue", "upcoming"]))
     within_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=3660))
-    contract_id = ma.fields.Integer()
+    contract_id = IdField()
     region = ma.fields.String(validate=ma.validate.Length(max=8))
 
 
@@ -355,15 +359,6 @@ def _search(stmt, q: str | None, *columns):
         pattern = f"%{q.strip().lower()}%"
         stmt = stmt.where(sa.or_(*[sa.func.lower(c).like(pattern) for c in columns]))
     return stmt
-
-
-def _page(stmt, pagination_parameters):
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
-    )
-    pagination_parameters.item_count = total
-    page, size = pagination_parameters.page, pagination_parameters.page_size
-    return db.session.scalars(stmt.limit(size).offset((page - 1) * size)).unique().all()
 
 
 # --- resources --------------------------------------------------------------------------------
@@ -381,9 +376,8 @@ class Regions(MethodView):
 @blp.route("/institutions")
 class Institutions(MethodView):
     @blp.arguments(ListArgs, location="query")
-    @blp.response(200, InstitutionSchema(many=True))
-    @blp.paginate()
-    def get(self, args, pagination_parameters):
+    @blp.response(200, InstitutionSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    def get(self, args):
         user = need(Permission.READ)
         stmt = scope(sa.select(Institution), user, Institution.region_code).order_by(
             Institution.name
@@ -391,7 +385,7 @@ class Institutions(MethodView):
         stmt = _search(stmt, args.get("q"), Institution.name, Institution.address)
         if args.get("region"):
             stmt = stmt.where(Institution.region_code == args["region"])
-        return _page(stmt, pagination_parameters)
+        return page_of(stmt, args)
 
     @blp.arguments(InstitutionSchema)
     @blp.response(201, InstitutionSchema)
@@ -404,16 +398,15 @@ class Institutions(MethodView):
 @blp.route("/parties")
 class Parties(MethodView):
     @blp.arguments(PartyListArgs, location="query")
-    @blp.response(200, PartySchema(many=True))
-    @blp.paginate()
-    def get(self, args, pagination_parameters):
+    @blp.response(200, PartySchema(many=True), headers=TOTAL_COUNT_HEADER)
+    def get(self, args):
         need(Permission.READ)
         stmt = _search(
             sa.select(Party).order_by(Party.name), args.get("q"), Party.name, Party.bin, Party.email
         )
         if args.get("kind"):
             stmt = stmt.where(Party.kind == args["kind"])
-        return _page(stmt, pagination_parameters)
+        return page_of(stmt, args)
 
     @blp.arguments(PartySchema)
     @blp.response(201, PartySchema)
@@ -449,9 +442,8 @@ def _project_data(data: dict) -> dict:
 @blp.route("/projects")
 class Projects(MethodView):
     @blp.arguments(ListArgs, location="query")
-    @blp.response(200, ProjectSchema(many=True))
-    @blp.paginate()
-    def get(self, args, pagination_parameters):
+    @blp.response(200, ProjectSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    def get(self, args):
         user = need(Permission.READ)
         stmt = scope(
             sa.select(Project).options(selectinload(Project.stages)), user, Project.region_code
@@ -459,7 +451,7 @@ class Projects(MethodView):
         stmt = _search(stmt.order_by(Project.id), args.get("q"), Project.title)
         if args.get("region"):
             stmt = stmt.where(Project.region_code == args["region"])
-        return _page(stmt, pagination_parameters)
+        return page_of(stmt, args)
 
     @blp.arguments(ProjectSchema)
     @blp.response(201, ProjectSchema)
@@ -491,9 +483,8 @@ def _site_data(data: dict) -> dict:
 @blp.route("/sites")
 class Sites(MethodView):
     @blp.arguments(SiteListArgs, location="query")
-    @blp.response(200, SiteSchema(many=True))
-    @blp.paginate()
-    def get(self, args, pagination_parameters):
+    @blp.response(200, SiteSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    def get(self, args):
         user = need(Permission.READ)
         stmt = scope(
             sa.select(ProductionSite).options(selectinload(ProductionSite.institution)),
@@ -505,7 +496,7 @@ class Sites(MethodView):
             stmt = stmt.where(ProductionSite.region_code == args["region"])
         if args.get("arrangement"):
             stmt = stmt.where(ProductionSite.arrangement == args["arrangement"])
-        return _page(stmt, pagination_parameters)
+        return page_of(stmt, args)
 
     @blp.arguments(SiteSchema)
     @blp.response(201, SiteSchema)
@@ -532,9 +523,8 @@ class SiteItem(MethodView):
 @blp.route("/contracts")
 class Contracts(MethodView):
     @blp.arguments(ContractListArgs, location="query")
-    @blp.response(200, ContractSchema(many=True))
-    @blp.paginate()
-    def get(self, args, pagination_parameters):
+    @blp.response(200, ContractSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    def get(self, args):
         user = need(Permission.READ)
         contractor = sa.orm.aliased(Party)
         stmt = scope(
@@ -555,7 +545,7 @@ class Contracts(MethodView):
         ):
             if args.get(key) is not None:
                 stmt = stmt.where(column == args[key])
-        return _page(stmt, pagination_parameters)
+        return page_of(stmt, args)
 
     @blp.arguments(ContractSchema)
     @blp.response(201, ContractSchema)

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from ppp_tracker import clock
 from ppp_tracker.core.audit import SYSTEM, Actor, set_actor
@@ -32,6 +33,18 @@ from ppp_tracker.i18n import LANGUAGE_NAMES
 from ppp_tracker.money import format_money, format_number
 
 bp = Blueprint("core", __name__)
+
+#: The largest id an INTEGER primary key holds.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in URLs: a positive integer that fits an INTEGER column, else a plain 404."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def is_api_request() -> bool:
@@ -67,6 +80,37 @@ def _load_web_user() -> None:
     if current_user.is_authenticated:
         g.user = current_user._get_current_object()
         set_actor(Actor(g.user.email, g.user.id))
+
+
+def _nul_fields(value, path: str = "") -> list[str]:
+    """Where a NUL character hides in a JSON value (databases refuse it; so do we, clearly)."""
+    if isinstance(value, str):
+        return [path or "_request"] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            found += ([name] if "\x00" in str(key) else []) + _nul_fields(item, name)
+        return found
+    if isinstance(value, list):
+        return [f for i, item in enumerate(value) for f in _nul_fields(item, f"{path}.{i}")]
+    return []
+
+
+def _refuse_nul_characters():
+    """No text with a NUL character reaches a service or the database, whatever the route."""
+    fields = [k for k, v in request.args.items(multi=True) if "\x00" in k or "\x00" in v]
+    if request.method in ("POST", "PUT", "PATCH"):
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            fields += [k for k, v in request.form.items(multi=True) if "\x00" in k or "\x00" in v]
+        elif request.is_json:
+            fields += _nul_fields(request.get_json(silent=True))
+    if not fields:
+        return None
+    message = _("Contains a forbidden character.")
+    if is_api_request():
+        return jsonify({"errors": {field: [message] for field in fields}}), 400
+    return render_template("errors/error.html", code=400, title=message), 400
 
 
 def _reset_actor(_exc=None) -> None:
@@ -243,6 +287,7 @@ def _template_context():
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.before_request(_refuse_nul_characters)
     app.before_request(_load_web_user)
     app.teardown_request(_reset_actor)
     app.after_request(_security_headers)

@@ -56,6 +56,7 @@ from ppp_tracker.registry.models import (
     Region,
 )
 
+MAX_ID = 2**31 - 1
 MAX_AMOUNT = Decimal("10") ** 14  # 100 trillion tenge: far above any contract here
 
 
@@ -89,6 +90,9 @@ def _money(errors: Errors, field: str, value, *, required: bool = False, positiv
     if not isinstance(value, Decimal):
         errors.add(field, _("Must be an amount with at most two decimals."))
         return None
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
+        errors.add(field, _("The amount is implausibly large."))
+        return None
     if value != value.quantize(Decimal("0.01")):
         errors.add(field, _("At most two decimals (whole tiyn)."))
         return None
@@ -121,6 +125,9 @@ def _decimal(errors: Errors, field: str, value, *, minimum=Decimal(0), maximum=N
     if value is None:
         return None
     if not isinstance(value, Decimal):
+        errors.add(field, _("Must be a number."))
+        return None
+    if not value.is_finite() or abs(value) >= Decimal(10) ** 12:
         errors.add(field, _("Must be a number."))
         return None
     if value.as_tuple().exponent < -places:
@@ -170,7 +177,7 @@ def _linked(errors: Errors, field: str, model, ident, user: User | None, *, requ
     if isinstance(ident, bool) or not isinstance(ident, int):
         errors.add(field, _("Must be the id of an existing record."))
         return None
-    obj = db.session.get(model, ident)
+    obj = db.session.get(model, ident) if 1 <= ident <= MAX_ID else None
     if obj is None:
         errors.add(field, _("No record with id %(id)s.", id=ident))
         return None
