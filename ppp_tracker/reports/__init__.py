@@ -36,12 +36,14 @@ def init_app(app: Flask) -> None:
             app.config[key] = read()
     app.register_blueprint(views.bp)
     app.register_blueprint(views.feeds)
+    web.add_nav(web.NavItem("reports.deadlines", _l("Deadlines"), order=15))
     web.add_nav(
-        web.NavItem("reports.deadlines", _l("Deadlines"), order=15),
-        web.NavItem("reports.timeline", _l("Timeline"), order=16),
-        web.NavItem("reports.imports_page", _l("Import"), "edit_registry", order=60),
+        web.NavItem("reports.timeline", _l("Timeline of projects"), order=5),
+        web.NavItem("reports.imports_page", _l("Import from Excel or CSV"), "edit_registry", 6),
+        user_menu=True,
     )
     web.PROFILE_PANELS["calendar"] = views.calendar_panel
+    app.jinja_env.filters["money_compact"] = views.money_compact
     app.context_processor(
         lambda: {"export_url": views.export_url, "export_buttons": views.export_buttons}
     )

@@ -59,7 +59,8 @@ def hbar_chart(
     """Bars for (label, value, note, url) items, the longest filling the plot width."""
     top = max((Decimal(v) for _l, v, _n, _u in items), default=Decimal(0))
     scale_max = top if top > 0 else Decimal(1)
-    plot = width - label_width - 90
+    # Room on the right for the value and its note ("8  1 051 831,50 ₸ accrued").
+    plot = width - label_width - 210
     bars = []
     for index, (label, value, note, url) in enumerate(items):
         length = float(Decimal(value) / scale_max * plot) if value else 0.0
@@ -284,7 +285,7 @@ def timeline(
         )
     return Timeline(
         width=width,
-        height=axis_height + max(1, len(rows)) * row_height + 6,
+        height=axis_height + max(1, len(rows)) * row_height + 20,
         label_width=label_width,
         row_height=row_height,
         axis_height=axis_height,

@@ -271,5 +271,3 @@ def render(name: str, fmt: str, user: User, args: Mapping) -> bytes:
     return to_xlsx(str(spec.title), spec.columns, rows)
 
 
-def describe(name: str) -> str:
-    return _("Export of the list: %(title)s", title=EXPORTS[name].title)

@@ -105,15 +105,8 @@ def milestone_marks(contract: Contract, milestone, today: date) -> tuple[list[Sp
 
 
 def project_rows(project: Project, today: date) -> list[TimelineRow]:
-    """The detailed rows of one project: a heading, its stages, its contracts' milestones."""
-    rows = [
-        TimelineRow(
-            project.title,
-            "project",
-            url_for("registry.project", project_id=project.id),
-            heading=True,
-        )
-    ]
+    """The detailed rows of one project: its stages, then its contracts' milestones."""
+    rows: list[TimelineRow] = []
     for stage, span in stage_spans(project, today):
         row = TimelineRow(str(stage.kind.label), "stage", spans=[span])
         if stage.planned_on and stage.actual_on and stage.planned_on != stage.actual_on:

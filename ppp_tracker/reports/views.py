@@ -85,6 +85,14 @@ def dashboard_page():
     )
 
 
+def money_compact(value) -> str:
+    """An axis label: "1,5 млрд ₸" rather than "1 500 000 000,00 ₸"."""
+    from babel.numbers import format_compact_decimal
+
+    locale = {"ru": "ru_KZ", "kk": "kk_KZ"}.get(locale_code(), "en")
+    return format_compact_decimal(value, locale=locale, fraction_digits=1) + "\u00a0₸"
+
+
 def _money(value, locale: str) -> str:
     from ppp_tracker.money import format_money
 
