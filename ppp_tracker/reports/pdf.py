@@ -39,14 +39,20 @@ def _fonts_dir() -> Path:
     return Path(current_app.static_folder) / "fonts"
 
 
-def _local_only(url: str):
-    """WeasyPrint may read our own files and nothing else (no network, no other paths)."""
-    from weasyprint.urls import default_url_fetcher
+def _local_fetcher():
+    """A WeasyPrint fetcher that reads our fonts and nothing else (no network, no other file):
+    the report's text comes from users, so nothing in it may make the server fetch a URL."""
+    from weasyprint.urls import URLFetcher
 
-    fonts = _fonts_dir().resolve().as_uri()
-    if not url.startswith(fonts + "/"):
-        raise ValueError(f"refusing to fetch {url}")
-    return default_url_fetcher(url)
+    fonts = _fonts_dir().resolve().as_uri() + "/"
+
+    class FontsOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            if not url.startswith(fonts) or ".." in url:
+                raise ValueError(f"refusing to fetch {url}")
+            return super().fetch(url, headers)
+
+    return FontsOnly(allowed_protocols=("file",), fail_on_errors=True)
 
 
 def overdue_pdf(user: User, as_of: date, locale: str, region: str | None = None) -> bytes:
@@ -64,4 +70,4 @@ def overdue_pdf(user: User, as_of: date, locale: str, region: str | None = None)
         locale=locale,
         fonts_url=_fonts_dir().resolve().as_uri(),
     )
-    return HTML(string=html, url_fetcher=_local_only).write_pdf()
+    return HTML(string=html, url_fetcher=_local_fetcher()).write_pdf()
