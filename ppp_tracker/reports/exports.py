@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -269,5 +268,3 @@ def render(name: str, fmt: str, user: User, args: Mapping) -> bytes:
     if fmt == "csv":
         return to_csv(spec.columns, rows)
     return to_xlsx(str(spec.title), spec.columns, rows)
-
-
