@@ -657,34 +657,46 @@ def _contract_row(user, converter, number, values, outcome: Outcome, state) -> N
         "response_period.days": "response_days",
         "response_period.working": "response_working",
     }
-    number_text = normalise_dashes(values.get("number") or "")
-    key = (
-        number_text.lower(),
-        (values.get("signed_on") or "").strip(),
-        (values.get("customer") or "").strip().lower(),
-    )
+    number_text = normalise_dashes(values.get("number") or "").lower()
+    signed_text = (values.get("signed_on") or "").strip()
+    customer_text = (values.get("customer") or "").strip().lower()
+    last_key: dict[str, tuple] = state.setdefault("last_key", {})
+    if not signed_text and not customer_text and number_text in last_key:
+        # A further milestone of the contract above, its contract columns left empty.
+        key = last_key[number_text]
+    else:
+        key = (number_text, signed_text, customer_text)
+        last_key[number_text] = key
     previous = contracts.get(key)
     if previous is None:
-        contract_keys = [k for k in CONTRACT_FIELDS if k not in ("project", "site")]
-        data = _convert(converter, values, contract_keys)
         raw = {k: (values.get(k) or "").strip() for k in CONTRACT_FIELDS}
-        project_text, site_text = raw["project"], raw["site"]
-        if bool(project_text) == bool(site_text):
-            contracts[key] = (number, None, raw)
-            raise RowError(
-                "project", _("Give either a project or a production site (exactly one).")
-            )
-        if project_text:
-            data["project_id"] = converter.scoped_one(
-                "project", Project, Project.title, project_text
-            )
-        else:
-            data["site_id"] = converter.scoped_one(
-                "site", ProductionSite, ProductionSite.name, site_text
-            )
-        service_data = _contract_data(data)
         contracts[key] = (number, None, raw)
-        contract = services.save_contract(user, service_data)
+        problems: list[RowError] = []
+        try:
+            data = _convert(
+                converter, values, [k for k in CONTRACT_FIELDS if k not in ("project", "site")]
+            )
+        except RowGroupError as exc:
+            data, problems = {}, list(exc.problems)
+        project_text, site_text = raw["project"], raw["site"]
+        try:
+            if bool(project_text) == bool(site_text):
+                raise RowError(
+                    "project", _("Give either a project or a production site (exactly one).")
+                )
+            if project_text:
+                data["project_id"] = converter.scoped_one(
+                    "project", Project, Project.title, project_text
+                )
+            else:
+                data["site_id"] = converter.scoped_one(
+                    "site", ProductionSite, ProductionSite.name, site_text
+                )
+        except RowError as exc:
+            problems.append(exc)
+        if problems:
+            raise RowGroupError(problems)
+        contract = services.save_contract(user, _contract_data(data))
         contracts[key] = (number, contract, raw)
         outcome.created += 1
     else:
@@ -770,8 +782,7 @@ def _milestone(user, converter, values, contract: Contract | None, outcome: Outc
             service_data[target] = data[source]
     if service_data.get("met_on") is not None:
         service_data["status"] = MilestoneStatus.MET.value
-    state["field_map"] = {
-        **state.get("field_map", {}),
+    columns = {
         "title": "milestone_title",
         "type": "milestone_type",
         "due_on": "milestone_due_on",
@@ -783,10 +794,9 @@ def _milestone(user, converter, values, contract: Contract | None, outcome: Outc
     }
     try:
         services.save_milestone(user, contract, service_data)
-    finally:
-        # The contract's own errors keep their names on the next row.
-        for name in ("title", "type", "due_on", "value", "obligor", "responsible", "met_on"):
-            state["field_map"].pop(name, None)
+    except Invalid as exc:
+        # The service names the milestone's fields; the file calls them milestone_….
+        raise Invalid({columns.get(k, k): v for k, v in exc.errors.items()}) from None
     outcome.created += 1
 
 
