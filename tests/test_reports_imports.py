@@ -394,3 +394,21 @@ def test_the_progress_fragment_shows_how_far_the_worker_is(client, make_user):
     html = fragment.get_data(as_text=True)
     assert "300 из 600 строк" in html and 'aria-valuenow="50"' in html
     assert 'hx-trigger="every 1s"' in html and "HX-Refresh" not in fragment.headers
+
+
+def test_imports_work_on_the_embedded_sqlite_default_too(any_app):
+    from ppp_tracker.auth.services import create_user
+
+    officer, _password = create_user(
+        "sqlite-officer@example.kz", role="officer", region_code="KZ-35"
+    )
+    db.session.commit()
+    rows = [["name", "kind"], ["ТОО «Встроенная»", "tenant"], ["ТОО «База»", "trustee"]]
+    batch = imports.create_batch(officer, "parties", "p.csv", csv_bytes(rows))
+    db.session.commit()
+    assert tasks.check_import.run(batch.id) == "checked"
+    db.session.expire_all()
+    batch = db.session.get(ImportBatch, batch.id)
+    assert batch.errors == [] and batch.processed_rows == 2
+    assert _commit(batch) == "imported"
+    assert _count(Party) == 2
