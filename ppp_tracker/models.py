@@ -16,3 +16,4 @@ from ppp_tracker.registry.models import (  # noqa: F401
     ProjectStage,
     Region,
 )
+from ppp_tracker.reports.models import CalendarFeed, ImportBatch  # noqa: F401

@@ -56,7 +56,11 @@ def format_money(value: Decimal | None, locale: str = "ru_KZ") -> str:
     """23 100 000,00 ₸ in the reader's locale (no-break spaces as Babel puts them)."""
     if value is None:
         return ""
-    return format_currency(value, "KZT", locale=_kz_locale(locale))
+    locale = _kz_locale(locale)
+    if locale == "en":
+        # Babel knows no en_KZ, and plain English writes "KZT23,100,000.00"; write the tenge sign.
+        return format_decimal(value, format="#,##0.00", locale="en") + "\u00a0₸"
+    return format_currency(value, "KZT", locale=locale)
 
 
 def format_number(value: Decimal | int | None, locale: str = "ru_KZ") -> str:
@@ -66,4 +70,4 @@ def format_number(value: Decimal | int | None, locale: str = "ru_KZ") -> str:
 
 
 def _kz_locale(locale: str) -> str:
-    return {"ru": "ru_KZ", "kk": "kk_KZ", "en": "en_KZ"}.get(str(locale), str(locale))
+    return {"ru": "ru_KZ", "kk": "kk_KZ", "en": "en"}.get(str(locale), str(locale))

@@ -15,6 +15,7 @@ from ppp_tracker.db import db
 from ppp_tracker.registry import services
 from tests import factories
 from tests.conftest import csrf_token, login
+from tests.reports_support import reports_world
 
 #: endpoint -> what it needs: public | login | read | edit_registry | edit_parties | admin
 ACCESS: dict[str, str] = {
@@ -53,6 +54,20 @@ ACCESS: dict[str, str] = {
     "registry.upload_document": "edit_registry",
     "registry.download_document": "read",
     "api-docs.openapi_json": "public",
+    "reports.timeline": "read",
+    "reports.deadlines": "read",
+    "reports.search_page": "read",
+    "reports.export_list": "read",
+    "reports.overdue_report": "read",
+    "reports.imports_page": "edit_registry",
+    "reports.import_template": "edit_registry",
+    "reports.import_batch": "edit_registry",
+    "reports.import_progress": "edit_registry",
+    "reports.commit_import": "edit_registry",
+    "reports.renew_calendar": "login",
+    "reports.revoke_calendar": "login",
+    "feeds.calendar": "public",
+    "feeds.open_data": "public",
 }
 
 ROLE_PERMISSIONS = {
@@ -110,6 +125,7 @@ def world(app):
             "owner_kind": "contracts",
             "owner_id": contract.id,
             "kind": "tender",
+            **reports_world(region),
         }
     out["party_id"] = factories.party().id
     return out

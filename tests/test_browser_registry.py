@@ -55,7 +55,7 @@ def test_officer_creates_a_contract_with_a_milestone_and_finds_it(
     assert "04.05.2014" in row.inner_text()  # 1–3 May 2014 were days off
 
     page.goto(f"{live_server}/contracts")
-    page.fill("input[name=q]", "241")
+    page.fill("main input[name=q]", "241")  # the list's own box, not the navbar's search
     page.keyboard.press("Enter")
     page.wait_for_url("**/contracts?*q=241*")
     table = page.locator("#contracts-table").inner_text()

@@ -17,22 +17,19 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy.orm import selectinload
 
 from ppp_tracker import clock
 from ppp_tracker.auth.access import Permission, acting_user, get_in_scope, require, scope
 from ppp_tracker.auth.models import AuditEvent, Role, User
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
-from ppp_tracker.core.listing import Listing
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.services import milestone_timing
-from ppp_tracker.registry import services
+from ppp_tracker.registry import lists, services
 from ppp_tracker.registry.codes import (
     Arrangement,
     ContractStatus,
-    MilestoneStatus,
     PartyKind,
     ProjectKind,
     StageKind,
@@ -62,9 +59,6 @@ from ppp_tracker.registry.models import (
 )
 
 bp = Blueprint("registry", __name__)
-
-#: The start page lists what falls due within this many days.
-HOME_HORIZON_DAYS = 45
 
 
 @bp.before_request
@@ -151,61 +145,10 @@ def _form_page(template: str, form, status_if_errors: int = 422, **context):
 
 @bp.get("/")
 def home():
-    user = acting_user()
-    today = clock.today()
-    open_statuses = [
-        MilestoneStatus.SCHEDULED,
-        MilestoneStatus.NOT_MET,
-        MilestoneStatus.PARTIALLY_MET,
-    ]
-    stmt = (
-        sa.select(Milestone)
-        .join(Milestone.contract)
-        .where(Milestone.status.in_(open_statuses), Milestone.due_on.is_not(None))
-        .options(selectinload(Milestone.contract))
-        .order_by(Milestone.due_on)
-    )
-    stmt = scope(stmt, user, Contract.region_code)
-    soon = today.toordinal() + HOME_HORIZON_DAYS
-    rows = []
-    for milestone in db.session.scalars(
-        stmt.where(Milestone.due_on <= type(today).fromordinal(soon))
-    ):
-        rows.append((milestone, milestone_timing(milestone, today, locale_code())))
-    overdue = [r for r in rows if r[1].state == "overdue"]
-    upcoming = [r for r in rows if r[1].state != "overdue"]
-    counts = {
-        "projects": db.session.scalar(
-            scope(sa.select(sa.func.count(Project.id)), user, Project.region_code)
-        ),
-        "contracts": db.session.scalar(
-            scope(sa.select(sa.func.count(Contract.id)), user, Contract.region_code)
-        ),
-        "lease": db.session.scalar(
-            scope(
-                sa.select(sa.func.count(ProductionSite.id)), user, ProductionSite.region_code
-            ).where(ProductionSite.arrangement == Arrangement.LEASE)
-        ),
-        "trust": db.session.scalar(
-            scope(
-                sa.select(sa.func.count(ProductionSite.id)), user, ProductionSite.region_code
-            ).where(ProductionSite.arrangement == Arrangement.TRUST_MANAGEMENT)
-        ),
-        "employed": db.session.scalar(
-            scope(
-                sa.select(sa.func.coalesce(sa.func.sum(ProductionSite.employed), 0)),
-                user,
-                ProductionSite.region_code,
-            )
-        ),
-    }
-    return render_template(
-        "registry/home.html",
-        overdue=overdue,
-        upcoming=upcoming,
-        counts=counts,
-        horizon_days=HOME_HORIZON_DAYS,
-    )
+    """The start page is the dashboard of the user's scope (reports feature)."""
+    from ppp_tracker.reports.views import dashboard_page
+
+    return dashboard_page()
 
 
 # --- institutions ---------------------------------------------------------------------------
@@ -213,18 +156,7 @@ def home():
 
 @bp.get("/institutions")
 def institutions():
-    user = acting_user()
-    listing = Listing(
-        scope(sa.select(Institution), user, Institution.region_code),
-        search=[Institution.name, Institution.address],
-        sorts={
-            "name": Institution.name,
-            "region": Institution.region_code,
-            "kind": Institution.kind,
-        },
-        default_sort="name",
-        filters={"region": Institution.region_code, "kind": Institution.kind},
-    )
+    listing = lists.institutions(acting_user())
     return render_template(
         "registry/institutions.html",
         listing=listing,
@@ -267,13 +199,7 @@ def edit_institution(institution_id: int | None = None):
 
 @bp.get("/parties")
 def parties():
-    listing = Listing(
-        sa.select(Party),
-        search=[Party.name, Party.bin, Party.email],
-        sorts={"name": Party.name, "bin": Party.bin, "kind": Party.kind},
-        default_sort="name",
-        filters={"kind": Party.kind},
-    )
+    listing = lists.parties(acting_user())
     return render_template("registry/parties.html", listing=listing, kinds=PartyKind)
 
 
@@ -339,20 +265,7 @@ def edit_party(party_id: int | None = None):
 
 @bp.get("/projects")
 def projects():
-    user = acting_user()
-    listing = Listing(
-        scope(sa.select(Project), user, Project.region_code),
-        search=[Project.title, Project.description],
-        sorts={
-            "title": Project.title,
-            "region": Project.region_code,
-            "kind": Project.kind,
-            "capacity": Project.capacity,
-            "cost": Project.estimated_cost,
-        },
-        default_sort="title",
-        filters={"region": Project.region_code, "kind": Project.kind, "status": Project.status},
-    )
+    listing = lists.projects(acting_user())
     return render_template(
         "registry/projects.html",
         listing=listing,
@@ -471,29 +384,7 @@ def edit_stage(project_id: int, kind: str):
 
 @bp.get("/sites")
 def sites():
-    user = acting_user()
-    listing = Listing(
-        scope(
-            sa.select(ProductionSite).options(
-                selectinload(ProductionSite.institution), selectinload(ProductionSite.operator)
-            ),
-            user,
-            ProductionSite.region_code,
-        ),
-        search=[ProductionSite.name, ProductionSite.activity],
-        sorts={
-            "name": ProductionSite.name,
-            "region": ProductionSite.region_code,
-            "arrangement": ProductionSite.arrangement,
-            "employed": ProductionSite.employed,
-        },
-        default_sort="name",
-        filters={
-            "region": ProductionSite.region_code,
-            "arrangement": ProductionSite.arrangement,
-            "status": ProductionSite.status,
-        },
-    )
+    listing = lists.sites(acting_user())
     return render_template(
         "registry/sites.html",
         listing=listing,
@@ -556,30 +447,7 @@ def edit_site(site_id: int | None = None):
 
 @bp.get("/contracts")
 def contracts():
-    user = acting_user()
-    contractor = sa.orm.aliased(Party)
-    stmt = (
-        sa.select(Contract)
-        .join(contractor, Contract.contractor_id == contractor.id)
-        .options(
-            selectinload(Contract.contractor),
-            selectinload(Contract.project),
-            selectinload(Contract.site),
-        )
-    )
-    listing = Listing(
-        scope(stmt, user, Contract.region_code),
-        search=[Contract.number, Contract.subject, contractor.name, contractor.bin],
-        sorts={
-            "number": Contract.number,
-            "signed_on": Contract.signed_on,
-            "amount": Contract.total_amount,
-            "region": Contract.region_code,
-            "contractor": contractor.name,
-        },
-        default_sort="-signed_on",
-        filters={"region": Contract.region_code, "status": Contract.status},
-    )
+    listing = lists.contracts(acting_user())
     return render_template(
         "registry/contracts.html",
         listing=listing,

@@ -1,0 +1,131 @@
+"""The registry's lists, each defined once: the page shows a page of it, the export all of it.
+
+Every function takes the acting user and the query-string arguments and returns a `Listing`
+already restricted to the user's scope, so a list and its export can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ppp_tracker.auth.access import scope
+from ppp_tracker.auth.models import User
+from ppp_tracker.core.listing import Listing
+from ppp_tracker.registry.models import Contract, Institution, Party, ProductionSite, Project
+
+
+def institutions(user: User, args: Mapping | None = None) -> Listing:
+    return Listing(
+        scope(sa.select(Institution), user, Institution.region_code),
+        search=[Institution.name, Institution.address],
+        sorts={
+            "name": Institution.name,
+            "region": Institution.region_code,
+            "kind": Institution.kind,
+        },
+        default_sort="name",
+        filters={"region": Institution.region_code, "kind": Institution.kind},
+        args=args,
+    )
+
+
+def parties(user: User, args: Mapping | None = None) -> Listing:
+    # Counterparties are one directory shared by every region (DESIGN.md section 3).
+    return Listing(
+        sa.select(Party),
+        search=[Party.name, Party.bin, Party.email],
+        sorts={"name": Party.name, "bin": Party.bin, "kind": Party.kind},
+        default_sort="name",
+        filters={"kind": Party.kind},
+        args=args,
+    )
+
+
+def projects(user: User, args: Mapping | None = None) -> Listing:
+    return Listing(
+        scope(
+            sa.select(Project).options(
+                selectinload(Project.institution), selectinload(Project.investor)
+            ),
+            user,
+            Project.region_code,
+        ),
+        search=[Project.title, Project.description],
+        sorts={
+            "title": Project.title,
+            "region": Project.region_code,
+            "kind": Project.kind,
+            "capacity": Project.capacity,
+            "cost": Project.estimated_cost,
+        },
+        default_sort="title",
+        filters={"region": Project.region_code, "kind": Project.kind, "status": Project.status},
+        args=args,
+    )
+
+
+def sites(user: User, args: Mapping | None = None) -> Listing:
+    return Listing(
+        scope(
+            sa.select(ProductionSite).options(
+                selectinload(ProductionSite.institution), selectinload(ProductionSite.operator)
+            ),
+            user,
+            ProductionSite.region_code,
+        ),
+        search=[ProductionSite.name, ProductionSite.activity],
+        sorts={
+            "name": ProductionSite.name,
+            "region": ProductionSite.region_code,
+            "arrangement": ProductionSite.arrangement,
+            "employed": ProductionSite.employed,
+        },
+        default_sort="name",
+        filters={
+            "region": ProductionSite.region_code,
+            "arrangement": ProductionSite.arrangement,
+            "status": ProductionSite.status,
+        },
+        args=args,
+    )
+
+
+def contracts(user: User, args: Mapping | None = None) -> Listing:
+    contractor = sa.orm.aliased(Party)
+    stmt = (
+        sa.select(Contract)
+        .join(contractor, Contract.contractor_id == contractor.id)
+        .options(
+            selectinload(Contract.contractor),
+            selectinload(Contract.customer),
+            selectinload(Contract.project),
+            selectinload(Contract.site),
+        )
+    )
+    return Listing(
+        scope(stmt, user, Contract.region_code),
+        search=[Contract.number, Contract.subject, contractor.name, contractor.bin],
+        sorts={
+            "number": Contract.number,
+            "signed_on": Contract.signed_on,
+            "amount": Contract.total_amount,
+            "region": Contract.region_code,
+            "contractor": contractor.name,
+        },
+        default_sort="-signed_on",
+        filters={"region": Contract.region_code, "status": Contract.status},
+        args=args,
+    )
+
+
+#: The registry's lists by name, as exports and other features address them.
+LISTS = {
+    "institutions": institutions,
+    "parties": parties,
+    "projects": projects,
+    "sites": sites,
+    "contracts": contracts,
+}

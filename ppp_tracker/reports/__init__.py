@@ -1,0 +1,52 @@
+"""Oversight: dashboard and charts, deadlines, search, exports, imports, calendar feed, OCDS."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config import env_bool, env_int, env_str
+
+#: Settings of this feature, read from the environment (tests and callers may override them).
+SETTINGS = {
+    #: The OCDS ocid prefix registered for the publisher ("ocds-" and six characters).
+    "OCDS_OCID_PREFIX": lambda: env_str("OCDS_OCID_PREFIX", "ocds-kzuis0"),
+    "OCDS_PUBLISHER_NAME": lambda: env_str(
+        "OCDS_PUBLISHER_NAME", "Комитет уголовно-исполнительной системы МВД Республики Казахстан"
+    ),
+    "OCDS_PUBLISHER_URI": lambda: env_str("OCDS_PUBLISHER_URI"),
+    "OCDS_LICENSE": lambda: env_str("OCDS_LICENSE"),
+    "OCDS_PUBLICATION_POLICY": lambda: env_str("OCDS_PUBLICATION_POLICY"),
+    #: Serve /open-data/ocds/contracts.json to anyone (the department decides to publish).
+    "OCDS_PUBLIC": lambda: env_bool("OCDS_PUBLIC", False),
+    "IMPORT_MAX_BYTES": lambda: env_int("IMPORT_MAX_MB", 10) * 1024 * 1024,
+}
+
+
+def init_app(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from ppp_tracker.api import register_api_module
+    from ppp_tracker.core import web
+    from ppp_tracker.reports import views
+    from ppp_tracker.reports.cli import ocds_cli
+    from workers import register_tasks
+
+    for key, read in SETTINGS.items():
+        if key not in app.config:
+            app.config[key] = read()
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.feeds)
+    web.add_nav(web.NavItem("reports.deadlines", _l("Deadlines"), order=15))
+    web.add_nav(
+        web.NavItem("reports.timeline", _l("Timeline of projects"), order=5),
+        web.NavItem("reports.imports_page", _l("Import from Excel or CSV"), "edit_registry", 6),
+        user_menu=True,
+    )
+    web.PROFILE_PANELS["calendar"] = views.calendar_panel
+    app.jinja_env.filters["money_compact"] = views.money_compact
+    app.context_processor(
+        lambda: {"export_url": views.export_url, "export_buttons": views.export_buttons}
+    )
+    register_api_module("ppp_tracker.reports.api")
+    register_tasks("ppp_tracker.reports.tasks")
+    app.cli.add_command(ocds_cli)

@@ -1,0 +1,74 @@
+"""The list of deadlines (open milestones) for a user's scope, as the page and its export see it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from ppp_tracker.auth.models import User
+from ppp_tracker.claims.penalty import penalty_line
+from ppp_tracker.deadlines.calendar import get_calendar
+from ppp_tracker.deadlines.queries import deadlines, milestone_timing_on
+from ppp_tracker.deadlines.rules import Timing
+from ppp_tracker.registry.models import Milestone
+
+STATES = ("overdue", "upcoming", "open")
+WITHIN_CHOICES = (7, 30, 90, 365)
+
+
+@dataclass(frozen=True)
+class DeadlineFilter:
+    state: str = "overdue"
+    within_days: int = 30
+    region: str | None = None
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping) -> DeadlineFilter:
+        state = args.get("state") if args.get("state") in STATES else "overdue"
+        try:
+            within = int(args.get("within_days") or 30)
+        except ValueError:
+            within = 30
+        within = within if within in WITHIN_CHOICES else 30
+        return cls(
+            state=state,
+            within_days=within,
+            region=(args.get("region") or None),
+            q=(args.get("q") or "").strip()[:200],
+        )
+
+
+@dataclass(frozen=True)
+class DeadlineItem:
+    milestone: Milestone
+    timing: Timing
+    accrued: Decimal
+
+
+def deadline_items(user: User, filters: DeadlineFilter, as_of: date) -> list[DeadlineItem]:
+    """Open milestones in scope matching the filter, with their timing and penalty on `as_of`."""
+    milestones = deadlines(
+        user,
+        as_of=as_of,
+        state=None if filters.state == "open" else filters.state,
+        within_days=filters.within_days if filters.state == "upcoming" else None,
+        region=filters.region,
+    )
+    needle = filters.q.lower()
+    calendar = get_calendar()
+    items = []
+    for milestone in milestones:
+        contract = milestone.contract
+        if needle and needle not in f"{milestone.title} {contract.number}".lower():
+            continue
+        t = milestone_timing_on(milestone, as_of, calendar)
+        line = penalty_line(contract, milestone, as_of, calendar)
+        items.append(DeadlineItem(milestone, t, line.accrued if line else Decimal("0.00")))
+    if filters.state == "overdue":
+        items.sort(key=lambda i: (-i.timing.days_late, i.milestone.id))
+    else:
+        items.sort(key=lambda i: (i.timing.effective_due_on, i.milestone.id))
+    return items

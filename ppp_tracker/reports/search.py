@@ -1,0 +1,137 @@
+"""One search across projects, contracts, parties and production sites: by name, number and BIN,
+within the user's scope (counterparties are a directory shared by all regions)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased, selectinload
+
+from ppp_tracker.auth.access import scope
+from ppp_tracker.auth.models import User
+from ppp_tracker.core.validation import normalise_dashes
+from ppp_tracker.db import db
+from ppp_tracker.registry.models import Contract, Party, ProductionSite, Project
+
+GROUPS = ("contracts", "projects", "parties", "sites")
+#: Results shown per group on the combined page; one group alone shows up to MAX_GROUP.
+PER_GROUP = 10
+MAX_GROUP = 200
+MIN_QUERY = 2
+
+
+@dataclass
+class Group:
+    name: str
+    total: int = 0
+    items: list = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    q: str
+    groups: dict[str, Group]
+
+    @property
+    def total(self) -> int:
+        return sum(g.total for g in self.groups.values())
+
+
+def normalise(q: str) -> str:
+    """What people type: "14–28–9-1987", " 241 ", a BIN with spaces."""
+    q = normalise_dashes(q or "").strip()[:200]
+    if re.fullmatch(r"[\d\s]{12,20}", q) and len(q.replace(" ", "")) == 12:
+        q = q.replace(" ", "")
+    return q
+
+
+def _like(q: str) -> str:
+    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _match(column, q: str):
+    return sa.func.lower(column).like(_like(q), escape="\\")
+
+
+def _page(stmt, limit: int) -> tuple[int, list]:
+    counted = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+    total = db.session.scalar(counted)
+    items = db.session.scalars(stmt.limit(limit)).unique().all() if total else []
+    return int(total or 0), list(items)
+
+
+def search(user: User, q: str, only: str | None = None) -> Results:
+    """Matches of `q` in each group; exact numbers and BINs first."""
+    q = normalise(q)
+    groups = {name: Group(name) for name in GROUPS if only in (None, name)}
+    if len(q) < MIN_QUERY:
+        return Results(q, groups)
+    limit = MAX_GROUP if only else PER_GROUP
+    lowered = q.lower()
+
+    if "contracts" in groups:
+        contractor = aliased(Party)
+        customer = aliased(Party)
+        stmt = (
+            sa.select(Contract)
+            .join(contractor, Contract.contractor_id == contractor.id)
+            .join(customer, Contract.customer_id == customer.id)
+            .where(
+                sa.or_(
+                    _match(Contract.number, q),
+                    _match(Contract.subject, q),
+                    _match(contractor.name, q),
+                    contractor.bin == q,
+                    _match(customer.name, q),
+                    customer.bin == q,
+                )
+            )
+            .options(selectinload(Contract.contractor))
+            .order_by(
+                sa.case((sa.func.lower(Contract.number) == lowered, 0), else_=1),
+                Contract.signed_on.desc(),
+                Contract.id,
+            )
+        )
+        groups["contracts"].total, groups["contracts"].items = _page(
+            scope(stmt, user, Contract.region_code), limit
+        )
+    if "projects" in groups:
+        stmt = (
+            sa.select(Project)
+            .where(sa.or_(_match(Project.title, q), _match(Project.description, q)))
+            .order_by(Project.title, Project.id)
+        )
+        groups["projects"].total, groups["projects"].items = _page(
+            scope(stmt, user, Project.region_code), limit
+        )
+    if "parties" in groups:
+        stmt = (
+            sa.select(Party)
+            .where(sa.or_(_match(Party.name, q), Party.bin == q, _match(Party.bin, q)))
+            .order_by(sa.case((Party.bin == q, 0), else_=1), Party.name, Party.id)
+        )
+        groups["parties"].total, groups["parties"].items = _page(stmt, limit)
+    if "sites" in groups:
+        operator = aliased(Party)
+        stmt = (
+            sa.select(ProductionSite)
+            .outerjoin(operator, ProductionSite.operator_id == operator.id)
+            .where(
+                sa.or_(
+                    _match(ProductionSite.name, q),
+                    _match(ProductionSite.activity, q),
+                    _match(operator.name, q),
+                    operator.bin == q,
+                )
+            )
+            .options(selectinload(ProductionSite.operator))
+            .order_by(ProductionSite.name, ProductionSite.id)
+        )
+        groups["sites"].total, groups["sites"].items = _page(
+            scope(stmt, user, ProductionSite.region_code), limit
+        )
+    return Results(q, groups)

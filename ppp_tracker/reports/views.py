@@ -1,0 +1,406 @@
+"""Reports pages: the dashboard, the timeline, deadlines, search, exports, the overdue PDF,
+imports, the calendar feed's profile card — and the public feed and open-data addresses."""
+
+from __future__ import annotations
+
+import io
+from math import ceil
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import login_required
+from markupsafe import Markup
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from ppp_tracker import clock
+from ppp_tracker.auth.access import Permission, get_in_scope, require
+from ppp_tracker.core.errors import Invalid
+from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.web import locale_code
+from ppp_tracker.db import db
+from ppp_tracker.registry.views import region_choices
+from ppp_tracker.reports import calendar_feed, charts, dashboard, exports, imports, ocds, search
+from ppp_tracker.reports import timeline as timeline_data
+from ppp_tracker.reports.deadline_list import STATES, WITHIN_CHOICES, DeadlineFilter, deadline_items
+from ppp_tracker.reports.forms import ButtonForm, ImportForm
+from ppp_tracker.reports.models import ImportBatch, ImportKind
+from ppp_tracker.reports.pdf import overdue_pdf
+
+bp = Blueprint("reports", __name__)
+#: Addresses without a login: the secret calendar feed and the (optional) public open data.
+feeds = Blueprint("feeds", __name__)
+
+
+@bp.before_request
+@login_required
+def _logged_in():
+    """Every reports page needs a logged-in user; each view then asks for its permission."""
+
+
+# --- dashboard and charts ------------------------------------------------------------------------
+
+
+def dashboard_page():
+    """The start page (`registry.home`): the dashboard of the user's scope."""
+    user = require(Permission.READ)
+    today = clock.today()
+    locale = locale_code()
+    board = dashboard.build(user, today, locale)
+    region_chart = charts.hbar_chart(
+        [
+            (
+                bar.name,
+                bar.overdue,
+                _("%(money)s accrued", money=_money(bar.accrued, locale)),
+                url_for("reports.deadlines", state="overdue", region=bar.code),
+            )
+            for bar in board.by_region
+        ]
+    )
+    exposure_chart = charts.line_chart(
+        [(p.on, p.total, p.projected) for p in board.exposure], today=today
+    )
+    projects = timeline_data.scoped_projects(user)
+    overview = charts.timeline(timeline_data.overview_rows(projects, today), today=today)
+    return render_template(
+        "reports/dashboard.html",
+        board=board,
+        region_chart=region_chart,
+        exposure_chart=exposure_chart,
+        overview=overview,
+    )
+
+
+def money_compact(value) -> str:
+    """An axis label: "1,5 млрд ₸" rather than "1 500 000 000,00 ₸"."""
+    from babel.numbers import format_compact_decimal
+
+    locale = {"ru": "ru_KZ", "kk": "kk_KZ"}.get(locale_code(), "en")
+    return format_compact_decimal(value, locale=locale, fraction_digits=1) + "\u00a0₸"
+
+
+def _money(value, locale: str) -> str:
+    from ppp_tracker.money import format_money
+
+    return format_money(value, locale)
+
+
+@bp.get("/timeline")
+def timeline():
+    user = require(Permission.READ)
+    today = clock.today()
+    region = request.args.get("region") or None
+    project_id = request.args.get("project_id", type=int)
+    projects = timeline_data.scoped_projects(user, region=region, project_id=project_id)
+    charts_by_project = [
+        (project, charts.timeline(timeline_data.project_rows(project, today), today=today))
+        for project in projects
+    ]
+    return render_template(
+        "reports/timeline.html",
+        charts_by_project=charts_by_project,
+        regions=region_choices(blank=_("All regions")),
+        region=region,
+    )
+
+
+# --- deadlines -----------------------------------------------------------------------------------
+
+PER_PAGE = 50
+
+
+@bp.get("/deadlines")
+def deadlines():
+    user = require(Permission.READ)
+    filters = DeadlineFilter.from_args(request.args)
+    items = deadline_items(user, filters, clock.today())
+    pages = max(1, ceil(len(items) / PER_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    return render_template(
+        "reports/deadlines.html",
+        filters=filters,
+        items=items[(page - 1) * PER_PAGE : page * PER_PAGE],
+        total=len(items),
+        page=page,
+        pages=pages,
+        states=STATES,
+        within_choices=WITHIN_CHOICES,
+        regions=region_choices(blank=_("All regions")),
+    )
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+@bp.get("/search")
+def search_page():
+    user = require(Permission.READ)
+    only = request.args.get("only")
+    only = only if only in search.GROUPS else None
+    results = search.search(user, request.args.get("q", ""), only=only)
+    return render_template(
+        "reports/search.html", results=results, only=only, min_query=search.MIN_QUERY
+    )
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+@bp.get("/export/<list_name>.<file_format>")
+def export_list(list_name: str, file_format: str):
+    user = require(Permission.READ)
+    if list_name not in exports.EXPORTS or file_format not in exports.FORMATS:
+        abort(404)
+    try:
+        content = exports.render(list_name, file_format, user, request.args)
+    except exports.TooManyRows:
+        flash(
+            _(
+                "The list has more than %(n)d rows; narrow it with the filters first.",
+                n=exports.MAX_EXPORT_ROWS,
+            ),
+            "warning",
+        )
+        return redirect(request.referrer or url_for("registry.home"))
+    return send_file(
+        io.BytesIO(content),
+        mimetype=exports.FORMATS[file_format],
+        as_attachment=True,
+        download_name=exports.filename(list_name, file_format),
+    )
+
+
+def export_url(list_name: str, file_format: str) -> str:
+    """The export of the list on this page, with the page's filters (and without its page)."""
+    args = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
+    return url_for("reports.export_list", list_name=list_name, file_format=file_format, **args)
+
+
+def export_buttons(list_name: str) -> Markup:
+    # Our own template, rendered with autoescaping: safe to embed as it is.
+    return Markup(render_template("reports/_export_buttons.html", list_name=list_name))  # noqa: S704
+
+
+@bp.get("/reports/overdue.pdf")
+def overdue_report():
+    user = require(Permission.READ)
+    region = request.args.get("region") or None
+    today = clock.today()
+    content = overdue_pdf(user, today, locale_code(), region)
+    return send_file(
+        io.BytesIO(content),
+        mimetype="application/pdf",
+        as_attachment=False,
+        download_name=f"overdue-{today.isoformat()}.pdf",
+    )
+
+
+# --- imports -------------------------------------------------------------------------------------
+
+
+@bp.route("/imports", methods=["GET", "POST"])
+def imports_page():
+    user = require(Permission.EDIT_REGISTRY)
+    form = ImportForm()
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            batch = imports.create_batch(user, form.kind.data, upload.filename or "", upload.read())
+            db.session.commit()
+        except Invalid as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+            status = 422
+        else:
+            from ppp_tracker.reports.tasks import check_import
+
+            # Queued only now that the batch is committed, so the worker surely finds it.
+            check_import.delay(batch.id)
+            return redirect(url_for("reports.import_batch", import_id=batch.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "reports/imports.html",
+        form=form,
+        batches=imports.visible_batches(user),
+        kinds=list(ImportKind),
+    ), status
+
+
+@bp.get("/imports/template/<import_kind>.xlsx")
+def import_template(import_kind: str):
+    require(Permission.EDIT_REGISTRY)
+    try:
+        kind = ImportKind(import_kind)
+    except ValueError:
+        abort(404)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = str(kind.label)[:31]
+    columns = imports.COLUMNS[kind]
+    sheet.append([str(c.label) for c in columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for index in range(1, len(columns) + 1):
+        sheet.column_dimensions[get_column_letter(index)].width = 22
+    notes = workbook.create_sheet(_("Columns"))
+    notes.append([_("Column"), _("Also accepted as"), _("Required"), _("Format")])
+    for column in columns:
+        allowed = ", ".join(m.value for m in column.enum) if column.enum else ""
+        notes.append(
+            [
+                str(column.label),
+                column.key,
+                _("yes") if column.required else "",
+                " · ".join(x for x in (str(column.hint or ""), allowed) if x),
+            ]
+        )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return send_file(
+        io.BytesIO(buffer.getvalue()),
+        mimetype=exports.FORMATS["xlsx"],
+        as_attachment=True,
+        download_name=f"import-{kind.value}.xlsx",
+    )
+
+
+def _batch(import_id: int) -> ImportBatch:
+    return get_in_scope(ImportBatch, import_id)
+
+
+@bp.get("/imports/<int:import_id>")
+def import_batch(import_id: int):
+    require(Permission.EDIT_REGISTRY)
+    batch = _batch(import_id)
+    return render_template(
+        "reports/import_batch.html",
+        batch=batch,
+        form=ButtonForm(),
+        column_label=lambda key: imports.column_label(batch.kind, key),
+    )
+
+
+@bp.get("/imports/<int:import_id>/progress")
+def import_progress(import_id: int):
+    require(Permission.EDIT_REGISTRY)
+    batch = _batch(import_id)
+    response = Response(render_template("reports/_import_progress.html", batch=batch))
+    if not batch.busy and request.headers.get("HX-Request"):
+        # Done: reload the page, which now shows the outcome.
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+@bp.post("/imports/<int:import_id>/commit")
+def commit_import(import_id: int):
+    require(Permission.EDIT_REGISTRY)
+    batch = _batch(import_id)
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        imports.request_commit(batch)
+        db.session.commit()
+    except Invalid as exc:
+        db.session.rollback()
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "danger")
+    else:
+        from ppp_tracker.reports.tasks import commit_import as commit_task
+
+        commit_task.delay(batch.id)
+    return redirect(url_for("reports.import_batch", import_id=batch.id))
+
+
+# --- calendar feed -------------------------------------------------------------------------------
+
+
+def calendar_panel() -> Markup | None:
+    """The profile card: the feed's address, how to subscribe, renew and revoke."""
+    user = g.get("user")
+    if user is None:
+        return None
+    feed = calendar_feed.feed_of(user)
+    # Our own template, rendered with autoescaping: safe to embed as it is.
+    return Markup(  # noqa: S704
+        render_template(
+            "reports/_calendar_panel.html",
+            feed=feed,
+            feed_url=calendar_feed.feed_url(feed) if feed else None,
+            form=ButtonForm(),
+        )
+    )
+
+
+@bp.post("/profile/calendar/renew")
+def renew_calendar():
+    user = require(Permission.READ)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    had_one = calendar_feed.feed_of(user) is not None
+    calendar_feed.renew_feed(user)
+    db.session.commit()
+    flash(
+        _("Your calendar has a new address; the old one no longer works.")
+        if had_one
+        else _("Your calendar address is ready."),
+        "success",
+    )
+    return redirect(url_for("auth.profile") + "#calendar-feed")
+
+
+@bp.post("/profile/calendar/revoke")
+def revoke_calendar():
+    user = require(Permission.READ)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    calendar_feed.revoke_feed(user)
+    db.session.commit()
+    flash(_("Your calendar address is switched off."), "success")
+    return redirect(url_for("auth.profile") + "#calendar-feed")
+
+
+@feeds.get("/calendar/<token>.ics")
+def calendar(token: str):
+    """The feed itself: the secret in the address is the only authentication (calendar apps
+    cannot log in); the events are those the feed's owner may see today."""
+    feed = calendar_feed.feed_for_token(token)
+    if feed is None:
+        abort(404)
+    body = calendar_feed.build_calendar(feed.user)
+    calendar_feed.note_fetch(feed)
+    db.session.commit()
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = 'inline; filename="ppp-tracker.ics"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@feeds.get("/open-data/ocds/contracts.json")
+def open_data():
+    """All contracts as one OCDS release package, when the department publishes open data."""
+    if not current_app.config.get("OCDS_PUBLIC"):
+        abort(404)
+    package = ocds.bulk_package(None, request.url)
+    response = Response(ocds.dumps(package), mimetype="application/json")
+    response.headers["Content-Disposition"] = 'inline; filename="ocds-contracts.json"'
+    return response

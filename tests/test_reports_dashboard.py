@@ -1,0 +1,196 @@
+"""The dashboard and the timeline: the numbers a manager sees, in their scope, and the charts."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from ppp_tracker.auth.access import SYSTEM_USER
+from ppp_tracker.db import db
+from ppp_tracker.deadlines.calendar import forget_calendar
+from ppp_tracker.registry import services
+from ppp_tracker.reports import dashboard
+from ppp_tracker.reports.dashboard import DASHBOARD_WIDGETS, Widget
+from tests import factories
+from tests.conftest import login
+
+NBSP = "\u00a0"
+
+
+def _kpi(html: str, key: str) -> str:
+    match = re.search(rf'data-kpi="{key}".*?<div class="display-6[^"]*">([^<]+)</div>', html, re.S)
+    assert match, f"no card {key}"
+    return match.group(1).strip()
+
+
+@pytest.fixture
+def karaganda_case(set_today):
+    """Contract No. 241 (77,000,000.00, 0.1 % a day, no cap) with the TEO due 01.05.2014, which
+    moved to 04.05.2014 (days off); on 12.06.2014 it is 39 days late."""
+    set_today("2014-06-12")
+    contract = factories.contract("KZ-35", number="241", total_amount=Decimal("77000000.00"))
+    late = factories.milestone(contract, title="Представление ТЭО", due_on=date(2014, 5, 1))
+    soon = factories.milestone(contract, title="Экспертиза", due_on=date(2014, 6, 16))
+    later = factories.milestone(contract, title="Оплата", due_on=date(2014, 7, 1))
+    return contract, late, soon, later
+
+
+def test_the_dashboard_shows_overdue_due_soon_and_the_penalty(client, make_user, karaganda_case):
+    login(client, make_user("manager", None))
+    html = client.get("/").get_data(as_text=True)
+    assert _kpi(html, "overdue") == "1"
+    assert _kpi(html, "due7") == "1"  # 16.06.2014 is within 7 days of 12.06.2014
+    assert _kpi(html, "due30") == "2"
+    # 77,000,000.00 × 0.1 % × 39 days (DESIGN.md section 4)
+    assert _kpi(html, "penalties") == f"3{NBSP}003{NBSP}000,00{NBSP}₸"
+    assert "Представление ТЭО" in html and "39" in html
+
+
+def test_the_dashboard_counts_sites_and_convicts_employed_in_the_users_scope(
+    client, make_user, set_today
+):
+    set_today("2014-06-12")
+    factories.site("KZ-35", arrangement="lease", employed=40)
+    factories.site("KZ-35", arrangement="trust_management", employed=15)
+    factories.site("KZ-63", arrangement="lease", employed=1000)
+    login(client, make_user("officer", "KZ-35"))
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'id="employed-total">55<', html)
+    sites = html.split('data-kpi="sites"', 1)[1].split("</table>", 1)[0]
+    assert re.search(r">1</td><td[^>]*>40<", sites) and re.search(r">1</td><td[^>]*>15<", sites)
+
+
+def test_another_regions_overdue_obligations_stay_out_of_the_officers_dashboard(
+    client, make_user, set_today
+):
+    set_today("2014-06-12")
+    other = factories.contract("KZ-63", number="ВК-1")
+    factories.milestone(other, title="Чужая просрочка", due_on=date(2014, 5, 5))
+    login(client, make_user("officer", "KZ-35"))
+    html = client.get("/").get_data(as_text=True)
+    assert _kpi(html, "overdue") == "0"
+    assert "Чужая просрочка" not in html and "ВК-1" not in html
+
+
+def test_overdue_by_region_and_penalty_exposure_are_drawn_as_svg(client, make_user, karaganda_case):
+    login(client, make_user("manager", None))
+    html = client.get("/").get_data(as_text=True)
+    regions = html.split('id="chart-regions"', 1)[1].split("</svg>", 1)[0]
+    assert "<svg" in regions and "Карагандинская область" in regions
+    exposure = html.split('id="chart-exposure"', 1)[1].split("</svg>", 1)[0]
+    assert 'class="line-past"' in exposure and 'class="today"' in exposure
+    # The point of today carries the penalty of today in its tooltip.
+    assert f"12.06.2014: 3{NBSP}003{NBSP}000,00{NBSP}₸" in exposure
+
+
+def test_penalty_exposure_follows_the_calculator_month_by_month(app, make_user, karaganda_case):
+    manager = make_user("manager", None)
+    board = dashboard.build(manager, date(2014, 6, 12))
+    by_day = {p.on: p for p in board.exposure}
+    # 31.05.2014: 27 days late (from the effective due date 04.05.2014).
+    assert by_day[date(2014, 5, 31)].total == Decimal("2079000.00")
+    assert by_day[date(2014, 4, 30)].total == Decimal("0.00")
+    # 30.06.2014, not yet reached, is projected as if nothing were performed: the TEO 57 days
+    # late, the expertise (due Monday 16.06.2014) 14 days late, both on the contract total.
+    assert by_day[date(2014, 6, 30)].projected
+    assert by_day[date(2014, 6, 30)].total == Decimal("4389000.00") + Decimal("1078000.00")
+
+
+def test_another_feature_adds_a_card_through_the_widget_extension_point(
+    client, make_user, karaganda_case
+):
+    DASHBOARD_WIDGETS["claims_waiting"] = lambda user: Widget("Претензии на проверке", 4)
+    DASHBOARD_WIDGETS["hidden"] = lambda user: None
+    try:
+        login(client, make_user("manager", None))
+        html = client.get("/").get_data(as_text=True)
+    finally:
+        DASHBOARD_WIDGETS.pop("claims_waiting")
+        DASHBOARD_WIDGETS.pop("hidden")
+    assert "Претензии на проверке" in html
+    assert html.count('data-kpi="widget"') == 1
+
+
+def _queries_of(app, fn) -> int:
+    count = {"n": 0}
+
+    def before(*args, **kwargs):
+        count["n"] += 1
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+    return count["n"]
+
+
+def test_the_dashboard_needs_the_same_number_of_queries_for_more_contracts(
+    app, client, make_user, set_today
+):
+    set_today("2014-06-12")
+    manager = make_user("manager", None)
+    login(client, manager)
+
+    def add_contracts(n: int) -> None:
+        for i in range(n):
+            contract = factories.contract("KZ-35" if i % 2 else "KZ-63")
+            factories.milestone(contract, due_on=date(2014, 5, 1), value=Decimal("1000.00"))
+            factories.milestone(contract, due_on=date(2014, 6, 20))
+            factories.site("KZ-35", employed=3)
+
+    def build():
+        db.session.expire_all()
+        forget_calendar()  # each request loads the calendar once; count that too
+        dashboard.build(manager, date(2014, 6, 12))
+
+    def page():
+        assert client.get("/").status_code == 200
+
+    add_contracts(2)
+    few, few_page = _queries_of(app, build), _queries_of(app, page)
+    add_contracts(8)
+    many, many_page = _queries_of(app, build), _queries_of(app, page)
+    print(
+        f"dashboard queries: build {few} / page {few_page} with 2 contracts, "
+        f"build {many} / page {many_page} with 10"
+    )
+    assert many == few, (few, many)
+    assert many_page == few_page, (few_page, many_page)
+
+
+def test_the_timeline_shows_stages_milestones_and_todays_line(client, make_user, set_today):
+    set_today("2014-06-12")
+    project = factories.project(
+        "KZ-35",
+        title="ИУ на 1500 мест",
+        stages=[
+            {"kind": "economic_conclusion", "planned_on": None, "actual_on": date(2013, 1, 15)},
+            {"kind": "state_expertise", "planned_on": date(2014, 7, 1), "actual_on": None},
+        ],
+    )
+    contract = factories.contract("KZ-35", number="241", project_id=project.id)
+    factories.milestone(contract, title="Представление ТЭО", due_on=date(2014, 5, 1))
+    login(client, make_user("viewer", "KZ-35"))
+    html = client.get("/timeline").get_data(as_text=True)
+    chart = html.split(f'id="project-{project.id}"', 1)[1].split("</svg>", 1)[0]
+    assert "Экономическое заключение" in chart and "Государственная экспертиза" in chart
+    assert "№ 241: Представление ТЭО" in chart
+    assert 'class="stage-done"' in chart and 'class="stage-planned"' in chart
+    assert 'class="ms-overdue"' in chart and 'class="delay"' in chart
+    assert 'data-today="2014-06-12"' in chart
+
+
+def test_the_timeline_of_another_region_is_not_shown(client, make_user, set_today):
+    set_today("2014-06-12")
+    services.save_project(
+        SYSTEM_USER, {"title": "Проект в Усть-Каменогорске", "kind": "ppp", "region": "KZ-63"}
+    )
+    db.session.commit()
+    login(client, make_user("officer", "KZ-35"))
+    assert "Усть-Каменогорске" not in client.get("/timeline").get_data(as_text=True)
