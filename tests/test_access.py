@@ -14,9 +14,11 @@ from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.db import db
 from ppp_tracker.registry import services
 from tests import factories
+from tests.claims_world import claims_world
 from tests.conftest import csrf_token, login
 
-#: endpoint -> what it needs: public | login | read | edit_registry | edit_parties | admin
+#: endpoint -> what it needs: public | login | read | edit_registry | edit_parties | admin |
+#: manage_claims | approve_claims
 ACCESS: dict[str, str] = {
     "static": "public",
     "core.healthz": "public",
@@ -53,13 +55,32 @@ ACCESS: dict[str, str] = {
     "registry.upload_document": "edit_registry",
     "registry.download_document": "read",
     "api-docs.openapi_json": "public",
+    "claims.queue": "read",
+    "claims.claim": "read",
+    "claims.letter": "read",
+    "claims.new_claim": "manage_claims",
+    "claims.edit_claim": "manage_claims",
+    "claims.reply": "manage_claims",
+    "claims.escalate": "manage_claims",
+    "claims.withdraw": "manage_claims",
+    "claims.restore": "manage_claims",
+    "claims.approve": "approve_claims",
+    "claims.send": "approve_claims",
+    "claims.cases": "read",
+    "claims.case": "read",
+    "claims.edit_case": "manage_claims",
+    "claims.add_hearing": "manage_claims",
+    "claims.hearing_held": "manage_claims",
+    "claims.letter_templates": "admin",
+    "claims.letter_template": "admin",
+    "claims.numbering_page": "admin",
 }
 
 ROLE_PERMISSIONS = {
-    "admin": {"read", "edit_registry", "edit_parties", "admin"},
+    "admin": {"read", "edit_registry", "edit_parties", "admin", "manage_claims", "approve_claims"},
     "manager": {"read", "edit_registry", "edit_parties"},
     "officer": {"read", "edit_registry", "edit_parties"},
-    "legal": {"read", "edit_parties"},
+    "legal": {"read", "edit_parties", "manage_claims", "approve_claims"},
     "viewer": {"read"},
 }
 
@@ -100,6 +121,7 @@ def world(app):
         )
         db.session.commit()
         out[key] = {
+            **claims_world(contract),
             "institution_id": inst.id,
             "project_id": project.id,
             "site_id": site.id,

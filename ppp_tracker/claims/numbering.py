@@ -50,7 +50,7 @@ def parse_number(text: str, prefix: str | None = None, field: str = "outgoing_nu
     if match is None:
         raise Invalid.one(
             field,
-            _("Not an outgoing number: expected %(example)s.", example=f"{prefix}-1987"),
+            _("Not an outgoing number: expected %(example)s.", example=prefix + "-1987"),
         )
     given_prefix = match.group("prefix") or prefix
     if given_prefix != prefix:
