@@ -121,7 +121,8 @@ def test_the_russian_docx_says_what_the_claim_is(sent_claim):
         "о нарушении сроков исполнения договора",
         "договор № 241 от «21» ноября 2013 г.",
         f"77{NBSP}000{NBSP}000,00{NBSP}₸ (семьдесят семь миллионов тенге 00 тиын)",
-        "срок исполнения «01» мая 2014 г. (с учётом выходных и праздничных дней — «04» мая 2014 г.)",
+        "срок исполнения «01» мая 2014 г. "
+        "(с учётом выходных и праздничных дней — «04» мая 2014 г.)",
         "просрочка составляет 39 дней",
         "статьёй 293 Гражданского кодекса Республики Казахстан",
         f"3{NBSP}003{NBSP}000,00{NBSP}₸ (три миллиона три тысячи тенге 00 тиын)",
@@ -232,14 +233,23 @@ def test_both_default_texts_pass_their_own_checks():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("{{ contract.subject }}", "{{ contract.subject "), "Line 36: expected token"),
-        (("{{ contract.subject }}", "{{ contract.subjekt }}"), "Line 36: «contract» has no field «subjekt»."),
-        (("{{ contract.subject }}", "{{ subject }}"), "Line 36: Unknown variable «subject»."),
-        (("{{ contract.subject }}", "{{ contract.subject|shout }}"), "Line 36: Unknown filter «shout»."),
-        (("{% block demand %}", "{% block demandd %}"), "The block «demand» is missing."),
+        (("{{ contract.subject }}", "{{ contract.subject "), "Строка 36: expected token"),
+        (
+            ("{{ contract.subject }}", "{{ contract.subjekt }}"),
+            "Строка 36: У «contract» нет поля «subjekt».",
+        ),
+        (
+            ("{{ contract.subject }}", "{{ subject }}"),
+            "Строка 36: Неизвестная переменная «subject».",
+        ),
+        (
+            ("{{ contract.subject }}", "{{ contract.subject|shout }}"),
+            "Строка 36: Неизвестный фильтр «shout».",
+        ),
+        (("{% block demand %}", "{% block demandd %}"), "Нет блока «demand»."),
         (
             ("{{ contract.subject }}", "{{ contract.__class__.__mro__ }}"),
-            "Line 36: «contract» has no field «__class__».",
+            "Строка 36: У «contract» нет поля «__class__».",
         ),
     ],
 )
@@ -255,12 +265,13 @@ def test_a_broken_text_is_refused_with_the_line_and_the_reason(app, make_user, c
 
 def test_a_branch_the_samples_do_not_reach_is_still_checked(app):
     text = letters.default_text("ru").replace(
-        "{% if letter.demand == \"perform\" %}",
-        "{% if letter.demand == \"never\" %}{{ letter.nonexistent }}{% elif letter.demand == \"perform\" %}",
+        '{% if letter.demand == "perform" %}',
+        '{% if letter.demand == "never" %}{{ letter.nonexistent }}'
+        '{% elif letter.demand == "perform" %}',
         1,
     )
     problems = [str(p) for p in letters.check_text(text, "ru")]
-    assert any("«letter» has no field «nonexistent»" in p for p in problems)
+    assert any("У «letter» нет поля «nonexistent»" in p for p in problems)
 
 
 def test_the_sandbox_refuses_what_the_static_check_cannot_see(app):
@@ -268,5 +279,5 @@ def test_the_sandbox_refuses_what_the_static_check_cannot_see(app):
         "{{ contract.subject }}", "{{ (milestones|first).__class__ }}", 1
     )
     [problem] = letters.check_text(text, "ru")
-    assert problem.line == 36 and "Not allowed" in problem.message
+    assert problem.line == 36 and "Запрещено" in problem.message
     assert "__class__" in problem.message

@@ -43,7 +43,7 @@ def test_the_counter_moves_only_forward(app):
     db.session.commit()
     with pytest.raises(Invalid) as refused:
         numbering.set_last_used("14-28-9-1900")
-    assert "only moves forward" in refused.value.errors["last_number"][0]
+    assert "счётчик движется только вперёд" in refused.value.errors["last_number"][0]
     db.session.rollback()
     assert numbering.last_used() == 1987
 
@@ -124,15 +124,17 @@ def test_a_number_given_by_hand_is_registered_and_never_given_again(app, make_us
     lawyer = make_user("legal")
     with pytest.raises(Invalid) as refused:
         services.send_claim(lawyer, db.session.get(Claim, first), date(2014, 6, 12), "1987")
-    assert "Only administrators" in refused.value.errors["outgoing_number"][0]
+    assert "только администраторы" in refused.value.errors["outgoing_number"][0]
     db.session.rollback()
-    services.send_claim(SYSTEM_USER, db.session.get(Claim, first), date(2014, 6, 12), "14–28–9-1987")
+    services.send_claim(
+        SYSTEM_USER, db.session.get(Claim, first), date(2014, 6, 12), "14–28–9-1987"
+    )
     db.session.commit()
     with pytest.raises(Conflict) as refused:
         services.send_claim(
             SYSTEM_USER, db.session.get(Claim, second), date(2014, 6, 12), "14-28-9-1987"
         )
-    assert refused.value.errors["outgoing_number"] == ["No. 14-28-9-1987 is already used."]
+    assert refused.value.errors["outgoing_number"] == ["Номер 14-28-9-1987 уже использован."]
     db.session.rollback()
     claim = services.send_claim(lawyer, db.session.get(Claim, third), date(2014, 6, 12))
     db.session.commit()

@@ -113,11 +113,7 @@ def test_a_sent_letter_is_rendered_and_kept_by_the_workers(
     )
     assert r.status_code == 200
     files = _wait_for(
-        lambda: (
-            rows
-            if len(rows := db.session.scalars(sa.select(ClaimFile)).all()) == 4
-            else None
-        )
+        lambda: rows if len(rows := db.session.scalars(sa.select(ClaimFile)).all()) == 4 else None
     )
     assert sorted((f.language, f.format) for f in files) == [
         ("kk", "docx"),

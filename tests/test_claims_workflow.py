@@ -57,7 +57,7 @@ def _approve_and_send(claim, approver, sent_on="2014-06-12") -> Claim:
     return claim
 
 
-# --- drafting by the scan ---------------------------------------------------------------------------
+# --- drafting by the scan ------------------------------------------------------------------------
 
 
 def test_a_draft_waits_for_the_grace_period_then_comes_once(contract, set_today):
@@ -153,16 +153,18 @@ def test_a_claim_needs_a_late_obligation_of_its_own_contract(contract, set_today
             {"milestone_ids": [on_time.id, other.id], "as_of": date(2014, 6, 12)},
         )
     messages = " ".join(refused.value.errors["milestone_ids"])
-    assert "is not late on 12.06.2014" in messages
-    assert f"No milestone with id {other.id}" in messages
+    assert "не просрочено на 12.06.2014" in messages
+    assert f"нет обязательства с id {other.id}" in messages
     with pytest.raises(Invalid) as refused:
         services.create_claim(
             SYSTEM_USER, contract, {"milestone_ids": [on_time.id], "as_of": date(2014, 6, 13)}
         )
-    assert refused.value.errors["as_of"] == ["The penalty cannot be computed for a day after today."]
+    assert refused.value.errors["as_of"] == [
+        "Неустойку нельзя рассчитать на дату позже сегодняшней."
+    ]
 
 
-# --- versions and four eyes -----------------------------------------------------------------------
+# --- versions and four eyes ----------------------------------------------------------------------
 
 
 def test_edits_before_sending_are_versions_and_undo_an_approval(contract, make_user, set_today):
@@ -188,7 +190,7 @@ def test_edits_before_sending_are_versions_and_undo_an_approval(contract, make_u
     # Four eyes: the last editor may not approve; the colleague may.
     with pytest.raises(Conflict) as refused:
         services.approve_claim(lawyer, claim)
-    assert "another person must approve it" in str(refused.value)
+    assert "согласовать его должен другой сотрудник" in str(refused.value)
     assert colleague.name in str(refused.value)
     db.session.rollback()
     services.approve_claim(colleague, claim)
@@ -220,7 +222,7 @@ def test_an_admin_counts_as_the_second_pair_of_eyes(app, make_user, set_today):
         services.approve_claim(alone, claim)
 
 
-# --- sending and immutability ---------------------------------------------------------------------
+# --- sending and immutability --------------------------------------------------------------------
 
 
 def test_sending_needs_approval_and_happens_once(contract, make_user, set_today):
@@ -230,17 +232,17 @@ def test_sending_needs_approval_and_happens_once(contract, make_user, set_today)
     claim = _draft(SYSTEM_USER, contract, m)
     with pytest.raises(Conflict) as refused:
         services.send_claim(lawyer, claim, date(2014, 6, 12))
-    assert str(refused.value) == "_request: Approve the claim before sending it."
+    assert str(refused.value) == "_request: Согласуйте претензию перед отправкой."
     db.session.rollback()
     _approve_and_send(claim, lawyer)
     assert claim.outgoing_number == "14-28-9-1" and claim.response_due_on == date(2014, 6, 26)
     with pytest.raises(Conflict) as refused:
         services.send_claim(lawyer, claim, date(2014, 6, 12))
-    assert "already sent as No. 14-28-9-1 on 12.06.2014" in str(refused.value)
+    assert "уже отправлена под № 14-28-9-1 12.06.2014" in str(refused.value)
     db.session.rollback()
     with pytest.raises(Conflict) as refused:
         services.update_claim(lawyer, claim, {"facts_note": "Новый факт"})
-    assert "a sent letter never changes" in str(refused.value)
+    assert "отправленное письмо не меняется" in str(refused.value)
     db.session.rollback()
     with pytest.raises(Conflict):
         services.approve_claim(lawyer, claim)
@@ -255,8 +257,8 @@ def test_a_letter_cannot_be_sent_before_its_penalty_date_or_in_the_future(
     claim = _draft(SYSTEM_USER, contract, m)
     services.approve_claim(lawyer, claim)
     for day, message in (
-        (date(2014, 6, 11), "The penalty is computed as of 12.06.2014"),
-        (date(2014, 6, 13), "A letter cannot be sent in the future."),
+        (date(2014, 6, 11), "Неустойка рассчитана на 12.06.2014"),
+        (date(2014, 6, 13), "Письмо нельзя отправить будущей датой."),
     ):
         with pytest.raises(Invalid) as refused:
             services.send_claim(lawyer, claim, day)
@@ -275,14 +277,12 @@ def test_a_letter_cannot_be_sent_before_its_penalty_date_or_in_the_future(
         ("2014-06-26", 10, False, "2014-07-08"),
     ],
 )
-def test_the_reply_deadline_follows_the_contract_and_the_calendar(
-    app, sent_on, days, working, due
-):
+def test_the_reply_deadline_follows_the_contract_and_the_calendar(app, sent_on, days, working, due):
     c = factories.contract(response_period={"days": days, "working": working})
     assert services.response_due(c, date.fromisoformat(sent_on)) == date.fromisoformat(due)
 
 
-# --- replies and the ladder -----------------------------------------------------------------------
+# --- replies and the ladder ----------------------------------------------------------------------
 
 
 def test_an_unanswered_claim_leads_to_the_next_and_the_third_to_a_lawsuit(
@@ -340,7 +340,11 @@ def test_an_answer_stops_the_ladder_and_a_cure_settles_it(contract, make_user, s
     )
     db.session.commit()
     assert claim.status == "cured"
-    assert follower.status == "withdrawn" and "cured" in follower.withdrawn_reason
+    assert follower.status == "withdrawn"
+    assert (
+        follower.withdrawn_reason
+        == "Исполнитель исполнил обязательства после претензии № 14-28-9-1."
+    )
     with pytest.raises(Conflict):
         services.record_reply(lawyer, claim, {"received_on": date(2014, 7, 1), "kind": "cure"})
 
@@ -380,8 +384,10 @@ def test_legal_staff_may_recommend_a_lawsuit_and_opening_the_case_resolves_it(
     assert case.court_name == contract.region.court_name
     with pytest.raises(Invalid) as refused:
         services.save_case(
-            lawyer, contract, {"outcome": "won", "amount_awarded": D("1.00"),
-                               "amount_paid": D("2.00")}, case
+            lawyer,
+            contract,
+            {"outcome": "won", "amount_awarded": D("1.00"), "amount_paid": D("2.00")},
+            case,
         )
     assert set(refused.value.errors) == {"decided_on", "amount_paid"}
 
@@ -405,7 +411,7 @@ def test_a_hearing_is_a_milestone_of_the_contract(contract, make_user, set_today
     assert milestone.status == "met" and milestone.met_on == date(2014, 8, 12)
 
 
-# --- a due date that counts from the sending of a claim ---------------------------------------------
+# --- a due date that counts from the sending of a claim ------------------------------------------
 
 
 def test_a_milestone_can_count_from_the_sending_of_a_claim(contract, make_user, set_today):
@@ -434,7 +440,10 @@ def test_a_milestone_can_count_from_the_sending_of_a_claim(contract, make_user, 
         registry_services.save_milestone(
             SYSTEM_USER,
             factories.contract(),
-            {"title": "x", "type": "payment",
-             "relative": {"claim_id": claim.id, "amount": 1, "unit": "calendar_days"}},
+            {
+                "title": "x",
+                "type": "payment",
+                "relative": {"claim_id": claim.id, "amount": 1, "unit": "calendar_days"},
+            },
         )
     assert "relative.claim_id" in refused.value.errors
