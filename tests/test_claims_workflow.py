@@ -181,7 +181,10 @@ def test_edits_before_sending_are_versions_and_undo_an_approval(contract, make_u
     assert claim.status == "draft" and claim.approved_by_id is None
     assert claim.penalty_total == D("4389000.00")
     assert [v.number for v in claim.versions] == [1, 2]
-    assert "as of: 12.06.2014 → 30.06.2014" in claim.versions[1].summary
+    [(_v1, drafted), (_v2, changed)] = services.version_changes(claim)
+    assert drafted == {}
+    assert changed["as_of"] == ("12.06.2014", "30.06.2014")
+    assert changed["penalty_total"] == ("3003000.00", "4389000.00")
     assert claim.versions[1].actor == lawyer.email
     # An edit that changes nothing is no new version.
     services.update_claim(lawyer, claim, {"as_of": date(2014, 6, 30)})

@@ -128,7 +128,11 @@ class VersionSchema(ma.Schema):
     number = ma.fields.Integer()
     created_at = ma.fields.DateTime()
     actor = ma.fields.String()
-    summary = ma.fields.String(allow_none=True)
+    changes = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "field -> [old, new] against the previous version"},
+    )
 
 
 class ReplySchema(ma.Schema):
@@ -181,7 +185,20 @@ class ClaimSchema(ma.Schema):
     sent_by = ma.fields.Function(lambda c: _email(c.sent_by), dump_only=True)
     prepared_by = ma.fields.Function(lambda c: _email(c.prepared_by), dump_only=True)
     withdrawn_reason = ma.fields.String(dump_only=True, allow_none=True)
-    versions = ma.fields.List(ma.fields.Nested(VersionSchema), dump_only=True)
+    versions = ma.fields.Function(
+        lambda c: VersionSchema(many=True).dump(
+            [
+                {
+                    "number": v.number,
+                    "created_at": v.created_at,
+                    "actor": v.actor,
+                    "changes": {k: list(pair) for k, pair in changes.items()},
+                }
+                for v, changes in services.version_changes(c)
+            ]
+        ),
+        dump_only=True,
+    )
     replies = ma.fields.List(ma.fields.Nested(ReplySchema), dump_only=True)
     letters = ma.fields.Function(
         lambda c: {

@@ -77,7 +77,7 @@ class ReplyForm(FlaskForm):
 
 class EscalateForm(FlaskForm):
     decision = SelectField(_l("Next step"), choices=Escalation.choices)
-    as_of = DateField(_l("Penalty of the next claim as of"), validators=[Optional()])
+    next_as_of = DateField(_l("Penalty of the next claim as of"), validators=[Optional()])
     note = TextAreaField(_l("Why"), validators=[Optional(), Length(max=20_000)])
 
 

@@ -168,9 +168,8 @@ class ClaimVersion(db.Model):
     #: The actor's e-mail, or "worker:…".
     actor: Mapped[str] = mapped_column(sa.String(255))
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    #: What the edit changed, in words ("as of 12.06.2014 → 30.06.2014").
-    summary: Mapped[str | None] = mapped_column(sa.Text)
-    #: The editable fields and the computed penalty of this version.
+    #: The editable fields and the computed penalty of this version (what changed is the
+    #: difference to the previous version, shown in the reader's language).
     data: Mapped[dict] = mapped_column(sa.JSON)
 
     claim: Mapped[Claim] = relationship(back_populates="versions")

@@ -276,37 +276,45 @@ def _data_of(*, as_of, milestone_ids, demand, facts_note, attachments, total, li
     )
 
 
-_VERSION_FIELDS = {
-    "as_of": "as of",
-    "milestone_ids": "milestones",
-    "demand": "demand",
-    "facts_note": "facts",
-    "attachments": "attachments",
-    "penalty_total": "penalty",
-}
+#: The fields whose changes a version shows, in order.
+VERSION_FIELDS = (
+    "as_of",
+    "milestone_ids",
+    "demand",
+    "facts_note",
+    "attachments",
+    "penalty_total",
+)
 
 
 def _add_version(claim: Claim, user) -> ClaimVersion:
-    data = _version_data(claim)
     previous = claim.versions[-1] if claim.versions else None
-    summary = None
-    if previous is not None:
-        old, new = letters.thaw(previous.data), letters.thaw(data)
-        changes = [
-            f"{label}: {_shown(old.get(key))} → {_shown(new.get(key))}"
-            for key, label in _VERSION_FIELDS.items()
-            if old.get(key) != new.get(key)
-        ]
-        summary = "; ".join(changes) or None
     version = ClaimVersion(
         number=(previous.number + 1) if previous else 1,
         actor=current_actor().label,
         user_id=_user_id(user),
-        summary=summary,
-        data=data,
+        data=_version_data(claim),
     )
     claim.versions.append(version)
     return version
+
+
+def version_changes(claim: Claim) -> list[tuple[ClaimVersion, dict[str, tuple[str, str]]]]:
+    """Each version with what it changed against the one before: field -> (old, new)."""
+    out = []
+    previous = None
+    for version in claim.versions:
+        changes = {}
+        if previous is not None:
+            old, new = letters.thaw(previous.data), letters.thaw(version.data)
+            changes = {
+                key: (_shown(old.get(key)), _shown(new.get(key)))
+                for key in VERSION_FIELDS
+                if old.get(key) != new.get(key)
+            }
+        out.append((version, changes))
+        previous = version
+    return out
 
 
 def _shown(value) -> str:

@@ -5,7 +5,8 @@ letter templates and outgoing numbers. Thin: validate, call a service, commit, r
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import (
@@ -19,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
@@ -33,7 +35,7 @@ from ppp_tracker.auth.access import (
 )
 from ppp_tracker.claims import letters, numbering, services
 from ppp_tracker.claims.api import MIME
-from ppp_tracker.claims.codes import LETTER_LANGUAGES, CaseOutcome, ClaimStatus
+from ppp_tracker.claims.codes import LETTER_LANGUAGES, CaseOutcome, ClaimStatus, Demand
 from ppp_tracker.claims.forms import (
     ActionForm,
     CaseForm,
@@ -71,6 +73,17 @@ QUEUE_TABS = {
     "done": (ClaimStatus.ANSWERED, ClaimStatus.CURED, ClaimStatus.ESCALATED),
     "withdrawn": (ClaimStatus.WITHDRAWN,),
     "all": tuple(ClaimStatus),
+}
+
+
+#: How the fields of a version are named on the page.
+VERSION_LABELS = {
+    "as_of": _l("Penalty as of"),
+    "milestone_ids": _l("Late obligations"),
+    "demand": _l("The letter demands"),
+    "facts_note": _l("Further facts"),
+    "attachments": _l("Attachments"),
+    "penalty_total": _l("Penalty"),
 }
 
 
@@ -148,12 +161,14 @@ def _looks_numbered(text: str) -> bool:
 def _claim_page(claim: Claim, status: int = 200, **forms):
     user = acting_user()
     today = clock.today()
-    forms.setdefault("approve_form", ActionForm(prefix="approve"))
-    forms.setdefault("send_form", SendForm(prefix="send", sent_on=today))
-    forms.setdefault("reply_form", ReplyForm(prefix="reply", received_on=today))
-    forms.setdefault("escalate_form", EscalateForm(prefix="escalate", as_of=today))
-    forms.setdefault("withdraw_form", WithdrawForm(prefix="withdraw"))
-    forms.setdefault("restore_form", ActionForm(prefix="restore"))
+    # One form per action, each posted to its own address; field names differ across them so
+    # that labels and ids on the page stay unique.
+    forms.setdefault("approve_form", ActionForm(formdata=None))
+    forms.setdefault("send_form", SendForm(formdata=None, sent_on=today))
+    forms.setdefault("reply_form", ReplyForm(formdata=None, received_on=today))
+    forms.setdefault("escalate_form", EscalateForm(formdata=None, next_as_of=today))
+    forms.setdefault("withdraw_form", WithdrawForm(formdata=None))
+    forms.setdefault("restore_form", ActionForm(formdata=None))
     previews = {}
     preview_error = None
     for lang in LETTER_LANGUAGES:
@@ -176,6 +191,8 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
             history=_history(
                 ("claims", [claim.id]), ("claim_replies", [r.id for r in claim.replies])
             ),
+            versions=_display_versions(claim),
+            version_labels=VERSION_LABELS,
             followers=db.session.scalars(
                 sa.select(Claim).where(Claim.previous_id == claim.id).order_by(Claim.id)
             ).all(),
@@ -184,6 +201,33 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
         ),
         status,
     )
+
+
+def _display_versions(claim: Claim) -> list:
+    """The versions' changes in the reader's words: labels, money, obligation titles."""
+    titles = dict(
+        db.session.execute(
+            sa.select(Milestone.id, Milestone.title).where(
+                Milestone.contract_id == claim.contract_id
+            )
+        ).all()
+    )
+
+    def shown(key: str, value: str) -> str:
+        if value == "—":
+            return value
+        if key == "demand":
+            return Demand(value).label
+        if key == "penalty_total":
+            return format_money(Decimal(value), locale_code())
+        if key == "milestone_ids":
+            return "; ".join(titles.get(int(i), i) for i in value.split(", "))
+        return value
+
+    return [
+        (version, {key: (shown(key, old), shown(key, new)) for key, (old, new) in changes.items()})
+        for version, changes in services.version_changes(claim)
+    ]
 
 
 @bp.get("/claims/<int:claim_id>")
@@ -287,7 +331,7 @@ def edit_claim(claim_id: int):
     ), status
 
 
-def _act(claim: Claim, action, success: str, form=None):
+def _act(claim: Claim, action, success: str | None, form=None, key: str | None = None):
     """Run a state change; refusals (409) come back as a flash, field errors next to fields."""
     try:
         result = action()
@@ -297,7 +341,7 @@ def _act(claim: Claim, action, success: str, form=None):
         db.session.refresh(claim)
         if form is not None and any(k != "_request" for k in exc.errors):
             apply_errors(form, exc)
-            return None, _claim_page(claim, 422, **{_form_key(form): form})
+            return None, _claim_page(claim, 422, **{key: form})
         _flash_errors(exc)
         return None, redirect(url_for("claims.claim", claim_id=claim.id))
     if success:
@@ -305,15 +349,11 @@ def _act(claim: Claim, action, success: str, form=None):
     return result, None
 
 
-def _form_key(form) -> str:
-    return f"{form._prefix.rstrip('-')}_form"
-
-
 @bp.post("/claims/<int:claim_id>/approve")
 def approve(claim_id: int):
     user = require(Permission.APPROVE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
-    form = ActionForm(prefix="approve")
+    form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
     _result, page = _act(
@@ -326,7 +366,7 @@ def approve(claim_id: int):
 def send(claim_id: int):
     user = require(Permission.APPROVE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
-    form = SendForm(prefix="send")
+    form = SendForm()
     if not form.validate_on_submit():
         return _claim_page(claim, 422, send_form=form)
     sent, page = _act(
@@ -336,6 +376,7 @@ def send(claim_id: int):
         ),
         None,
         form,
+        "send_form",
     )
     if page is not None:
         return page
@@ -356,7 +397,7 @@ def send(claim_id: int):
 def reply(claim_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
-    form = ReplyForm(prefix="reply")
+    form = ReplyForm()
     if not form.validate_on_submit():
         return _claim_page(claim, 422, reply_form=form)
     data = {
@@ -371,6 +412,7 @@ def reply(claim_id: int):
         lambda: services.record_reply(user, claim, data),
         _("The reply is recorded."),
         form,
+        "reply_form",
     )
     return page or redirect(url_for("claims.claim", claim_id=claim.id))
 
@@ -379,16 +421,17 @@ def reply(claim_id: int):
 def escalate(claim_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
-    form = EscalateForm(prefix="escalate")
+    form = EscalateForm()
     if not form.validate_on_submit():
         return _claim_page(claim, 422, escalate_form=form)
     outcome, page = _act(
         claim,
         lambda: services.escalate_claim(
-            user, claim, form.decision.data, form.as_of.data, _blank(form.note.data)
+            user, claim, form.decision.data, form.next_as_of.data, _blank(form.note.data)
         ),
         _("Escalated."),
         form,
+        "escalate_form",
     )
     if page is not None:
         return page
@@ -401,7 +444,7 @@ def escalate(claim_id: int):
 def withdraw(claim_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
-    form = WithdrawForm(prefix="withdraw")
+    form = WithdrawForm()
     if not form.validate_on_submit():
         return _claim_page(claim, 422, withdraw_form=form)
     _result, page = _act(
@@ -409,6 +452,7 @@ def withdraw(claim_id: int):
         lambda: services.withdraw_claim(user, claim, form.reason.data),
         _("The claim is withdrawn."),
         form,
+        "withdraw_form",
     )
     return page or redirect(url_for("claims.claim", claim_id=claim.id))
 
@@ -417,7 +461,7 @@ def withdraw(claim_id: int):
 def restore(claim_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
-    if not ActionForm(prefix="restore").validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     _result, page = _act(
         claim, lambda: services.restore_claim(user, claim), _("The claim is a draft again.")
@@ -454,12 +498,13 @@ def penalty_panel(contract: Contract) -> Markup:
     result = contract_penalty(contract, as_of)
     calendar = get_calendar()
     explained = [
-        (
-            line,
-            effective_due(calendar, line.due_on, locale_code()).explanation(),
+        {
+            "line": line,
+            "why": effective_due(calendar, line.due_on, locale_code()).explanation(),
+            "late_from": line.effective_due_on + timedelta(days=1),
             # Before the cap, rounded as the rule rounds: once, half up.
-            round_tiyn(line.daily_exact * line.days_late),
-        )
+            "uncapped": round_tiyn(line.daily_exact * line.days_late),
+        }
         for line in result.lines
     ]
     # The template escapes every value (autoescape), so its output is safe HTML.
@@ -521,8 +566,8 @@ def cases():
 
 
 def _case_page(case: Case, status: int = 200, **forms):
-    forms.setdefault("hearing_form", HearingForm(prefix="hearing"))
-    forms.setdefault("held_form", HeldForm(prefix="held", held_on=clock.today()))
+    forms.setdefault("hearing_form", HearingForm(formdata=None))
+    forms.setdefault("held_form", HeldForm(formdata=None, held_on=clock.today()))
     return render_template(
         "claims/case.html",
         case=case,
@@ -594,7 +639,7 @@ def edit_case(contract_id: int | None = None, case_id: int | None = None):
 def add_hearing(case_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     case = get_in_scope(Case, case_id)
-    form = HearingForm(prefix="hearing")
+    form = HearingForm()
     if form.validate_on_submit():
         try:
             services.add_hearing(
@@ -615,7 +660,7 @@ def hearing_held(case_id: int, milestone_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     case = get_in_scope(Case, case_id)
     milestone = get_in_scope(Milestone, milestone_id)
-    form = HeldForm(prefix="held")
+    form = HeldForm()
     if form.validate_on_submit():
         try:
             services.hearing_held(user, case, milestone, form.held_on.data)
