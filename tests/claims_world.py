@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.claims import services
+from ppp_tracker.claims import cases, services
 from ppp_tracker.db import db
 from tests import factories
 
@@ -15,6 +15,6 @@ def claims_world(contract) -> dict:
     claim = services.create_claim(
         SYSTEM_USER, contract, {"milestone_ids": [late.id], "as_of": date(2014, 6, 12)}
     )
-    case = services.save_case(SYSTEM_USER, contract, {"filed_on": date(2014, 7, 3)})
+    case = cases.save_case(SYSTEM_USER, contract, {"filed_on": date(2014, 7, 3)})
     db.session.commit()
     return {"claim_id": claim.id, "case_id": case.id, "fmt": "pdf", "lang": "ru"}

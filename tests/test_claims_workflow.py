@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.claims import services
+from ppp_tracker.claims import cases, services
 from ppp_tracker.claims.models import Claim, ClaimMilestone, ClaimNotice, LawsuitFlag
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.core.errors import Conflict, Invalid
@@ -375,18 +375,18 @@ def test_legal_staff_may_recommend_a_lawsuit_and_opening_the_case_resolves_it(
     flag = services.escalate_claim(lawyer, claim, "lawsuit", note="Исполнитель не отвечает")
     db.session.commit()
     assert (flag.reason, claim.status) == ("decision", "escalated")
-    assert services.open_flags(lawyer) == [flag]
+    assert cases.open_flags(lawyer) == [flag]
     set_today("2014-07-03")
-    case = services.save_case(
+    case = cases.save_case(
         lawyer,
         contract,
         {"filed_on": date(2014, 7, 3), "claims_register": True, "claim_ids": [claim.id]},
     )
     db.session.commit()
-    assert flag.case_id == case.id and services.open_flags(lawyer) == []
+    assert flag.case_id == case.id and cases.open_flags(lawyer) == []
     assert case.court_name == contract.region.court_name
     with pytest.raises(Invalid) as refused:
-        services.save_case(
+        cases.save_case(
             lawyer,
             contract,
             {"outcome": "won", "amount_awarded": D("1.00"), "amount_paid": D("2.00")},
@@ -398,8 +398,8 @@ def test_legal_staff_may_recommend_a_lawsuit_and_opening_the_case_resolves_it(
 def test_a_hearing_is_a_milestone_of_the_contract(contract, make_user, set_today):
     lawyer = make_user("legal")
     set_today("2014-07-03")
-    case = services.save_case(lawyer, contract, {"filed_on": date(2014, 7, 3)})
-    hearing = services.add_hearing(lawyer, case, {"hearing_on": date(2014, 8, 12), "note": "Зал 5"})
+    case = cases.save_case(lawyer, contract, {"filed_on": date(2014, 7, 3)})
+    hearing = cases.add_hearing(lawyer, case, {"hearing_on": date(2014, 8, 12), "note": "Зал 5"})
     db.session.commit()
     milestone = hearing.milestone
     assert (milestone.contract_id, milestone.due_on, milestone.obligor) == (
@@ -409,7 +409,7 @@ def test_a_hearing_is_a_milestone_of_the_contract(contract, make_user, set_today
     )
     assert milestone.responsible_id == lawyer.id and "Специализированный" in milestone.title
     set_today("2014-08-12")
-    services.hearing_held(lawyer, case, milestone, date(2014, 8, 12))
+    cases.hearing_held(lawyer, case, milestone, date(2014, 8, 12))
     db.session.commit()
     assert milestone.status == "met" and milestone.met_on == date(2014, 8, 12)
 

@@ -24,7 +24,7 @@ from ppp_tracker.api.common import (
 )
 from ppp_tracker.api.registry import _page, enum_field
 from ppp_tracker.auth.access import Permission, get_in_scope, scope
-from ppp_tracker.claims import services
+from ppp_tracker.claims import cases, services
 from ppp_tracker.claims.codes import (
     LETTER_LANGUAGES,
     CaseOutcome,
@@ -484,7 +484,7 @@ class Cases(MethodView):
         """Open a lawsuit about a contract (resolves its lawsuit recommendations)."""
         user = need(Permission.MANAGE_CLAIMS)
         contract = get_in_scope(Contract, data.pop("contract_id"))
-        return run_service(services.save_case, user, contract, data)
+        return run_service(cases.save_case, user, contract, data)
 
 
 @blp.route("/cases/<int:case_id>")
@@ -500,7 +500,7 @@ class CaseItem(MethodView):
         user = need(Permission.MANAGE_CLAIMS)
         case = get_in_scope(Case, case_id)
         data.pop("contract_id", None)
-        return run_service(services.save_case, user, case.contract, data, case)
+        return run_service(cases.save_case, user, case.contract, data, case)
 
 
 @blp.route("/cases/<int:case_id>/hearings")
@@ -510,7 +510,7 @@ class CaseHearings(MethodView):
     def post(self, data, case_id):
         """A hearing date; it becomes a milestone of the contract, so alerts remind of it."""
         user = need(Permission.MANAGE_CLAIMS)
-        return run_service(services.add_hearing, user, get_in_scope(Case, case_id), data)
+        return run_service(cases.add_hearing, user, get_in_scope(Case, case_id), data)
 
 
 class FlagSchema(ma.Schema):
@@ -530,4 +530,4 @@ class Flags(MethodView):
     def get(self):
         """Contracts recommended for a lawsuit that has not been opened yet."""
         user = need(Permission.READ)
-        return services.open_flags(user)
+        return cases.open_flags(user)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from ppp_tracker import clock
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.models import User
-from ppp_tracker.claims import services
+from ppp_tracker.claims import cases, services
 from ppp_tracker.claims.penalty import contract_penalty
 from ppp_tracker.db import db
 from ppp_tracker.registry.demo import KARAGANDA_TITLE
@@ -78,13 +78,13 @@ def load_demo() -> dict[str, int]:
     if case is None and sent and today >= LAWSUIT_FILED_ON:
         case = _lawsuit(legal, contract, study, sent)
     if case is not None:
-        services.save_case(legal, contract, {"claim_ids": [c.id for c in sent]}, case)
+        cases.save_case(legal, contract, {"claim_ids": [c.id for c in sent]}, case)
     return {"claims_of_the_article": len(sent), "lawsuits_of_the_article": int(case is not None)}
 
 
 def _lawsuit(legal, contract: Contract, study: Milestone, sent: list):
     claimed = contract_penalty(contract, LAWSUIT_FILED_ON, [study]).total
-    return services.save_case(
+    return cases.save_case(
         legal,
         contract,
         {

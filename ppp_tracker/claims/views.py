@@ -33,6 +33,7 @@ from ppp_tracker.auth.access import (
     require,
     scope,
 )
+from ppp_tracker.claims import cases as lawsuits
 from ppp_tracker.claims import letters, numbering, services
 from ppp_tracker.claims.api import MIME
 from ppp_tracker.claims.codes import LETTER_LANGUAGES, CaseOutcome, ClaimStatus, Demand
@@ -144,7 +145,7 @@ def queue():
         listing=listing,
         tab=tab,
         tabs=QUEUE_TABS,
-        flags=services.open_flags(user),
+        flags=lawsuits.open_flags(user),
         today=clock.today(),
     )
 
@@ -561,7 +562,7 @@ def cases():
         filters={"outcome": Case.outcome},
     )
     return render_template(
-        "claims/cases.html", listing=listing, outcomes=CaseOutcome, flags=services.open_flags(user)
+        "claims/cases.html", listing=listing, outcomes=CaseOutcome, flags=lawsuits.open_flags(user)
     )
 
 
@@ -623,7 +624,7 @@ def edit_case(contract_id: int | None = None, case_id: int | None = None):
             "notes": _blank(form.notes.data),
         }
         try:
-            saved = services.save_case(user, contract, data, case)
+            saved = lawsuits.save_case(user, contract, data, case)
             db.session.commit()
         except Invalid as exc:
             db.session.rollback()
@@ -642,7 +643,7 @@ def add_hearing(case_id: int):
     form = HearingForm()
     if form.validate_on_submit():
         try:
-            services.add_hearing(
+            lawsuits.add_hearing(
                 user, case, {"hearing_on": form.hearing_on.data, "note": _blank(form.note.data)}
             )
             db.session.commit()
@@ -663,7 +664,7 @@ def hearing_held(case_id: int, milestone_id: int):
     form = HeldForm()
     if form.validate_on_submit():
         try:
-            services.hearing_held(user, case, milestone, form.held_on.data)
+            lawsuits.hearing_held(user, case, milestone, form.held_on.data)
             db.session.commit()
         except Invalid as exc:
             db.session.rollback()
