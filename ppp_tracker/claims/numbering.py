@@ -43,7 +43,9 @@ def normalise_number(text: str) -> str:
     return re.sub(r"\s+", "", cleaned)
 
 
-def parse_number(text: str, prefix: str | None = None, field: str = "outgoing_number"):
+def parse_number(
+    text: str, prefix: str | None = None, field: str = "outgoing_number"
+) -> OutgoingNumber:
     """An outgoing number typed by a person: "14–28–9-1987" or just "1987" (the prefix's)."""
     prefix = prefix or department_prefix()
     match = _NUMBER.fullmatch(normalise_number(text or ""))

@@ -45,6 +45,7 @@ from ppp_tracker.claims.models import (
     ClaimNotice,
     ClaimReply,
     ClaimVersion,
+    LawsuitFlag,
     LetterTemplate,
 )
 from ppp_tracker.claims.penalty import PenaltyTerms, contract_penalty
@@ -52,7 +53,7 @@ from ppp_tracker.core.audit import current_actor
 from ppp_tracker.core.errors import Conflict, Invalid
 from ppp_tracker.core.mail import Email, MailError, send_email
 from ppp_tracker.core.validation import Errors, check_date_range, check_text, normalise_dashes
-from ppp_tracker.db import db, utcnow
+from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import WorkingCalendar, get_calendar
 from ppp_tracker.deadlines.rules import OPEN_STATUSES, effective_due, fmt
 from ppp_tracker.money import format_money
@@ -551,7 +552,7 @@ def approve_claim(user, claim: Claim) -> Claim:
         self_approved = True
     claim.status = ClaimStatus.APPROVED
     claim.approved_by_id = _user_id(user)
-    claim.approved_at = utcnow()
+    claim.approved_at = clock.now()
     claim.self_approved = self_approved
     if claim.prepared_by_id is None:
         claim.prepared_by_id = claim.last_editor_id or _user_id(user)
@@ -654,7 +655,7 @@ def send_claim(user, claim: Claim, sent_on, outgoing_number: str | None = None) 
     for key, value in fields.items():
         setattr(claim, key, value)
     claim.sent_by_id = _user_id(user)
-    claim.sent_at = utcnow()
+    claim.sent_at = clock.now()
     if claim.prepared_by_id is None:
         claim.prepared_by_id = claim.last_editor_id or _user_id(user)
     db.session.flush()
@@ -741,7 +742,9 @@ def _followers(claim: Claim) -> list[Claim]:
     ).all()
 
 
-def escalate_claim(user, claim: Claim, decision, as_of: date | None = None, note=None):
+def escalate_claim(
+    user, claim: Claim, decision, as_of: date | None = None, note=None
+) -> Claim | LawsuitFlag:
     """Legal staff go on: the next claim now, or a lawsuit recommendation for the contract."""
     try:
         decision = Escalation(decision)
@@ -1232,7 +1235,7 @@ def deliver_notice(notice_id: int) -> str:
         return "retry" if exc.temporary else "refused"
     notice.status = NoticeStatus.SENT
     notice.channel = channel
-    notice.sent_at = utcnow()
+    notice.sent_at = clock.now()
     notice.error = None
     db.session.flush()
     return "sent"
@@ -1240,7 +1243,7 @@ def deliver_notice(notice_id: int) -> str:
 
 def stale_notices(older_than_minutes: int = 5) -> list[int]:
     """Notices never sent (their task was lost, e.g. the broker was down at commit)."""
-    cutoff = utcnow() - timedelta(minutes=older_than_minutes)
+    cutoff = clock.now() - timedelta(minutes=older_than_minutes)
     return db.session.scalars(
         sa.select(ClaimNotice.id).where(
             ClaimNotice.status == NoticeStatus.PENDING, ClaimNotice.created_at < cutoff
