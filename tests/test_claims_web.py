@@ -16,6 +16,7 @@ from ppp_tracker.claims import numbering, services
 from ppp_tracker.claims.models import Case, Claim, LetterTemplate
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
+from ppp_tracker.registry.models import Milestone
 from tests import factories
 from tests.conftest import login, post_form
 
@@ -365,3 +366,36 @@ def test_the_demo_carries_the_article_letters_and_the_lawsuit(app, set_today):
     assert [c.outgoing_number for c in case.claims] == [c.outgoing_number for c in claims]
     # The counter continues after the article's numbers and never reuses them.
     assert numbering.last_used() == 2462
+
+
+def test_an_officer_dates_a_milestone_from_the_sending_of_a_claim(client, make_user, case241):
+    contract, study = case241
+    claim = services.create_claim(
+        SYSTEM_USER, contract, {"milestone_ids": [study.id], "as_of": date(2014, 6, 12)}
+    )
+    db.session.commit()
+    login(client, make_user("officer"))
+    url = f"/contracts/{contract.id}/milestones/new"
+    assert "Претензия 1 (ещё не отправлена)" in text_of(client.get(url))
+    r = post_form(
+        client,
+        url,
+        {
+            "title": "Уплата неустойки по претензии",
+            "type": "payment",
+            "obligor": "contractor",
+            "responsible": "",
+            "relative_to": "",
+            "relative_to_claim": str(claim.id),
+            "relative_amount": "10",
+            "relative_unit": "working_days",
+            "status": "scheduled",
+        },
+    )
+    assert r.status_code == 302, text_of(r)[-1500:]
+    milestone = db.session.scalar(
+        sa.select(Milestone).where(Milestone.title == "Уплата неустойки по претензии")
+    )
+    assert milestone.relative_to_claim_id == claim.id and milestone.due_on is None
+    page = text_of(client.get(f"/milestones/{milestone.id}"))
+    assert "10 рабочих дней после отправки претензии 1" in page

@@ -4,7 +4,7 @@ lawsuit recommendations, and due dates that count from a claim's sending."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -450,3 +450,48 @@ def test_a_milestone_can_count_from_the_sending_of_a_claim(contract, make_user, 
             },
         )
     assert "relative.claim_id" in refused.value.errors
+
+
+# --- who is told, and e-mails whose task was lost -------------------------------------------------
+
+
+def test_without_legal_staff_in_the_region_the_admins_are_told(app, make_user, set_today):
+    c = factories.contract(region="KZ-63")
+    factories.milestone(c, due_on=date(2014, 5, 1))
+    admin = make_user("admin", None)
+    make_user("legal", "KZ-35")  # Karaganda's lawyer does not hear of East Kazakhstan's claims
+    make_user("officer", "KZ-63")
+    set_today("2014-06-12")
+    _scan("2014-06-12")
+    notices = db.session.scalars(sa.select(ClaimNotice)).all()
+    assert [(n.kind, n.user_id, n.email, n.status) for n in notices] == [
+        ("drafted", admin.id, admin.email, "pending")
+    ]
+
+
+def test_a_notice_whose_task_was_lost_is_found_again(contract, make_user, set_today):
+    make_user("legal")
+    factories.milestone(contract, due_on=date(2014, 5, 1))
+    set_today("2014-06-12")
+    _scan("2014-06-12")
+    [notice] = db.session.scalars(sa.select(ClaimNotice)).all()
+    assert services.stale_notices() == []  # just written: its task is on its way
+    notice.created_at = notice.created_at - timedelta(minutes=6)
+    db.session.commit()
+    assert services.stale_notices() == [notice.id]
+    assert services.take_notice(notice.id) and not services.take_notice(notice.id)
+    db.session.commit()
+    assert services.stale_notices() == []
+
+
+def test_the_scan_and_the_counter_from_the_command_line(app, contract, set_today):
+    factories.milestone(contract, due_on=date(2014, 5, 1))
+    set_today("2014-06-12")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["claims", "scan", "--as-of", "2014-06-12", "--no-notify"])
+    assert result.exit_code == 0, result.output
+    assert "as of 2014-06-12: drafted 1, escalated 0" in result.output
+    assert len(_claims()) == 1
+    assert runner.invoke(args=["claims", "scan", "--as-of", "12.06.2014"]).exit_code == 2
+    result = runner.invoke(args=["claims", "numbering"])
+    assert result.output.strip() == "14-28-9: last used 14-28-9-0"

@@ -6,8 +6,6 @@ Plain functions like the claim services: they flush, never commit.
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,10 +18,13 @@ from ppp_tracker.claims.codes import SENT_STATUSES, CaseOutcome, ClaimStatus, Fl
 from ppp_tracker.claims.models import Case, CaseHearing, Claim, LawsuitFlag
 from ppp_tracker.core.audit import current_actor
 from ppp_tracker.core.errors import Invalid
-from ppp_tracker.core.validation import Errors, check_date_range, check_text, normalise_dashes
+from ppp_tracker.core.validation import Errors, check_text, normalise_dashes
 from ppp_tracker.db import db
 from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.models import Contract, Milestone
+
+# The registry's field checks, so that a date or an amount is judged the same everywhere.
+from ppp_tracker.registry.services import _date, _money
 
 MAX_TEXT = 20_000
 
@@ -52,27 +53,6 @@ def open_case_of(contract_id: int) -> Case | None:
     )
 
 
-def _money(errors: Errors, name: str, value) -> Decimal | None:
-    if value is None:
-        return None
-    if not isinstance(value, Decimal) or value < 0 or value != value.quantize(Decimal("0.01")):
-        errors.add(name, _("Must be an amount with at most two decimals."))
-        return None
-    return value
-
-
-def _day(errors: Errors, name: str, value, *, required=False) -> date | None:
-    if value is None:
-        if required:
-            errors.add(name, _("This field is required."))
-        return None
-    if not isinstance(value, date):
-        errors.add(name, _("Must be a date (YYYY-MM-DD)."))
-        return None
-    check_date_range(errors, name, value)
-    return value
-
-
 def save_case(user, contract: Contract, data: dict, case: Case | None = None) -> Case:
     """Open a lawsuit (or change one): court, filing date, what it claims, outcome, amounts."""
     errors = Errors()
@@ -90,7 +70,7 @@ def save_case(user, contract: Contract, data: dict, case: Case | None = None) ->
         number = check_text(errors, "case_number", data.get("case_number"), max_length=64)
         values["case_number"] = normalise_dashes(number) if number else None
     if not partial or "filed_on" in data:
-        filed = _day(errors, "filed_on", data.get("filed_on"), required=True)
+        filed = _date(errors, "filed_on", data.get("filed_on"), required=True)
         if filed is not None and filed > clock.today():
             errors.add("filed_on", _("A lawsuit cannot be filed in the future."))
         elif filed is not None and filed < contract.signed_on:
@@ -125,7 +105,7 @@ def save_case(user, contract: Contract, data: dict, case: Case | None = None) ->
                 ),
             )
     if "decided_on" in data:
-        values["decided_on"] = _day(errors, "decided_on", data.get("decided_on"))
+        values["decided_on"] = _date(errors, "decided_on", data.get("decided_on"))
     if "notes" in data:
         values["notes"] = (
             check_text(errors, "notes", data.get("notes"), max_length=MAX_TEXT) or None
@@ -195,7 +175,7 @@ def add_hearing(user, case: Case, data: dict) -> CaseHearing:
     """A hearing date; it becomes a milestone of the contract (the customer's own obligation to
     appear), so the deadline alerts remind the responsible lawyer of it."""
     errors = Errors()
-    hearing_on = _day(errors, "hearing_on", data.get("hearing_on"), required=True)
+    hearing_on = _date(errors, "hearing_on", data.get("hearing_on"), required=True)
     if hearing_on is not None and hearing_on < case.filed_on:
         errors.add("hearing_on", _("A hearing cannot come before the filing."))
     note = check_text(errors, "note", data.get("note"), max_length=500)
@@ -230,7 +210,7 @@ def hearing_held(user, case: Case, milestone: Milestone, held_on) -> Milestone:
     if not any(h.milestone_id == milestone.id for h in case.hearings):
         raise Invalid.one("milestone_id", _("This is not a hearing of the case."))
     errors = Errors()
-    held_on = _day(errors, "held_on", held_on, required=True)
+    held_on = _date(errors, "held_on", held_on, required=True)
     errors.raise_if_any()
     return registry_services.mark_met(user, milestone, held_on)
 

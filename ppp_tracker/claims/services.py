@@ -60,6 +60,7 @@ from ppp_tracker.money import format_money
 from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.codes import ContractStatus, MilestoneStatus, Obligor
 from ppp_tracker.registry.models import Contract, Milestone
+from ppp_tracker.registry.services import _money
 
 MAX_TEXT = 20_000
 LOCALES = ("ru", "kk", "en")
@@ -701,9 +702,7 @@ def record_reply(user, claim: Claim, data: dict) -> ClaimReply:
         )
     incoming = check_text(errors, "incoming_number", data.get("incoming_number"), max_length=64)
     summary = _text_field(errors, data, "summary")
-    paid = data.get("paid_amount")
-    if paid is not None and (not isinstance(paid, Decimal) or paid < 0):
-        errors.add("paid_amount", _("Must be an amount with at most two decimals."))
+    paid = _money(errors, "paid_amount", data.get("paid_amount"))
     errors.raise_if_any()
     reply = ClaimReply(
         received_on=received,
