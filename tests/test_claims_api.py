@@ -234,3 +234,46 @@ def test_the_openapi_document_names_the_claims_interface(client):
         assert path in paths, path
     assert set(paths["/api/v1/claims"]) >= {"get", "post"}
     assert set(paths["/api/v1/claims/{claim_id}"]) >= {"get", "patch"}
+
+
+def test_odd_numbers_and_characters_are_field_errors_not_server_errors(client, world):
+    """Found by a schemathesis run: ids beyond the integer column, a NUL byte in a filter, an
+    amount with an absurd exponent."""
+    huge = 2**40
+    r = client.post(
+        "/api/v1/claims",
+        json={"contract_id": huge, "milestone_ids": [huge]},
+        headers=world["lawyer"],
+    )
+    assert r.status_code == 422 and set(r.get_json()["errors"]) == {
+        "contract_id",
+        "milestone_ids.0",
+    }
+    assert client.get(f"/api/v1/claims/{huge}", headers=world["lawyer"]).status_code == 404
+    assert client.get("/api/v1/claims?number=1%002", headers=world["lawyer"]).status_code == 422
+    claim = _draft(client, world)
+    client.post(f"/api/v1/claims/{claim['id']}/approve", headers=world["colleague"])
+    client.post(
+        f"/api/v1/claims/{claim['id']}/send",
+        json={"sent_on": "2014-06-12"},
+        headers=world["colleague"],
+    )
+    r = client.post(
+        f"/api/v1/claims/{claim['id']}/replies",
+        json={"received_on": "2014-06-12", "kind": "cure", "paid_amount": "1e999999"},
+        headers=world["lawyer"],
+    )
+    assert r.status_code == 422 and "paid_amount" in r.get_json()["errors"]
+
+
+def test_a_forged_checkbox_value_on_the_page_is_a_field_error(client, make_user, world):
+    from tests.conftest import login, post_form
+
+    login(client, make_user("legal", "KZ-35"))
+    r = post_form(
+        client,
+        f"/contracts/{world['contract'].id}/claims/new",
+        {"milestone_ids": str(2**40), "as_of": "2014-06-12", "demand": "pay"},
+    )
+    assert r.status_code == 422
+    assert 'data-field-error="milestone_ids"' in r.get_data(as_text=True)

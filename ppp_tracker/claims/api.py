@@ -11,6 +11,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import send_file, url_for
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from ppp_tracker import clock
@@ -40,6 +41,17 @@ from ppp_tracker.claims.tasks import queue_render
 from ppp_tracker.registry.models import Contract
 
 blp = api_blueprint("claims_api", "Penalties, claim letters and lawsuits")
+
+#: Ids are 32-bit integers in the database; a larger one is a 422, not an error from PostgreSQL.
+MAX_ID = 2**31 - 1
+#: Text that reaches a query may not hold a NUL byte (PostgreSQL refuses it).
+NO_NUL = ma.validate.Regexp(r"^[^\x00]*$", error=_l("Contains a forbidden character."))
+
+
+def Id(**kwargs) -> ma.fields.Integer:
+    """A positive id that fits the database's integer column."""
+    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
+
 
 MIME = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -82,7 +94,7 @@ class ContractPenaltySchema(ma.Schema):
     terms = ma.fields.Nested(PenaltyTermsSchema)
 
 
-@blp.route("/contracts/<int:contract_id>/penalty")
+@blp.route("/contracts/<int(max=2147483647):contract_id>/penalty")
 class ContractPenalty(MethodView):
     @blp.arguments(AsOfArgs, location="query")
     @blp.response(200, ContractPenaltySchema)
@@ -150,8 +162,8 @@ def _email(user) -> str | None:
 
 class ClaimSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
-    contract_id = ma.fields.Integer(required=True)
-    milestone_ids = ma.fields.List(ma.fields.Integer(), required=True)
+    contract_id = Id(required=True)
+    milestone_ids = ma.fields.List(Id(), required=True)
     as_of = StrictDate(metadata={"description": "the penalty is computed on this day"})
     demand = enum_field(Demand)
     facts_note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
@@ -214,7 +226,7 @@ class ClaimSchema(ma.Schema):
 
 
 class ClaimPatchSchema(ma.Schema):
-    milestone_ids = ma.fields.List(ma.fields.Integer())
+    milestone_ids = ma.fields.List(Id())
     as_of = StrictDate()
     demand = enum_field(Demand)
     facts_note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
@@ -226,10 +238,10 @@ class ClaimPatchSchema(ma.Schema):
 
 class ClaimListArgs(ma.Schema):
     status = enum_field(ClaimStatus)
-    contract_id = ma.fields.Integer()
-    region = ma.fields.String(validate=ma.validate.Length(max=8))
+    contract_id = Id()
+    region = ma.fields.String(validate=[ma.validate.Length(max=8), NO_NUL])
     number = ma.fields.String(
-        validate=ma.validate.Length(max=64),
+        validate=[ma.validate.Length(max=64), NO_NUL],
         metadata={"description": "outgoing number; en-dashes as typed in Word are accepted"},
     )
 
@@ -295,7 +307,7 @@ class Claims(MethodView):
         return run_service(services.create_claim, user, contract, data)
 
 
-@blp.route("/claims/<int:claim_id>")
+@blp.route("/claims/<int(max=2147483647):claim_id>")
 class ClaimItem(MethodView):
     @blp.response(200, ClaimSchema)
     def get(self, claim_id):
@@ -310,7 +322,7 @@ class ClaimItem(MethodView):
         return run_service(services.update_claim, user, _claim(claim_id), data)
 
 
-@blp.route("/claims/<int:claim_id>/approve")
+@blp.route("/claims/<int(max=2147483647):claim_id>/approve")
 class ClaimApprove(MethodView):
     @blp.response(200, ClaimSchema)
     def post(self, claim_id):
@@ -319,7 +331,7 @@ class ClaimApprove(MethodView):
         return run_service(services.approve_claim, user, _claim(claim_id))
 
 
-@blp.route("/claims/<int:claim_id>/send")
+@blp.route("/claims/<int(max=2147483647):claim_id>/send")
 class ClaimSend(MethodView):
     @blp.arguments(SendSchema)
     @blp.response(200, ClaimSchema)
@@ -337,7 +349,7 @@ class ClaimSend(MethodView):
         return claim
 
 
-@blp.route("/claims/<int:claim_id>/replies")
+@blp.route("/claims/<int(max=2147483647):claim_id>/replies")
 class ClaimReplies(MethodView):
     @blp.arguments(ReplySchema)
     @blp.response(201, ReplySchema)
@@ -347,7 +359,7 @@ class ClaimReplies(MethodView):
         return run_service(services.record_reply, user, _claim(claim_id), data)
 
 
-@blp.route("/claims/<int:claim_id>/escalate")
+@blp.route("/claims/<int(max=2147483647):claim_id>/escalate")
 class ClaimEscalate(MethodView):
     @blp.arguments(EscalateSchema)
     @blp.response(200, ClaimSchema)
@@ -366,7 +378,7 @@ class ClaimEscalate(MethodView):
         return outcome if isinstance(outcome, Claim) else claim
 
 
-@blp.route("/claims/<int:claim_id>/withdraw")
+@blp.route("/claims/<int(max=2147483647):claim_id>/withdraw")
 class ClaimWithdraw(MethodView):
     @blp.arguments(WithdrawSchema)
     @blp.response(200, ClaimSchema)
@@ -394,7 +406,7 @@ def _binary(mime: str) -> dict:
     }
 
 
-@blp.route("/claims/<int:claim_id>/letter.docx")
+@blp.route("/claims/<int(max=2147483647):claim_id>/letter.docx")
 class ClaimLetterDocx(MethodView):
     @blp.arguments(LetterArgs, location="query")
     @blp.doc(responses=_binary(MIME["docx"]))
@@ -403,7 +415,7 @@ class ClaimLetterDocx(MethodView):
         return _letter(claim_id, args["lang"], "docx")
 
 
-@blp.route("/claims/<int:claim_id>/letter.pdf")
+@blp.route("/claims/<int(max=2147483647):claim_id>/letter.pdf")
 class ClaimLetterPdf(MethodView):
     @blp.arguments(LetterArgs, location="query")
     @blp.doc(responses=_binary(MIME["pdf"]))
@@ -428,7 +440,7 @@ class HearingSchema(ma.Schema):
 
 class CaseSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
-    contract_id = ma.fields.Integer(required=True)
+    contract_id = Id(required=True)
     region = ma.fields.String(attribute="region_code", dump_only=True)
     court_name = ma.fields.String(
         validate=ma.validate.Length(max=255),
@@ -446,7 +458,7 @@ class CaseSchema(ma.Schema):
     amount_awarded = MoneyField(allow_none=True)
     amount_paid = MoneyField(allow_none=True)
     notes = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
-    claim_ids = ma.fields.List(ma.fields.Integer())
+    claim_ids = ma.fields.List(Id())
     hearings = ma.fields.List(ma.fields.Nested(HearingSchema), dump_only=True)
 
     @ma.pre_dump
@@ -460,7 +472,7 @@ class CaseSchema(ma.Schema):
 
 
 class CaseListArgs(ma.Schema):
-    contract_id = ma.fields.Integer()
+    contract_id = Id()
     outcome = enum_field(CaseOutcome)
 
 
@@ -487,7 +499,7 @@ class Cases(MethodView):
         return run_service(cases.save_case, user, contract, data)
 
 
-@blp.route("/cases/<int:case_id>")
+@blp.route("/cases/<int(max=2147483647):case_id>")
 class CaseItem(MethodView):
     @blp.response(200, CaseSchema)
     def get(self, case_id):
@@ -503,7 +515,7 @@ class CaseItem(MethodView):
         return run_service(cases.save_case, user, case.contract, data, case)
 
 
-@blp.route("/cases/<int:case_id>/hearings")
+@blp.route("/cases/<int(max=2147483647):case_id>/hearings")
 class CaseHearings(MethodView):
     @blp.arguments(HearingSchema)
     @blp.response(201, HearingSchema)

@@ -64,6 +64,8 @@ from ppp_tracker.registry.services import _money
 
 MAX_TEXT = 20_000
 LOCALES = ("ru", "kk", "en")
+#: The largest id of an integer column.
+MAX_ID = 2**31 - 1
 
 
 # --- dates of the ladder -------------------------------------------------------------------------
@@ -126,8 +128,10 @@ def _milestones(errors: Errors, contract: Contract, ids) -> list[Milestone]:
     if any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
         errors.add("milestone_ids", _("Must be a list of milestone ids."))
         return []
+    # Ids beyond the column's range exist nowhere (and PostgreSQL would refuse the query).
+    valid = [i for i in ids if 0 < i <= MAX_ID]
     found = {
-        m.id: m for m in db.session.scalars(sa.select(Milestone).where(Milestone.id.in_(list(ids))))
+        m.id: m for m in db.session.scalars(sa.select(Milestone).where(Milestone.id.in_(valid)))
     }
     out = []
     for ident in dict.fromkeys(ids):
