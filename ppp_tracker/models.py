@@ -1,6 +1,7 @@
 """Imports every feature's models so that SQLAlchemy and Alembic see the whole schema."""
 
 from ppp_tracker.auth.models import ApiToken, AuditEvent, LoginAttempt, User  # noqa: F401
+from ppp_tracker.claims import models as claims_models  # noqa: F401
 from ppp_tracker.core.mail import OutboxMessage  # noqa: F401
 from ppp_tracker.deadlines.models import CalendarOverride  # noqa: F401
 from ppp_tracker.registry.models import (  # noqa: F401

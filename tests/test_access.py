@@ -14,10 +14,12 @@ from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.db import db
 from ppp_tracker.registry import services
 from tests import factories
+from tests.claims_world import claims_world
 from tests.conftest import csrf_token, login
 from tests.reports_support import reports_world
 
-#: endpoint -> what it needs: public | login | read | edit_registry | edit_parties | admin
+#: endpoint -> what it needs: public | login | read | edit_registry | edit_parties | admin |
+#: manage_claims | approve_claims
 ACCESS: dict[str, str] = {
     "static": "public",
     "core.healthz": "public",
@@ -68,13 +70,32 @@ ACCESS: dict[str, str] = {
     "reports.revoke_calendar": "login",
     "feeds.calendar": "public",
     "feeds.open_data": "public",
+    "claims.queue": "read",
+    "claims.claim": "read",
+    "claims.letter": "read",
+    "claims.new_claim": "manage_claims",
+    "claims.edit_claim": "manage_claims",
+    "claims.reply": "manage_claims",
+    "claims.escalate": "manage_claims",
+    "claims.withdraw": "manage_claims",
+    "claims.restore": "manage_claims",
+    "claims.approve": "approve_claims",
+    "claims.send": "approve_claims",
+    "claims.cases": "read",
+    "claims.case": "read",
+    "claims.edit_case": "manage_claims",
+    "claims.add_hearing": "manage_claims",
+    "claims.hearing_held": "manage_claims",
+    "claims.letter_templates": "admin",
+    "claims.letter_template": "admin",
+    "claims.numbering_page": "admin",
 }
 
 ROLE_PERMISSIONS = {
-    "admin": {"read", "edit_registry", "edit_parties", "admin"},
+    "admin": {"read", "edit_registry", "edit_parties", "admin", "manage_claims", "approve_claims"},
     "manager": {"read", "edit_registry", "edit_parties"},
     "officer": {"read", "edit_registry", "edit_parties"},
-    "legal": {"read", "edit_parties"},
+    "legal": {"read", "edit_parties", "manage_claims", "approve_claims"},
     "viewer": {"read"},
 }
 
@@ -115,6 +136,7 @@ def world(app):
         )
         db.session.commit()
         out[key] = {
+            **claims_world(contract),
             "institution_id": inst.id,
             "project_id": project.id,
             "site_id": site.id,

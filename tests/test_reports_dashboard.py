@@ -103,14 +103,16 @@ def test_penalty_exposure_follows_the_calculator_month_by_month(app, make_user, 
 def test_another_feature_adds_a_card_through_the_widget_extension_point(
     client, make_user, karaganda_case
 ):
-    DASHBOARD_WIDGETS["claims_waiting"] = lambda user: Widget("Претензии на проверке", 4)
+    saved = dict(DASHBOARD_WIDGETS)
+    DASHBOARD_WIDGETS.clear()
+    DASHBOARD_WIDGETS["test_card"] = lambda user: Widget("Претензии на проверке", 4)
     DASHBOARD_WIDGETS["hidden"] = lambda user: None
     try:
         login(client, make_user("manager", None))
         html = client.get("/").get_data(as_text=True)
     finally:
-        DASHBOARD_WIDGETS.pop("claims_waiting")
-        DASHBOARD_WIDGETS.pop("hidden")
+        DASHBOARD_WIDGETS.clear()
+        DASHBOARD_WIDGETS.update(saved)
     assert "Претензии на проверке" in html
     assert html.count('data-kpi="widget"') == 1
 

@@ -163,7 +163,8 @@ class MoneyField(ma.fields.Field):
             amount = Decimal(text)
         except InvalidOperation as exc:
             raise ma.ValidationError(_("Not an amount.")) from exc
-        if not amount.is_finite():
+        # Beyond 10^15 it is no amount (and 1e999999 could not even be quantized).
+        if not amount.is_finite() or abs(amount) >= Decimal(10) ** 15:
             raise ma.ValidationError(_("Not an amount."))
         if abs(amount) >= MAX_MONEY:
             raise ma.ValidationError(_("The amount is implausibly large."))

@@ -229,7 +229,8 @@ class ContractSchema(ma.Schema):
 
 
 class RelativeSchema(ma.Schema):
-    milestone_id = IdField(required=True)
+    milestone_id = IdField(metadata={"description": "count from this milestone's met date"})
+    claim_id = IdField(metadata={"description": "or from the day this claim is sent"})
     amount = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=3650))
     unit = enum_field(RelativeUnit, required=True)
 
@@ -301,10 +302,11 @@ def milestone_payload(milestone: Milestone, as_of: date) -> dict:
         "relative": (
             {
                 "milestone_id": milestone.relative_to_id,
+                "claim_id": milestone.relative_to_claim_id,
                 "amount": milestone.relative_amount,
                 "unit": milestone.relative_unit,
             }
-            if milestone.relative_to_id
+            if milestone.is_relative
             else None
         ),
         "effective_due_on": t.effective_due_on,

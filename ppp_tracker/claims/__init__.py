@@ -1,0 +1,40 @@
+"""Claims: penalty, claim letters and their escalation, outgoing numbering, letters, cases."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from ppp_tracker.api import register_api_module
+    from ppp_tracker.claims import tasks, views
+    from ppp_tracker.claims.cli import claims_cli
+    from ppp_tracker.claims.demo import load_demo
+    from ppp_tracker.core.web import NavItem, add_nav
+    from ppp_tracker.registry.cli import DEMO_EXTENSIONS
+    from ppp_tracker.registry.views import CONTRACT_PANELS
+    from workers import register_tasks
+
+    app.register_blueprint(views.bp)
+    add_nav(
+        NavItem("claims.queue", _l("Claims"), order=45),
+        NavItem("claims.cases", _l("Lawsuits"), order=46),
+    )
+    add_nav(
+        NavItem("claims.letter_templates", _l("Letter templates"), "admin", order=40),
+        NavItem("claims.numbering_page", _l("Outgoing numbers"), "admin", order=41),
+        user_menu=True,
+    )
+    CONTRACT_PANELS["penalty"] = views.penalty_panel
+    CONTRACT_PANELS["claims"] = views.claims_panel
+    DEMO_EXTENSIONS["claims"] = load_demo
+    from ppp_tracker.claims.widgets import cases_open, claims_waiting
+    from ppp_tracker.reports.dashboard import DASHBOARD_WIDGETS
+
+    DASHBOARD_WIDGETS["claims_waiting"] = claims_waiting
+    DASHBOARD_WIDGETS["cases_open"] = cases_open
+    register_api_module("ppp_tracker.claims.api")
+    register_tasks("ppp_tracker.claims.tasks", {"claims-scan": tasks.beat_entry})
+    app.cli.add_command(claims_cli)

@@ -165,6 +165,7 @@ class MilestoneForm(FlaskForm):
         "relative.milestone_id": "relative_to",
         "relative.amount": "relative_amount",
         "relative.unit": "relative_unit",
+        "relative.claim_id": "relative_to_claim",
     }
 
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=500)])
@@ -180,6 +181,9 @@ class MilestoneForm(FlaskForm):
     due_on = DateField(_l("Due on"), validators=[Optional()])
     relative_to = SelectField(
         _l("…or counted from a milestone"), choices=[], coerce=optional_int_coerce
+    )
+    relative_to_claim = SelectField(
+        _l("…or counted from the sending of claim"), choices=[], coerce=optional_int_coerce
     )
     relative_amount = IntegerField(
         _l("Count"), validators=[Optional(), NumberRange(min=0, max=3650)]

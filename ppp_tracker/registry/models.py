@@ -291,6 +291,11 @@ class Milestone(Audited, TimestampMixin, db.Model):
             "relative_to_id IS NULL OR (relative_amount IS NOT NULL AND relative_unit IS NOT NULL)",
             name="relative_complete",
         ),
+        sa.CheckConstraint(
+            "relative_to_claim_id IS NULL OR (relative_to_id IS NULL"
+            " AND relative_amount IS NOT NULL AND relative_unit IS NOT NULL)",
+            name="relative_claim_complete",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -311,6 +316,10 @@ class Milestone(Audited, TimestampMixin, db.Model):
     relative_to_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("milestones.id", ondelete="SET NULL"), index=True
     )
+    #: Or the date counts from the sending of a claim letter ("10 working days after claim …").
+    relative_to_claim_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("claims.id", ondelete="SET NULL"), index=True
+    )
     relative_amount: Mapped[int | None] = mapped_column(sa.Integer)
     relative_unit: Mapped[RelativeUnit | None] = mapped_column(enum_type(RelativeUnit))
     met_on: Mapped[date | None]
@@ -323,6 +332,7 @@ class Milestone(Audited, TimestampMixin, db.Model):
     contract: Mapped[Contract] = relationship(back_populates="milestones")
     responsible = relationship("User", foreign_keys=[responsible_id])
     relative_to: Mapped[Milestone | None] = relationship(remote_side=[id])
+    relative_to_claim = relationship("Claim", foreign_keys=[relative_to_claim_id])
     due_date_changes: Mapped[list[DueDateChange]] = relationship(
         back_populates="milestone",
         cascade="all, delete-orphan",
@@ -335,7 +345,7 @@ class Milestone(Audited, TimestampMixin, db.Model):
 
     @property
     def is_relative(self) -> bool:
-        return self.relative_to_id is not None
+        return self.relative_to_id is not None or self.relative_to_claim_id is not None
 
     def __repr__(self) -> str:
         return f"<Milestone {self.id} {self.title[:40]!r} due {self.due_on} {self.status}>"

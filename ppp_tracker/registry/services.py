@@ -702,12 +702,30 @@ def save_milestone(
     elif not partial:
         values["responsible_id"] = contract.officer_id
     relative = data.get("relative")
-    anchor = None
+    anchor = claim_anchor = None
     if "relative" in data:
         if relative is None:
-            values.update(relative_to_id=None, relative_amount=None, relative_unit=None)
+            values.update(
+                relative_to_id=None,
+                relative_to_claim_id=None,
+                relative_amount=None,
+                relative_unit=None,
+            )
         elif not isinstance(relative, dict):
             errors.add("relative", _("Must be an object with milestone_id, amount and unit."))
+        elif relative.get("claim_id") is not None:
+            claim_anchor = _claim_anchor(errors, relative, contract)
+            amount = _int(
+                errors, "relative.amount", relative.get("amount"), maximum=3650, required=True
+            )
+            unit = _enum(errors, "relative.unit", relative.get("unit"), RelativeUnit)
+            if claim_anchor is not None:
+                values.update(
+                    relative_to_id=None,
+                    relative_to_claim_id=claim_anchor.id,
+                    relative_amount=amount,
+                    relative_unit=unit,
+                )
         else:
             anchor = _linked(
                 errors,
@@ -733,12 +751,18 @@ def save_milestone(
             )
             unit = _enum(errors, "relative.unit", relative.get("unit"), RelativeUnit)
             if anchor is not None:
-                values.update(relative_to_id=anchor.id, relative_amount=amount, relative_unit=unit)
+                values.update(
+                    relative_to_id=anchor.id,
+                    relative_to_claim_id=None,
+                    relative_amount=amount,
+                    relative_unit=unit,
+                )
+    anchor = anchor or claim_anchor
     due_given = "due_on" in data
     if due_given:
         values["due_on"] = _date(errors, "due_on", data.get("due_on"))
     is_relative = anchor is not None or (
-        partial and milestone.relative_to_id is not None and "relative" not in data
+        partial and milestone.is_relative and "relative" not in data
     )
     if not partial and not is_relative and values.get("due_on") is None and "due_on" not in errors:
         errors.add("due_on", _("Give a due date, or make the date relative to another milestone."))
@@ -781,7 +805,10 @@ def save_milestone(
     old_due = None if created else milestone.due_on
     _set(milestone, values)
     if anchor is not None:
-        milestone.relative_to = anchor
+        if anchor is claim_anchor:
+            milestone.relative_to_claim = anchor
+        else:
+            milestone.relative_to = anchor
         computed = _relative_date(milestone)
         milestone.due_on = computed
     if not created and milestone.due_on != old_due:
@@ -800,7 +827,29 @@ def save_milestone(
     return milestone
 
 
+def _claim_anchor(errors: Errors, relative: dict, contract: Contract):
+    """A claim of the same contract whose sending starts the count."""
+    from ppp_tracker.claims.models import Claim  # the claims feature builds on the registry
+
+    if relative.get("milestone_id") is not None:
+        errors.add("relative", _("Count from a milestone or from a claim, not both."))
+        return None
+    ident = relative.get("claim_id")
+    claim = db.session.get(Claim, ident) if isinstance(ident, int) else None
+    if claim is None or claim.contract_id != contract.id:
+        errors.add("relative.claim_id", _("No claim with id %(id)s in this contract.", id=ident))
+        return None
+    return claim
+
+
 def _relative_date(milestone: Milestone) -> date | None:
+    if milestone.relative_to_claim_id is not None:
+        claim = milestone.relative_to_claim
+        if claim is None or claim.sent_on is None:
+            return None
+        return relative_due(
+            get_calendar(), claim.sent_on, milestone.relative_amount, milestone.relative_unit
+        )
     anchor = milestone.relative_to
     if anchor is None or anchor.met_on is None or anchor.status != MilestoneStatus.MET:
         return None
@@ -836,6 +885,36 @@ def recompute_dependents(user: User | None, milestone: Milestone) -> list[Milest
     db.session.flush()
     for dependent in changed:
         changed.extend(recompute_dependents(user, dependent))
+    return changed
+
+
+def recompute_claim_dependents(user: User | None, claim) -> list[Milestone]:
+    """Milestones counted from the sending of this claim get their date once it is sent."""
+    changed = []
+    dependents = db.session.scalars(
+        sa.select(Milestone).where(Milestone.relative_to_claim_id == claim.id)
+    ).all()
+    for dependent in dependents:
+        new_due = _relative_date(dependent)
+        if new_due == dependent.due_on:
+            continue
+        db.session.add(
+            DueDateChange(
+                milestone=dependent,
+                old_due_on=dependent.due_on,
+                new_due_on=new_due,
+                reason=_(
+                    "%(n)s %(unit)s after claim No. %(number)s was sent",
+                    n=dependent.relative_amount,
+                    unit=RelativeUnit(dependent.relative_unit).label,
+                    number=claim.outgoing_number or claim.id,
+                ),
+                changed_by_id=getattr(user, "id", None),
+            )
+        )
+        dependent.due_on = new_due
+        changed.append(dependent)
+    db.session.flush()
     return changed
 
 

@@ -635,6 +635,24 @@ def milestone(milestone_id: int):
     )
 
 
+def _claim_choices(contract: Contract) -> list[tuple[int, str]]:
+    """The contract's claims, for dates that count from a claim's sending."""
+    from ppp_tracker.claims.models import Claim  # the claims feature builds on the registry
+
+    claims = db.session.scalars(
+        sa.select(Claim).where(Claim.contract_id == contract.id).order_by(Claim.sequence, Claim.id)
+    )
+    return [
+        (
+            c.id,
+            _("Claim %(seq)s, No. %(n)s", seq=c.sequence, n=c.outgoing_number)
+            if c.outgoing_number
+            else _("Claim %(seq)s (not sent yet)", seq=c.sequence),
+        )
+        for c in claims
+    ]
+
+
 @bp.route("/contracts/<int:contract_id>/milestones/new", methods=["GET", "POST"])
 @bp.route("/milestones/<int:milestone_id>/edit", methods=["GET", "POST"])
 def edit_milestone(contract_id: int | None = None, milestone_id: int | None = None):
@@ -648,8 +666,10 @@ def edit_milestone(contract_id: int | None = None, milestone_id: int | None = No
         for m in contract.milestones
         if milestone is None or m.id != milestone.id
     ]
+    form.relative_to_claim.choices = [(None, "—"), *_claim_choices(contract)]
     if request.method == "GET":
         if milestone is not None:
+            form.relative_to_claim.data = milestone.relative_to_claim_id
             form.type.data = str(milestone.type)
             form.obligor.data = str(milestone.obligor)
             form.status.data = str(milestone.status)
@@ -680,8 +700,14 @@ def edit_milestone(contract_id: int | None = None, milestone_id: int | None = No
                 "amount": form.relative_amount.data,
                 "unit": form.relative_unit.data or None,
             }
+        elif form.relative_to_claim.data:
+            data["relative"] = {
+                "claim_id": form.relative_to_claim.data,
+                "amount": form.relative_amount.data,
+                "unit": form.relative_unit.data or None,
+            }
         else:
-            if milestone is not None and milestone.relative_to_id:
+            if milestone is not None and milestone.is_relative:
                 data["relative"] = None
             data["due_on"] = form.due_on.data
         done = _save(

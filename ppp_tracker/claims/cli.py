@@ -1,0 +1,55 @@
+"""`flask claims …`: run the claims scan by hand, look at the outgoing-number counter."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from ppp_tracker import clock
+from ppp_tracker.claims import numbering, services
+from ppp_tracker.core.audit import Actor, acting_as
+from ppp_tracker.db import db
+
+claims_cli = click.Group("claims", help="Claim letters and their escalation.")
+
+
+def _parse_day(value: str | None) -> date:
+    if not value:
+        return clock.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from exc
+
+
+@claims_cli.command("scan")
+@click.option("--as-of", "as_of", default=None, help="The day to scan as of (YYYY-MM-DD).")
+@click.option(
+    "--notify/--no-notify",
+    default=True,
+    help="Queue the e-mails to legal staff for the workers (default) or not.",
+)
+def scan(as_of: str | None, notify: bool):
+    """Draft claims for late obligations and escalate unanswered ones, as the workers do."""
+    day = _parse_day(as_of)
+    with acting_as(Actor("cli:claims scan")):
+        result = services.scan(day)
+        db.session.commit()
+    if notify:
+        from ppp_tracker.claims.tasks import send_notice
+
+        for notice_id in result.notices:
+            send_notice.delay(notice_id)
+    click.echo(
+        f"as of {day.isoformat()}: drafted {len(result.drafted)}, escalated "
+        f"{len(result.escalated)}, lawsuits recommended {len(result.flagged)}, "
+        f"e-mails {'queued' if notify else 'not queued'} {len(result.notices)}"
+    )
+
+
+@claims_cli.command("numbering")
+def show_numbering():
+    """The department's prefix and the last outgoing number used."""
+    prefix = numbering.department_prefix()
+    click.echo(f"{prefix}: last used {prefix}-{numbering.last_used(prefix)}")

@@ -1,0 +1,122 @@
+"""Forms of the claims pages; they parse input, the claims services judge it."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from ppp_tracker.claims.codes import CaseOutcome, Demand, Escalation, ReplyKind
+from ppp_tracker.core.forms import MoneyField
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of checkboxes (milestones of a claim, claims of a case)."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+    def pre_validate(self, form):
+        # The services say which ids are acceptable (and why not), next to the field.
+        pass
+
+
+def _int_list(values):
+    return int(values)
+
+
+class ClaimForm(FlaskForm):
+    milestone_ids = CheckboxesField(_l("Late obligations"), coerce=_int_list, choices=[])
+    as_of = DateField(
+        _l("Penalty as of"),
+        validators=[DataRequired()],
+        description=_l("The penalty is computed on this day and stays so until recomputed."),
+    )
+    demand = SelectField(_l("The letter demands"), choices=Demand.choices)
+    facts_note = TextAreaField(
+        _l("Further facts"),
+        validators=[Optional(), Length(max=20_000)],
+        description=_l("One paragraph per line; shown as typed in both languages."),
+    )
+    attachments = TextAreaField(
+        _l("Attachments"),
+        validators=[Optional(), Length(max=20_000)],
+        description=_l("One attachment per line, e.g. «Копия договора № 241 на 12 л.»."),
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs its CSRF token (approve, restore)."""
+
+
+class SendForm(FlaskForm):
+    sent_on = DateField(_l("Sent on"), validators=[DataRequired()])
+    outgoing_number = StringField(
+        _l("Number given by hand"),
+        validators=[Optional(), Length(max=64)],
+        description=_l("Administrators only, for a letter numbered in the paper register."),
+    )
+
+
+class ReplyForm(FlaskForm):
+    received_on = DateField(_l("Received on"), validators=[DataRequired()])
+    kind = SelectField(_l("Reply"), choices=ReplyKind.choices)
+    incoming_number = StringField(_l("Their number"), validators=[Optional(), Length(max=64)])
+    summary = TextAreaField(_l("What they say"), validators=[Optional(), Length(max=20_000)])
+    paid_amount = MoneyField(_l("Penalty paid, ₸"), validators=[Optional()])
+
+
+class EscalateForm(FlaskForm):
+    decision = SelectField(_l("Next step"), choices=Escalation.choices)
+    next_as_of = DateField(_l("Penalty of the next claim as of"), validators=[Optional()])
+    note = TextAreaField(_l("Why"), validators=[Optional(), Length(max=20_000)])
+
+
+class WithdrawForm(FlaskForm):
+    reason = StringField(_l("Why is it withdrawn"), validators=[DataRequired(), Length(max=2000)])
+
+
+class CaseForm(FlaskForm):
+    court_name = StringField(_l("Court"), validators=[DataRequired(), Length(max=255)])
+    case_number = StringField(_l("Case number"), validators=[Optional(), Length(max=64)])
+    filed_on = DateField(_l("Filed on"), validators=[DataRequired()])
+    claims_penalty = BooleanField(_l("Recovery of the penalty"), default=True)
+    claims_register = BooleanField(_l("Unscrupulous-participant register"))
+    amount_claimed = MoneyField(_l("Amount claimed, ₸"), validators=[Optional()])
+    claim_ids = CheckboxesField(_l("Claims it rests on"), coerce=_int_list, choices=[])
+    outcome = SelectField(_l("Outcome"), choices=CaseOutcome.choices)
+    decided_on = DateField(_l("Decided on"), validators=[Optional()])
+    amount_awarded = MoneyField(_l("Awarded, ₸"), validators=[Optional()])
+    amount_paid = MoneyField(_l("Paid, ₸"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=20_000)])
+
+
+class HearingForm(FlaskForm):
+    hearing_on = DateField(_l("Hearing on"), validators=[DataRequired()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+
+
+class HeldForm(FlaskForm):
+    held_on = DateField(_l("Held on"), validators=[DataRequired()])
+
+
+class TemplateForm(FlaskForm):
+    body = TextAreaField(_l("Letter text"), validators=[DataRequired()])
+    note = StringField(_l("What changed"), validators=[Optional(), Length(max=500)])
+
+
+class NumberingForm(FlaskForm):
+    last_number = StringField(
+        _l("Last number used"),
+        validators=[DataRequired(), Length(max=64)],
+        description=_l("As in the paper register, e.g. 14–28–9-2462; the counter only goes up."),
+    )

@@ -1,0 +1,728 @@
+"""Claim letters: what a letter says (plain facts), the admins' letter texts rendered in a
+sandboxed Jinja environment, and the DOCX (docxtpl) and PDF (WeasyPrint) that come out.
+
+The text of a letter is a Jinja template per language, edited by admins in the app (defaults in
+`templates/letters/claim.<lang>.txt`). It is made of named blocks; each non-empty line of a block
+becomes a paragraph. The layout around the blocks — letterhead, addressee on the right, the
+penalty table between `body` and `demand`, the signature — is the trusted frame:
+`templates/letters/claim.docx` for Word and `templates/letters/claim.html` for the PDF. The
+sandbox only ever produces text; the frames escape it (docxtpl `autoescape=True`, Jinja HTML
+autoescape), so neither a template nor a contractor's name can inject markup.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel.numbers import format_decimal
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from num2words import num2words
+
+from config import BASE_DIR
+from ppp_tracker.money import format_money, format_number
+
+LETTER_DIR = BASE_DIR / "templates" / "letters"
+FRAME_DOCX = LETTER_DIR / "claim.docx"
+STATIC_DIR = BASE_DIR / "ppp_tracker" / "static"
+
+#: The blocks of a letter text, in the order they appear on the page (DESIGN.md section 5).
+BLOCKS = (
+    "letterhead",
+    "reference",
+    "addressee",
+    "title",
+    "body",
+    "demand",
+    "attachments",
+    "signature",
+    "prepared_by",
+)
+REQUIRED_BLOCKS = ("letterhead", "reference", "addressee", "title", "body", "demand", "signature")
+MAX_TEMPLATE_CHARS = 50_000
+_LOCALES = {"ru": "ru_KZ", "kk": "kk_KZ"}
+
+
+def default_text(lang: str) -> str:
+    return (LETTER_DIR / f"claim.{lang}.txt").read_text(encoding="utf-8")
+
+
+# --- legal style: dates, amounts, days -----------------------------------------------------------
+
+MONTHS_RU = (
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+)
+MONTHS_KK = (
+    "қаңтар",
+    "ақпан",
+    "наурыз",
+    "сәуір",
+    "мамыр",
+    "маусым",
+    "шілде",
+    "тамыз",
+    "қыркүйек",
+    "қазан",
+    "қараша",
+    "желтоқсан",
+)
+#: Kazakh months with the attributive locative ("маусымдағы": "of June …").
+MONTHS_KK_OF = (
+    "қаңтардағы",
+    "ақпандағы",
+    "наурыздағы",
+    "сәуірдегі",
+    "мамырдағы",
+    "маусымдағы",
+    "шілдедегі",
+    "тамыздағы",
+    "қыркүйектегі",
+    "қазандағы",
+    "қарашадағы",
+    "желтоқсандағы",
+)
+#: Kazakh months in the dative ("маусымға дейін": "until June …").
+MONTHS_KK_TO = (
+    "қаңтарға",
+    "ақпанға",
+    "наурызға",
+    "сәуірге",
+    "мамырға",
+    "маусымға",
+    "шілдеге",
+    "тамызға",
+    "қыркүйекке",
+    "қазанға",
+    "қарашаға",
+    "желтоқсанға",
+)
+
+
+def legal_date(day: date, lang: str = "ru") -> str:
+    """«12» июня 2014 г. / 2014 жылғы «12» маусым."""
+    if lang == "kk":
+        return f"{day.year} жылғы «{day.day:02d}» {MONTHS_KK[day.month - 1]}"
+    return f"«{day.day:02d}» {MONTHS_RU[day.month - 1]} {day.year} г."
+
+
+def date_of(day: date, lang: str = "ru") -> str:
+    """A document's date: от «12» июня 2014 г. / 2014 жылғы «12» маусымдағы."""
+    if lang == "kk":
+        return f"{day.year} жылғы «{day.day:02d}» {MONTHS_KK_OF[day.month - 1]}"
+    return "от " + legal_date(day, lang)
+
+
+#: Kazakh months in the locative ("шілдеде": "in July", "on … July").
+MONTHS_KK_ON = (
+    "қаңтарда",
+    "ақпанда",
+    "наурызда",
+    "сәуірде",
+    "мамырда",
+    "маусымда",
+    "шілдеде",
+    "тамызда",
+    "қыркүйекте",
+    "қазанда",
+    "қарашада",
+    "желтоқсанда",
+)
+
+
+def date_on(day: date, lang: str = "ru") -> str:
+    """An event's day: «10» июля 2014 г. / 2014 жылғы «10» шілдеде."""
+    if lang == "kk":
+        return f"{day.year} жылғы «{day.day:02d}» {MONTHS_KK_ON[day.month - 1]}"
+    return legal_date(day, lang)
+
+
+def date_until(day: date, lang: str = "ru") -> str:
+    """A deadline: до «15» июля 2014 г. / 2014 жылғы «15» шілдеге дейін."""
+    if lang == "kk":
+        return f"{day.year} жылғы «{day.day:02d}» {MONTHS_KK_TO[day.month - 1]} дейін"
+    return "до " + legal_date(day, lang)
+
+
+def dmy(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+def amount_in_words(amount: Decimal, lang: str = "ru") -> str:
+    """Tenge in words, tiyn in digits: «три миллиона три тысячи тенге 00 тиын»."""
+    amount = Decimal(amount).quantize(Decimal("0.01"))
+    words = num2words(amount, lang="kz" if lang == "kk" else "ru", to="currency", currency="KZT")
+    # num2words says the tiyn in words after a comma; legal style writes them as two digits.
+    tenge_words = words.rsplit(",", 1)[0].strip()
+    tiyn = int((amount - int(amount)) * 100)
+    return f"{tenge_words} {tiyn:02d} тиын"
+
+
+def money(amount: Decimal, lang: str = "ru") -> str:
+    return format_money(Decimal(amount), lang)
+
+
+def digits(amount: Decimal, lang: str = "ru") -> str:
+    """An amount with its tiyn and no currency sign, for the table: 77 000 000,00."""
+    return format_decimal(Decimal(amount), format="#,##0.00", locale=_LOCALES[lang])
+
+
+def percent(value: Decimal, lang: str = "ru") -> str:
+    return format_number(Decimal(value), lang)
+
+
+def days(n: int, lang: str = "ru") -> str:
+    """39 дней, 21 день, 3 дня / 39 күн."""
+    if lang == "kk":
+        return f"{n} күн"
+    if n % 10 == 1 and n % 100 != 11:
+        word = "день"
+    elif n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
+        word = "дня"
+    else:
+        word = "дней"
+    return f"{n} {word}"
+
+
+# --- the sandbox ---------------------------------------------------------------------------------
+
+
+def _filters(lang: str) -> dict:
+    def _guard(fn):
+        def apply(value, *args):
+            if value is None:
+                return ""
+            return fn(value, *args)
+
+        return apply
+
+    return {
+        "legal_date": _guard(lambda d: legal_date(d, lang)),
+        "date_of": _guard(lambda d: date_of(d, lang)),
+        "date_on": _guard(lambda d: date_on(d, lang)),
+        "date_until": _guard(lambda d: date_until(d, lang)),
+        "dmy": _guard(dmy),
+        "money": _guard(lambda a: money(a, lang)),
+        "words": _guard(lambda a: amount_in_words(a, lang)),
+        "percent": _guard(lambda v: percent(v, lang)),
+        "days": _guard(lambda n: days(int(n), lang)),
+    }
+
+
+#: Filters a letter text may use, besides Jinja's own, with what they do (shown to admins).
+FILTER_HELP = {
+    "legal_date": "«12» июня 2014 г. / 2014 жылғы «12» маусым",
+    "date_of": "от «12» июня 2014 г. / 2014 жылғы «12» маусымдағы",
+    "date_on": "«10» июля 2014 г. / 2014 жылғы «10» шілдеде",
+    "date_until": "до «15» июля 2014 г. / 2014 жылғы «15» шілдеге дейін",
+    "dmy": "12.06.2014",
+    "money": "3 003 000,00 ₸",
+    "words": "три миллиона три тысячи тенге 00 тиын",
+    "percent": "0,1",
+    "days": "39 дней / 39 күн",
+}
+
+
+@lru_cache(maxsize=4)
+def environment(lang: str) -> ImmutableSandboxedEnvironment:
+    """The sandbox letter texts run in: no attribute tricks, no mutation, every name known."""
+    env = ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,  # the output is text; the DOCX and HTML frames escape it
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(_filters(lang))
+    return env
+
+
+@lru_cache(maxsize=32)
+def _compiled(lang: str, text: str):
+    return environment(lang).from_string(text)
+
+
+def render_blocks(text: str, context: dict, lang: str) -> dict[str, list[str]]:
+    """The letter text's blocks rendered with the context: block name -> paragraphs."""
+    template = _compiled(lang, text)
+    ctx = template.new_context(context)
+    out: dict[str, list[str]] = {}
+    for name in BLOCKS:
+        render = template.blocks.get(name)
+        rendered = "".join(render(ctx)) if render else ""
+        out[name] = [line.strip() for line in rendered.splitlines() if line.strip()]
+    return out
+
+
+# --- validation of an admin's text ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.message
+        return _("Line %(n)d: %(message)s", n=self.line, message=self.message)
+
+
+#: Names a letter text may use besides its own loop variables and Jinja's globals.
+CONTEXT_NAMES = (
+    "letter",
+    "sender",
+    "addressee",
+    "contract",
+    "milestones",
+    "penalty",
+    "payments",
+    "unperformed_total",
+    "earlier",
+    "court",
+    "signatory",
+    "prepared_by",
+    "facts_note",
+    "attachments",
+)
+_JINJA_NAMES = {"loop", "super", "self", "caller", "varargs", "kwargs", "true", "false", "none"}
+
+
+def _line_of(template, exc: BaseException) -> int | None:
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = template.get_corresponding_lineno(tb.tb_lineno)
+        tb = tb.tb_next
+    return line
+
+
+def _keys_of(value) -> set[str] | None:
+    return set(value) if isinstance(value, dict) else None
+
+
+def _static_problems(ast: nodes.Template, env, samples: list[dict]) -> list[Problem]:
+    problems: list[Problem] = []
+    blocks = list(ast.find_all(nodes.Block))
+    names = {b.name for b in blocks}
+    for block in blocks:
+        if block.name not in BLOCKS:
+            problems.append(
+                Problem(
+                    block.lineno,
+                    _(
+                        "Unknown block «%(name)s»; the letter has: %(blocks)s.",
+                        name=block.name,
+                        blocks=", ".join(BLOCKS),
+                    ),
+                )
+            )
+    for required in REQUIRED_BLOCKS:
+        if required not in names:
+            problems.append(Problem(None, _("The block «%(name)s» is missing.", name=required)))
+    for node in ast.body:
+        if isinstance(node, nodes.Block):
+            continue
+        if isinstance(node, nodes.Output) and all(
+            isinstance(child, nodes.TemplateData) and not child.data.strip() for child in node.nodes
+        ):
+            continue
+        problems.append(
+            Problem(
+                node.lineno,
+                _("Text outside a block does not appear in the letter; put it inside a block."),
+            )
+        )
+    # Unknown names and attributes are found statically, so that branches the sample letters
+    # do not reach are checked too.
+    sample = samples[0]
+    element_keys: dict[str, set[str] | None] = {}
+    for loop in ast.find_all(nodes.For):
+        if isinstance(loop.iter, nodes.Name) and isinstance(loop.target, nodes.Name):
+            items = sample.get(loop.iter.name)
+            if isinstance(items, list):
+                merged: set[str] = set()
+                for s in samples:
+                    for item in s.get(loop.iter.name) or []:
+                        merged |= _keys_of(item) or set()
+                element_keys[loop.target.name] = merged or None
+    assigned = {
+        n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")
+    } | _JINJA_NAMES
+    known = set(CONTEXT_NAMES) | set(env.globals)
+    for name in ast.find_all(nodes.Name):
+        if name.ctx == "load" and name.name not in known and name.name not in assigned:
+            problems.append(Problem(name.lineno, _("Unknown variable «%(name)s».", name=name.name)))
+    for getattr_node in ast.find_all(nodes.Getattr):
+        target = getattr_node.node
+        if not isinstance(target, nodes.Name):
+            continue
+        if target.name in CONTEXT_NAMES:
+            keys: set[str] | None = set()
+            for s in samples:
+                keys = (keys or set()) | (_keys_of(s.get(target.name)) or set())
+            keys = keys or None
+        else:
+            keys = element_keys.get(target.name)
+        if keys is not None and getattr_node.attr not in keys:
+            problems.append(
+                Problem(
+                    getattr_node.lineno,
+                    _(
+                        "«%(name)s» has no field «%(attr)s».",
+                        name=target.name,
+                        attr=getattr_node.attr,
+                    ),
+                )
+            )
+    for node in ast.find_all(nodes.Filter):
+        if node.name not in env.filters:
+            problems.append(Problem(node.lineno, _("Unknown filter «%(name)s».", name=node.name)))
+    for node in ast.find_all(nodes.Test):
+        if node.name not in env.tests:
+            problems.append(Problem(node.lineno, _("Unknown test «%(name)s».", name=node.name)))
+    return problems
+
+
+def check_text(text: str, lang: str) -> list[Problem]:
+    """Every problem of a letter text, each with its line where there is one; [] when fine."""
+    if len(text) > MAX_TEMPLATE_CHARS:
+        return [Problem(None, _("The text is too long (at most %(n)d characters).", n=50_000))]
+    env = environment(lang)
+    try:
+        ast = env.parse(text)
+    except TemplateSyntaxError as exc:
+        return [Problem(exc.lineno, exc.message or str(exc))]
+    samples = [sample_context(variant) for variant in range(3)]
+    problems = _static_problems(ast, env, samples)
+    if problems:
+        return sorted(problems, key=lambda p: p.line or 0)
+    try:
+        template = env.from_string(text)
+    except TemplateSyntaxError as exc:
+        return [Problem(exc.lineno, exc.message or str(exc))]
+    for context in samples:
+        try:
+            render_blocks(text, context, lang)
+        except UndefinedError as exc:
+            return [Problem(_line_of(template, exc), exc.message or str(exc))]
+        except SecurityError as exc:
+            return [Problem(_line_of(template, exc), _("Not allowed: %(why)s", why=str(exc)))]
+        except Exception as exc:
+            return [Problem(_line_of(template, exc), f"{type(exc).__name__}: {exc}")]
+    return []
+
+
+# --- sample letters (validation, the editor's preview) -------------------------------------------
+
+
+def sample_context(variant: int = 0) -> dict:
+    """The article's case as plain data; three variants reach the texts' branches."""
+    d = Decimal
+    first = {
+        "title": "Разработка ТЭО и представление его на государственную и отраслевую экспертизу",
+        "due_on": date(2014, 5, 1),
+        "effective_due_on": date(2014, 5, 4),
+        "moved": True,
+        "due_explanation": "срок 04.05.2014: 01.05.2014 и 02.05.2014 — праздники",
+        "late_from": date(2014, 5, 5),
+        "counted_until": date(2014, 6, 12),
+        "met_on": None,
+        "days_late": 39,
+        "value": d("77000000.00"),
+        "base": d("77000000.00"),
+        "daily": d("77000.00"),
+        "accrued": d("3003000.00"),
+        "capped": False,
+        "cap_amount": None,
+        "missing_value": False,
+    }
+    context = {
+        "letter": {
+            "number": None,
+            "date": None,
+            "sequence": 1,
+            "response_due_on": date(2014, 6, 26),
+            "response_days": 10,
+            "response_working": True,
+            "demand": "perform_and_pay",
+            "is_draft": True,
+        },
+        "sender": {
+            "name": "Департамент уголовно-исполнительной системы по Карагандинской области",
+            "address": "г. Караганда",
+            "bin": None,
+            "head_position": "Начальник Департамента",
+            "head_name": None,
+        },
+        "addressee": {
+            "name": "АО «Региональный центр государственно-частного партнерства "
+            "Карагандинской области»",
+            "address": "г. Караганда",
+            "bin": None,
+            "head_position": "Председателю Правления",
+            "head_name": None,
+            "email": None,
+        },
+        "contract": {
+            "number": "241",
+            "signed_on": date(2013, 11, 21),
+            "subject": "Разработка технико-экономического обоснования концессионного проекта",
+            "total": d("77000000.00"),
+            "penalty_clause": "раздел «Ответственность сторон» Договора",
+            "starts_on": date(2013, 11, 21),
+            "ends_on": date(2014, 12, 31),
+        },
+        "milestones": [first],
+        "penalty": {
+            "as_of": date(2014, 6, 12),
+            "rate": d("0.1"),
+            "base": "total",
+            "cap": None,
+            "total": d("3003000.00"),
+            "capped": False,
+        },
+        "payments": {
+            "paid_total": d("0.00"),
+            "items": [
+                {
+                    "due_on": date(2013, 12, 31),
+                    "amount": d("23100000.00"),
+                    "description": "30 % — предоплата",
+                    "paid_on": None,
+                    "paid_amount": None,
+                }
+            ],
+        },
+        "unperformed_total": d("77000000.00"),
+        "earlier": [],
+        "court": "Специализированный межрайонный экономический суд Карагандинской области",
+        "signatory": {"position": "Начальник Департамента", "name": None},
+        "prepared_by": {
+            "name": "Юрист ДУИС",
+            "position": "главный специалист",
+            "phone": "+7 7212 00 00 00",
+            "email": "legal@example.kz",
+        },
+        "facts_note": [],
+        "attachments": [],
+    }
+    if variant == 1:
+        context["letter"].update(
+            number="14-28-9-2462",
+            date=date(2014, 7, 14),
+            sequence=3,
+            response_due_on=date(2014, 7, 28),
+            demand="pay",
+            is_draft=False,
+        )
+        context["milestones"] = [
+            {
+                **first,
+                "met_on": date(2014, 7, 10),
+                "counted_until": date(2014, 7, 10),
+                "days_late": 67,
+                "accrued": d("5159000.00"),
+            }
+        ]
+        context["penalty"].update(cap=d("10"), total=d("5159000.00"))
+        context["payments"]["paid_total"] = d("23100000.00")
+        context["earlier"] = [
+            {"number": "14-28-9-1987", "date": date(2014, 6, 12), "response_due_on": None},
+            {"number": "14-28-9-2245", "date": date(2014, 6, 30), "response_due_on": None},
+        ]
+        context["facts_note"] = ["Письмом от 20.06.2014 Исполнитель просил продлить срок."]
+        context["attachments"] = ["Копия договора № 241 на 12 л."]
+    elif variant == 2:
+        context["letter"].update(demand="perform", sequence=2)
+        context["milestones"] = [
+            {
+                **first,
+                "moved": False,
+                "effective_due_on": first["due_on"],
+                "capped": True,
+                "cap_amount": d("7700000.00"),
+                "value": None,
+                "missing_value": True,
+            }
+        ]
+        context["penalty"].update(base="outstanding", cap=d("10"), capped=True)
+        context["earlier"] = [
+            {"number": "14-28-9-1987", "date": date(2014, 6, 12), "response_due_on": None}
+        ]
+        context["prepared_by"] = None
+        context["court"] = None
+        context["unperformed_total"] = d("0.00")
+    return context
+
+
+# --- facts of a claim, frozen when sent ----------------------------------------------------------
+
+
+def freeze(value: Any) -> Any:
+    """Plain JSON of the facts: dates and Decimals tagged, so they come back as they were."""
+    if isinstance(value, dict):
+        return {k: freeze(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [freeze(v) for v in value]
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    return value
+
+
+def thaw(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$decimal"}:
+            return Decimal(value["$decimal"])
+        if set(value) == {"$date"}:
+            return date.fromisoformat(value["$date"])
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [thaw(v) for v in value]
+    return value
+
+
+def snapshot_bytes(snapshot: dict) -> bytes:
+    return json.dumps(snapshot, ensure_ascii=False, sort_keys=True).encode()
+
+
+# --- the frame: labels, table, DOCX and PDF ------------------------------------------------------
+
+
+def labels(lang: str) -> dict[str, str]:
+    """The frame's own words (table headings) in the letter's language."""
+    with force_locale(lang):
+        return {
+            "no": _("No."),
+            "obligation": _("Obligation"),
+            "due": _("Due date"),
+            "period": _("Days late counted"),
+            "days": _("Days"),
+            "calculation": _("Calculation"),
+            "accrued": _("Penalty, ₸"),
+            "total": _("Total"),
+            "cap": _("capped at"),
+            "no_value": _("the obligation has no value: nothing accrues"),
+        }
+
+
+def table_rows(facts: dict, lang: str) -> list[dict[str, str]]:
+    words = labels(lang)
+    rows = []
+    rate = facts["penalty"]["rate"]
+    for index, m in enumerate(facts["milestones"], 1):
+        due = dmy(m["due_on"])
+        if m["moved"]:
+            due += f" → {dmy(m['effective_due_on'])}"
+        if m["missing_value"]:
+            calculation = words["no_value"]
+        else:
+            calculation = f"{digits(m['base'], lang)} × {percent(rate, lang)} % × {m['days_late']}"
+            if m["capped"]:
+                calculation += (
+                    f"; {words['cap']} {percent(facts['penalty']['cap'], lang)} % = "
+                    f"{digits(m['cap_amount'], lang)}"
+                )
+        rows.append(
+            {
+                "no": str(index),
+                "title": m["title"],
+                "due": due,
+                "period": f"{dmy(m['late_from'])} – {dmy(m['counted_until'])}",
+                "days": str(m["days_late"]),
+                "calculation": calculation,
+                "accrued": digits(m["accrued"], lang),
+            }
+        )
+    return rows
+
+
+def frame_context(blocks: dict[str, list[str]], facts: dict, lang: str) -> dict:
+    return {
+        "b": blocks,
+        "labels": labels(lang),
+        "rows": table_rows(facts, lang),
+        "total": digits(facts["penalty"]["total"], lang),
+        "lang": lang,
+    }
+
+
+def render_docx_frame(context: dict, frame: Path = FRAME_DOCX) -> bytes:
+    """The Word letter: docxtpl on the frame with autoescape (values never become markup)."""
+    from docxtpl import DocxTemplate
+
+    document = DocxTemplate(frame)
+    document.render(context, autoescape=True)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def letter_html(context: dict) -> str:
+    """The whole letter as an HTML document for WeasyPrint (and the preview's frame)."""
+    return render_template("letters/claim.html", **context)
+
+
+def render_pdf_html(html: str) -> bytes:
+    """The PDF of a letter's HTML, with the shipped DejaVu fonts (Cyrillic, Kazakh, ₸)."""
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    return HTML(string=html, base_url=STATIC_DIR.as_uri() + "/").write_pdf(font_config=fonts)
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    lang: str
+    blocks: dict[str, list[str]]
+    frame: dict
+
+    def docx(self) -> bytes:
+        return render_docx_frame(self.frame)
+
+    def html(self) -> str:
+        return letter_html(self.frame)
+
+    def pdf(self) -> bytes:
+        return render_pdf_html(self.html())
+
+
+def compose(text: str, facts: dict, lang: str) -> RenderedLetter:
+    """A letter text applied to a claim's facts, ready to become DOCX, HTML or PDF."""
+    blocks = render_blocks(text, facts, lang)
+    return RenderedLetter(lang, blocks, frame_context(blocks, facts, lang))
+
+
+def plain_text(blocks: dict[str, list[str]], rows: Iterable[dict] = ()) -> str:
+    """The letter as plain text (used by tests and e-mails)."""
+    parts = []
+    for name in BLOCKS:
+        parts.extend(blocks.get(name, []))
+        if name == "body":
+            parts.extend(" | ".join(r.values()) for r in rows)
+    return "\n".join(parts)
