@@ -53,6 +53,13 @@ ACCESS: dict[str, str] = {
     "registry.upload_document": "edit_registry",
     "registry.download_document": "read",
     "api-docs.openapi_json": "public",
+    "deadlines.deadlines": "read",
+    "deadlines.calendar": "admin",
+    "deadlines.add_override": "admin",
+    "deadlines.remove_override": "admin",
+    "alerts.outbox": "read",
+    "alerts.contract_rules": "edit_registry",
+    "alerts.preferences": "login",
 }
 
 ROLE_PERMISSIONS = {
@@ -203,6 +210,8 @@ API_READS = [
     "/api/v1/sites/{site_id}",
     "/api/v1/milestones/{milestone_id}",
     "/api/v1/contracts/{contract_id}/milestones",
+    "/api/v1/milestones/{milestone_id}/alerts",
+    "/api/v1/contracts/{contract_id}/alert-rules",
 ]
 
 
