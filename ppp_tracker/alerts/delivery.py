@@ -35,7 +35,8 @@ MAX_BACKOFF_SECONDS = 3600
 
 @dataclass(frozen=True)
 class Outcome:
-    #: sent | retry | failed | cancelled | empty | skipped (someone else has it, or it is done)
+    #: sent | retry | failed | cancelled | empty | busy (another worker is sending it; look
+    #: again when its claim runs out) | skipped (it is done, or not a task's to send)
     status: str
     retry_in: int | None = None
 
@@ -49,11 +50,39 @@ def backoff_seconds(attempts: int) -> int:
 
 
 def _claimable(model, now: datetime):
-    lease = now - timedelta(seconds=current_app.config["ALERT_SEND_LEASE_SECONDS"])
+    config = current_app.config
+    lease = now - timedelta(seconds=config["ALERT_SEND_LEASE_SECONDS"])
     return sa.or_(
         model.status.in_([DeliveryStatus.PENDING, DeliveryStatus.RETRY]),
-        sa.and_(model.status == DeliveryStatus.SENDING, model.claimed_at <= lease),
+        sa.and_(
+            model.status == DeliveryStatus.SENDING,
+            model.claimed_at <= lease,
+            model.attempts < config["ALERT_MAX_ATTEMPTS"],
+        ),
     )
+
+
+def give_up_abandoned(now: datetime) -> int:
+    """Sends whose worker died mid-way ALERT_MAX_ATTEMPTS times fail for good (and say so)."""
+    config = current_app.config
+    lease = now - timedelta(seconds=config["ALERT_SEND_LEASE_SECONDS"])
+    count = 0
+    for model in (AlertDelivery, AlertDigest):
+        result = db.session.execute(
+            sa.update(model)
+            .where(
+                model.status == DeliveryStatus.SENDING,
+                model.claimed_at <= lease,
+                model.attempts >= config["ALERT_MAX_ATTEMPTS"],
+            )
+            .values(
+                status=DeliveryStatus.FAILED,
+                last_error="the worker stopped while sending, every attempt",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        count += result.rowcount
+    return count
 
 
 def claim_delivery(delivery_id: int, now: datetime) -> bool:
@@ -73,6 +102,19 @@ def claim_delivery(delivery_id: int, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def busy_for(model, row_id: int, now: datetime) -> int | None:
+    """Seconds until another worker's claim on the row runs out, if it is being sent now.
+
+    A second message for a row that is being sent (the broker redelivered it after its worker
+    process died) comes back when the claim can be taken over, instead of being dropped.
+    """
+    row = db.session.get(model, row_id)
+    if row is None or row.status != DeliveryStatus.SENDING or row.claimed_at is None:
+        return None
+    lease = timedelta(seconds=current_app.config["ALERT_SEND_LEASE_SECONDS"])
+    return max(1, int((row.claimed_at + lease - now).total_seconds()) + 1)
 
 
 def _cancel_reason(delivery: AlertDelivery) -> CancelReason | None:

@@ -11,7 +11,7 @@ from flask import current_app
 
 from ppp_tracker import clock
 from ppp_tracker.alerts import delivery, scan
-from ppp_tracker.alerts.models import AlertDigest, ScanRun
+from ppp_tracker.alerts.models import AlertDelivery, AlertDigest, ScanRun
 from ppp_tracker.core.mail import MailError
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.tracking import refresh_unplanned
@@ -83,8 +83,9 @@ def run_scan(
         db.session.commit()
         counts["digests"] = len(digest_ids)
         queue_digests(digest_ids)
+        delivery.give_up_abandoned(clock.now())
         lost_deliveries, lost_digests = scan.stale_work(clock.now())
-        db.session.rollback()
+        db.session.commit()
         counts["requeued"] = len(lost_deliveries) + len(lost_digests)
         queue_deliveries(lost_deliveries)
         queue_digests(lost_digests)
@@ -106,8 +107,9 @@ def run_scan(
 def deliver(delivery_id: int) -> delivery.Outcome:
     """Send one alert delivery: claim (commit), send, record the outcome (commit)."""
     if not delivery.claim_delivery(delivery_id, clock.now()):
+        busy = delivery.busy_for(AlertDelivery, delivery_id, clock.now())
         db.session.rollback()
-        return delivery.SKIPPED
+        return delivery.SKIPPED if busy is None else delivery.Outcome("busy", busy)
     db.session.commit()
     try:
         outcome = delivery.send_delivery(delivery_id, clock.now())
@@ -115,8 +117,6 @@ def deliver(delivery_id: int) -> delivery.Outcome:
         db.session.rollback()
         if not isinstance(exc, MailError):
             current_app.logger.exception("delivery %s failed", delivery_id)
-        from ppp_tracker.alerts.models import AlertDelivery
-
         outcome = delivery.record_failure(AlertDelivery, delivery_id, exc, clock.now())
     db.session.commit()
     return outcome
@@ -125,8 +125,9 @@ def deliver(delivery_id: int) -> delivery.Outcome:
 def deliver_digest(digest_id: int) -> delivery.Outcome:
     """Send one digest: claim and gather (commit), send, record the outcome (commit)."""
     if not delivery.claim_digest(digest_id, clock.now()):
+        busy = delivery.busy_for(AlertDigest, digest_id, clock.now())
         db.session.rollback()
-        return delivery.SKIPPED
+        return delivery.SKIPPED if busy is None else delivery.Outcome("busy", busy)
     db.session.commit()
     try:
         outcome = delivery.send_digest(digest_id, clock.now())

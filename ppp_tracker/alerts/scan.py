@@ -280,7 +280,11 @@ def stale_work(now: datetime, limit: int = 1000) -> tuple[list[int], list[int]]:
         return sa.or_(
             sa.and_(model.status == DeliveryStatus.PENDING, model.created_at <= waited),
             sa.and_(model.status == DeliveryStatus.RETRY, model.next_attempt_at <= waited),
-            sa.and_(model.status == DeliveryStatus.SENDING, model.claimed_at <= lease),
+            sa.and_(
+                model.status == DeliveryStatus.SENDING,
+                model.claimed_at <= lease,
+                model.attempts < config["ALERT_MAX_ATTEMPTS"],
+            ),
         )
 
     deliveries = db.session.scalars(
