@@ -6,7 +6,9 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
+from flask import Flask
 
 from ppp_tracker.alerts import jobs
 from ppp_tracker.alerts.models import Alert, AlertDelivery
@@ -14,6 +16,7 @@ from ppp_tracker.auth.services import create_user
 from ppp_tracker.db import db
 from tests import factories
 from tests.conftest import PASSWORD
+from tests.services import _purge
 
 
 @dataclass
@@ -91,3 +94,13 @@ def wait_for(condition, timeout: float = 30.0, interval: float = 0.1, message: s
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting: {message or condition}")
         time.sleep(interval)
+
+
+@pytest.fixture
+def purge_alert_queue(request, pg_app):
+    """Empty this session's queues after a test that scanned without a worker, so no task is
+    left behind in the shared Redis."""
+    yield
+    apps = {pg_app} | {v for v in request.node.funcargs.values() if isinstance(v, Flask)}
+    for flask_app in apps:
+        _purge(flask_app.extensions["celery"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from ppp_tracker import clock
@@ -15,8 +16,10 @@ from ppp_tracker.db import db
 from ppp_tracker.deadlines.models import CalendarOverride
 from ppp_tracker.registry.models import Milestone
 from tests import factories
-from tests.alerting import karaganda, scan, user
+from tests.alerting import karaganda, purge_alert_queue, scan, user  # noqa: F401
 from tests.conftest import login, post_form
+
+pytestmark = pytest.mark.usefixtures("purge_alert_queue")
 
 
 def text_of(html: str) -> str:

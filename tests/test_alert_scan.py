@@ -18,7 +18,16 @@ from ppp_tracker.deadlines import services as deadline_services
 from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.models import Milestone
 from tests import factories
-from tests.alerting import alerts_of, deliveries, karaganda, scan, user
+from tests.alerting import (  # noqa: F401 - purge_alert_queue is a fixture
+    alerts_of,
+    deliveries,
+    karaganda,
+    purge_alert_queue,
+    scan,
+    user,
+)
+
+pytestmark = pytest.mark.usefixtures("purge_alert_queue")
 
 E = date(2014, 5, 4)  # due 01.05.2014, moved over 1–3 May (days off) to Sunday 04.05 (worked)
 

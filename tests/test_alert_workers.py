@@ -22,13 +22,25 @@ import sqlalchemy as sa
 from ppp_tracker.alerts.models import AlertDelivery
 from ppp_tracker.db import db
 from tests import factories
-from tests.alerting import deliveries, karaganda, scan, wait_for
+from tests.alerting import (  # noqa: F401 - purge_alert_queue is a fixture
+    deliveries,
+    karaganda,
+    purge_alert_queue,
+    scan,
+    wait_for,
+)
 from tests.conftest import REDIS_URL
 from tests.services import free_port
 
-pytestmark = pytest.mark.worker
+pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("purge_alert_queue")]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _no_scan_when_the_worker_starts(app):
+    """A worker's start-up scan would run on the real date, not on the day these tests pin."""
+    app.config["ALERT_SCAN_ON_WORKER_START"] = False
 
 
 def test_a_real_worker_delivers_the_reminder_by_smtp(app, celery_worker, smtp_server, set_today):
@@ -116,18 +128,23 @@ def hanging_smtp(app):
     controller.stop()
 
 
-def _worker(app, tmp_path, smtp_port: int, *, pool: str, name: str) -> subprocess.Popen:
+def _worker(
+    app, tmp_path, smtp_port: int, *, pool: str, name: str, env: dict | None = None
+) -> subprocess.Popen:
     """`celery -A workers worker` in its own process group, on this session's queue."""
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_QUEUE": app.config["CELERY"]["task_default_queue"],
         "PPP_INSTANCE_DIR": str(tmp_path),
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(smtp_port),
         "BASE_URL": "http://localhost",
         "ALERT_SEND_LEASE_SECONDS": "2",
         "ALERT_RETRY_BASE_SECONDS": "1",
+        "ALERT_SCAN_ON_WORKER_START": "0",
+        **(env or {}),
     }
     queue = app.config["CELERY"]["task_default_queue"]
     command = [
@@ -282,3 +299,27 @@ def test_a_long_cyrillic_subject_arrives_with_every_space(app, smtp_server, subj
     send_email(Email(to=("a@example.kz",), subject=subject, text="x", html="<p>x</p>"))
     [got] = smtp_server.messages
     assert got["message"]["Subject"] == subject
+
+
+def test_a_starting_worker_scans_at_once(app, smtp_server, set_today, tmp_path):
+    """Beat's first run comes an interval after it starts; a worker that starts scans at once
+    (so `make run`, or a worker back after an outage, catches up without waiting)."""
+    from ppp_tracker.alerts.models import ScanRun
+
+    set_today("2014-04-27")
+    w = karaganda()
+    worker = _worker(
+        app,
+        tmp_path,
+        smtp_server.port,
+        pool="solo",
+        name="starting",
+        env={"ALERT_SCAN_ON_WORKER_START": "1", "FAKE_TODAY": "2014-04-27"},
+    )
+    try:
+        wait_for(lambda: smtp_server.messages, timeout=60, message="the reminder of that scan")
+    finally:
+        _stop(worker)
+    run = db.session.scalar(sa.select(ScanRun))
+    assert (run.trigger, run.as_of, run.alerts) == ("worker", date(2014, 4, 27), 1)
+    assert [d.alert.milestone_id for d in deliveries()] == [w.milestone.id]

@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from tests.alerting import karaganda, scan
+from tests.alerting import karaganda, purge_alert_queue, scan  # noqa: F401
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("purge_alert_queue")]
 
 
 def _login(page, base: str, email: str) -> None:

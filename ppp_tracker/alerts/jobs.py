@@ -24,24 +24,22 @@ SCAN_BATCH = 500
 MAX_BATCHES = 100_000
 
 
-def _queue_deliveries(ids: list[int]) -> None:
-    from ppp_tracker.alerts.tasks import deliver_alert
-
-    for delivery_id in ids:
+def _queue(task_name: str, ids: list[int]) -> None:
+    # This app's own Celery app (not whichever was created last in the process).
+    task = current_app.extensions["celery"].tasks[task_name]
+    for row_id in ids:
         try:
-            deliver_alert.delay(delivery_id)
+            task.delay(row_id)
         except Exception:  # the broker is down: the next scan queues it again (stale_work)
-            log.exception("could not queue delivery %s", delivery_id)
+            log.exception("could not queue %s(%s)", task_name, row_id)
+
+
+def _queue_deliveries(ids: list[int]) -> None:
+    _queue("alerts.deliver", ids)
 
 
 def _queue_digests(ids: list[int]) -> None:
-    from ppp_tracker.alerts.tasks import send_digest
-
-    for digest_id in ids:
-        try:
-            send_digest.delay(digest_id)
-        except Exception:
-            log.exception("could not queue digest %s", digest_id)
+    _queue("alerts.digest", ids)
 
 
 def run_scan(

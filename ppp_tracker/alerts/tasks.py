@@ -5,17 +5,21 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from celery import shared_task
-from celery.signals import beat_init
+from celery.signals import worker_ready
 from flask import Flask
 
 from ppp_tracker.core.audit import Actor, acting_as
 
 
 @shared_task(name="alerts.scan", ignore_result=True)
-def scan_deadlines(as_of: str | None = None, trigger: str = "beat") -> int:
+def scan_deadlines(as_of: str | None = None, trigger: str = "beat") -> int | None:
     """The periodic deadline scan (beat, every SCAN_INTERVAL_MINUTES)."""
+    from flask import current_app
+
     from ppp_tracker.alerts import jobs
 
+    if trigger == "worker" and not current_app.config["ALERT_SCAN_ON_WORKER_START"]:
+        return None
     with acting_as(Actor("worker:alerts.scan")):
         run = jobs.run_scan(date.fromisoformat(as_of) if as_of else None, trigger=trigger)
     return run.id
@@ -55,8 +59,12 @@ def beat_entry(app: Flask) -> dict:
     }
 
 
-@beat_init.connect
-def _scan_when_beat_starts(sender=None, **kwargs) -> None:
-    """Beat's first interval would otherwise pass before the first scan: scan at once, so a
-    restarted beat (or `make run`) catches up immediately."""
-    sender.app.send_task("alerts.scan", kwargs={"trigger": "beat"})
+@worker_ready.connect
+def _scan_when_a_worker_starts(sender=None, **kwargs) -> None:
+    """Beat's first interval would pass before the first scan: a worker that starts (after an
+    outage, or with `make run`) asks for one at once, on a queue it consumes itself. Sent once
+    the worker has declared its queues — earlier races the SQLite transport creating its tables.
+    """
+    queues = [queue.name for queue in sender.task_consumer.queues] if sender else []
+    options = {"queue": queues[0]} if queues else {}
+    sender.app.send_task("alerts.scan", kwargs={"trigger": "worker"}, **options)
