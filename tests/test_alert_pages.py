@@ -233,3 +233,15 @@ def test_a_dead_beat_shows_as_a_stale_scan_warning(client, make_user, app):
     db.session.commit()
     html = client.get("/deadlines").get_data(as_text=True)
     assert "более 45 минут назад" in html and "Celery worker и beat" in html
+
+
+def test_the_outbox_matches_addresses_literally(client, set_today):
+    """An address with "_" (a LIKE wildcard) sees only its own messages."""
+    from ppp_tracker.core.mail import Email, send_email
+
+    for address in ("a_b@example.kz", "axb@example.kz"):
+        send_email(Email(to=(address,), subject=f"Письмо для {address}", text="x"))
+    db.session.commit()
+    login(client, user("a_b@example.kz", "viewer", None))
+    html = client.get("/outbox").get_data(as_text=True)
+    assert "Письмо для a_b@example.kz" in html and "Письмо для axb@example.kz" not in html

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from ppp_tracker.alerts.compose import alert_email, digest_email
 from ppp_tracker.alerts.models import (
@@ -28,6 +29,7 @@ from ppp_tracker.auth.models import AlertMode
 from ppp_tracker.core.mail import MailError, send_email
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.rules import OPEN_STATUSES
+from ppp_tracker.registry.models import Contract, Milestone
 
 #: The longest wait between two attempts; below the broker's visibility timeout (6 h).
 MAX_BACKOFF_SECONDS = 3600
@@ -139,7 +141,22 @@ def _cancel_reason(delivery: AlertDelivery) -> CancelReason | None:
 
 def send_delivery(delivery_id: int, now: datetime) -> Outcome:
     """Send a claimed delivery (or cancel it when no longer true); raises MailError on failure."""
-    delivery = db.session.get(AlertDelivery, delivery_id)
+    # Everything the e-mail says, in one query rather than a lazy load per relationship.
+    delivery = db.session.get(
+        AlertDelivery,
+        delivery_id,
+        options=[
+            joinedload(AlertDelivery.user),
+            joinedload(AlertDelivery.alert)
+            .joinedload(Alert.milestone)
+            .options(
+                joinedload(Milestone.responsible),
+                joinedload(Milestone.contract).options(
+                    joinedload(Contract.contractor), joinedload(Contract.officer)
+                ),
+            ),
+        ],
+    )
     reason = _cancel_reason(delivery)
     if reason is not None:
         delivery.status = DeliveryStatus.CANCELLED

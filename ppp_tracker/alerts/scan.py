@@ -49,14 +49,20 @@ class BatchResult:
         return len(self.alert_ids)
 
 
-def due_plans(as_of: date, limit: int):
+def due_plans_query(as_of: date, limit: int) -> sa.Select:
     """The plans whose reminder day has come: one range scan of a partial index."""
-    return db.session.execute(
-        sa.select(AlertPlan.milestone_id, AlertPlan.next_alert_on, AlertPlan.effective_due_on)
-        .where(AlertPlan.next_alert_on.is_not(None), AlertPlan.next_alert_on <= as_of)
-        .order_by(AlertPlan.next_alert_on, AlertPlan.milestone_id)
+    plans = AlertPlan.__table__.c
+    return (
+        sa.select(plans.milestone_id, plans.next_alert_on, plans.effective_due_on)
+        .where(plans.next_alert_on.is_not(None), plans.next_alert_on <= as_of)
+        .order_by(plans.next_alert_on, plans.milestone_id)
         .limit(limit)
-    ).all()
+    )
+
+
+def due_plans(as_of: date, limit: int):
+    # Plain rows through the session's connection: no ORM entities are needed to decide.
+    return db.session.connection().execute(due_plans_query(as_of, limit)).all()
 
 
 def claim_plan(milestone_id: int, seen_next: date, seen_effective: date, **new) -> bool:
@@ -145,20 +151,32 @@ def scan_batch(as_of: date, *, limit: int = 500) -> BatchResult:
         if alert_id is None:
             continue
         result.alert_ids.append(alert_id)
-        for user, reason in recipients(milestone, stage.rule):
-            delivery = AlertDelivery(
-                alert_id=alert_id,
-                user_id=user.id,
-                reason=reason,
-                mode=user.alert_mode,
-                status=DeliveryStatus.PENDING,
-            )
-            db.session.add(delivery)
-            db.session.flush()
-            result.deliveries += 1
-            if user.alert_mode == AlertMode.IMMEDIATE:
-                result.immediate_ids.append(delivery.id)
-    db.session.flush()
+        people = recipients(milestone, stage.rule)
+        if not people:
+            continue
+        # One INSERT per alert, not an ORM flush per person: a scan after an outage may create
+        # thousands, and each flush would walk every object the session holds.
+        rows = db.session.execute(
+            sa.insert(AlertDelivery.__table__).returning(
+                AlertDelivery.__table__.c.id, AlertDelivery.__table__.c.mode
+            ),
+            [
+                {
+                    "alert_id": alert_id,
+                    "user_id": user.id,
+                    "reason": reason,
+                    "mode": user.alert_mode,
+                    "status": DeliveryStatus.PENDING,
+                    "attempts": 0,
+                    "created_at": clock.now(),
+                }
+                for user, reason in people
+            ],
+        ).all()
+        result.deliveries += len(rows)
+        result.immediate_ids.extend(
+            delivery_id for delivery_id, mode in rows if mode == AlertMode.IMMEDIATE
+        )
     return result
 
 

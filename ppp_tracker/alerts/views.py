@@ -5,7 +5,17 @@ the alert log on the milestone page, the rules on the contract page, the setting
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
@@ -40,11 +50,13 @@ def _logged_in():
 def _own_messages(email: str):
     """Messages addressed to this address (recipients are "a@x, b@y")."""
     column = OutboxMessage.recipients
+    # "_" and "%" are wildcards of LIKE and may be part of an address: match them literally.
+    literal = email.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return sa.or_(
         column == email,
-        column.like(f"{email}, %"),
-        column.like(f"%, {email}"),
-        column.like(f"%, {email}, %"),
+        column.like(f"{literal}, %", escape="\\"),
+        column.like(f"%, {literal}", escape="\\"),
+        column.like(f"%, {literal}, %", escape="\\"),
     )
 
 
@@ -61,8 +73,6 @@ def outbox():
         sorts={"created": OutboxMessage.created_at},
         default_sort="-created",
     )
-    from flask import current_app
-
     return render_template(
         "alerts/outbox.html",
         listing=listing,

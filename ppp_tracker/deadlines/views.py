@@ -22,6 +22,7 @@ from ppp_tracker.deadlines import services
 from ppp_tracker.deadlines.forms import OverrideForm, RemoveOverrideForm
 from ppp_tracker.deadlines.models import CalendarOverride
 from ppp_tracker.deadlines.queries import deadlines as deadline_query
+from ppp_tracker.deadlines.services import milestone_timing
 from ppp_tracker.registry.models import Contract, Party, Region
 
 bp = Blueprint("deadlines", __name__)
@@ -53,12 +54,9 @@ def deadlines():
     within = _int_arg("within_days")
     within = DEFAULT_WITHIN_DAYS if within is None else min(within, MAX_WITHIN_DAYS)
     filters = {"region": region, "contract_id": contract_id, "officer_id": officer_id}
+    # Both in due-date order: the most overdue first, then the nearest coming up.
     overdue = deadline_query(user, as_of=today, state="overdue", **filters)
     upcoming = deadline_query(user, as_of=today, state="upcoming", within_days=within, **filters)
-    # Most overdue first; the nearest upcoming first.
-    overdue.reverse()
-    from ppp_tracker.deadlines.services import milestone_timing
-
     rows = {
         "overdue": [(m, milestone_timing(m, today, locale)) for m in overdue],
         "upcoming": [(m, milestone_timing(m, today, locale)) for m in upcoming],
