@@ -269,3 +269,60 @@ def test_the_scan_fills_in_dates_missing_after_an_upgrade(app, set_today):
     run = scan("2014-04-27")
     assert run.planned == 1
     assert alerts_of(w.milestone) == [("before_7", E)]
+
+
+def test_digests_wait_for_the_morning_of_the_day(app, set_today):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from ppp_tracker.alerts.scan import queue_digests
+
+    almaty = ZoneInfo("Asia/Almaty")
+    set_today("2026-11-26")
+    karaganda(due_on=date(2026, 12, 3), officer_mode="digest")
+    scan("2026-11-26")
+    early = datetime(2026, 11, 26, 7, 59, tzinfo=almaty)
+    assert queue_digests(date(2026, 11, 26), early) == []
+    later = datetime(2026, 11, 26, 8, 0, tzinfo=almaty)
+    [digest_id] = queue_digests(date(2026, 11, 26), later)
+    db.session.commit()
+    # Asked again (a second scan, another beat): the same digest, not a second one.
+    assert queue_digests(date(2026, 11, 26), later) == [digest_id]
+    # A past day's digest (a scan catching up on it) goes at once, whatever the hour.
+    [past] = queue_digests(date(2026, 11, 25), early)
+    assert past != digest_id
+
+
+def test_the_scan_from_the_command_line(app, set_today):
+    set_today("2014-04-27")
+    w = karaganda()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["deadlines", "scan", "--as-of", "2014-04-27", "--send-now"])
+    assert result.exit_code == 0, result.output
+    assert "scan as of 2014-04-27: 1 alerts, 1 deliveries" in result.output
+    assert [m.subject[:17] for m in outbox()] == ["Срок через 7 дней"]
+    bad = runner.invoke(args=["deadlines", "scan", "--as-of", "27.04.2014"])
+    assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
+    # The calendar override of the command line re-plans too.
+    moved = runner.invoke(args=["calendar", "override", "2014-05-05", "off", "--reason", "Тест"])
+    assert moved.exit_code == 0, moved.output
+    db.session.expire_all()
+    assert db.session.get(Milestone, w.milestone.id).effective_due_on == date(2014, 5, 4)
+    moved = runner.invoke(args=["calendar", "override", "2014-05-04", "off", "--reason", "Тест"])
+    assert moved.exit_code == 0, moved.output
+    db.session.expire_all()
+    assert db.session.get(Milestone, w.milestone.id).effective_due_on == date(2014, 5, 6)
+
+
+def test_a_plan_whose_milestone_is_gone_is_dropped(any_app, set_today):
+    set_today("2014-04-27")
+    w = karaganda()
+    db.session.execute(sa.delete(Alert))
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(sa.delete(Milestone).where(Milestone.id == w.milestone.id))
+    else:
+        # PostgreSQL enforces the foreign key; play the orphan on SQLite only.
+        db.session.execute(sa.delete(Milestone).where(Milestone.id == w.milestone.id))
+    db.session.commit()
+    scan("2014-04-27")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AlertPlan)) == 0

@@ -75,7 +75,9 @@ def run_scan(
             counts["alerts"] += result.alerts
             counts["deliveries"] += result.deliveries
             queue_deliveries(result.immediate_ids)
-            if result.selected < batch_size:
+            # Done when the due rows run out — or when none of a full batch could be claimed:
+            # another scan is moving those rows on right now, and will finish them.
+            if result.selected < batch_size or result.claimed == 0:
                 break
         digest_ids = scan.queue_digests(as_of, clock.now())
         db.session.commit()

@@ -140,12 +140,18 @@ def scan_batch(as_of: date, *, limit: int = 500) -> BatchResult:
     for row in rows:
         milestone = milestones.get(row.milestone_id)
         if milestone is None:
+            # The milestone is gone and the database kept its plan (SQLite without enforced
+            # foreign keys): drop the plan, or it would be selected again forever.
+            db.session.execute(
+                sa.delete(AlertPlan).where(AlertPlan.milestone_id == row.milestone_id)
+            )
+            result.claimed += 1
             continue
-        stage = _handle(milestone, row, rules[milestone.contract_id], as_of)
-        if stage is None:
+        claimed, stage = _handle(milestone, row, rules[milestone.contract_id], as_of)
+        if not claimed:
             continue
         result.claimed += 1
-        if stage is _NOTHING_DUE:
+        if stage is None:
             continue
         alert_id = _create_alert(milestone, stage, as_of)
         if alert_id is None:
@@ -156,7 +162,7 @@ def scan_batch(as_of: date, *, limit: int = 500) -> BatchResult:
             continue
         # One INSERT per alert, not an ORM flush per person: a scan after an outage may create
         # thousands, and each flush would walk every object the session holds.
-        rows = db.session.execute(
+        created = db.session.execute(
             sa.insert(AlertDelivery.__table__).returning(
                 AlertDelivery.__table__.c.id, AlertDelivery.__table__.c.mode
             ),
@@ -173,25 +179,24 @@ def scan_batch(as_of: date, *, limit: int = 500) -> BatchResult:
                 for user, reason in people
             ],
         ).all()
-        result.deliveries += len(rows)
+        result.deliveries += len(created)
         result.immediate_ids.extend(
-            delivery_id for delivery_id, mode in rows if mode == AlertMode.IMMEDIATE
+            delivery_id for delivery_id, mode in created if mode == AlertMode.IMMEDIATE
         )
     return result
 
 
-#: Marks a plan that was claimed but has no reminder to send on this day.
-_NOTHING_DUE = Stage("", date.min)
-
-
-def _handle(milestone: Milestone, row, rules: AlertRules, as_of: date) -> Stage | None:
-    """Claim the plan row; the stage to send, _NOTHING_DUE, or None when the claim failed."""
+def _handle(milestone: Milestone, row, rules: AlertRules, as_of: date) -> tuple[bool, Stage | None]:
+    """Claim the plan row (moving it on); whether we got it, and the reminder to send if any."""
     effective = milestone.effective_due_on
     if milestone.status not in OPEN_STATUSES or effective is None:
         # The planning hook stops such plans; this only tidies one it could not see.
-        claim_plan(milestone.id, row.next_alert_on, row.effective_due_on, next_alert_on=None)
-        return None
+        claimed = claim_plan(
+            milestone.id, row.next_alert_on, row.effective_due_on, next_alert_on=None
+        )
+        return claimed, None
     if effective != row.effective_due_on:
+        # Likewise a plan left on an old date: start it afresh on the milestone's date.
         claimed = claim_plan(
             milestone.id,
             row.next_alert_on,
@@ -199,17 +204,14 @@ def _handle(milestone: Milestone, row, rules: AlertRules, as_of: date) -> Stage 
             effective_due_on=effective,
             next_alert_on=rules.first_fire(effective),
         )
-        return None if not claimed else _NOTHING_DUE
-    stage = rules.latest_stage(effective, as_of)
+        return claimed, None
     claimed = claim_plan(
         milestone.id,
         row.next_alert_on,
         row.effective_due_on,
         next_alert_on=rules.next_fire_after(effective, as_of),
     )
-    if not claimed:
-        return None
-    return stage or _NOTHING_DUE
+    return claimed, rules.latest_stage(effective, as_of) if claimed else None
 
 
 def _create_alert(milestone: Milestone, stage: Stage, as_of: date) -> int | None:

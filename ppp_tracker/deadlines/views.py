@@ -7,6 +7,7 @@ import calendar as stdcal
 from datetime import date
 
 import sqlalchemy as sa
+from babel.dates import get_day_names, get_month_names
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -140,13 +141,18 @@ def _calendar_page(year: int, form: OverrideForm, status: int = 200):
         form=form,
         remove_form=RemoveOverrideForm(),
         month_names=[_month_name(m) for m in range(1, 13)],
+        weekday_names=_weekday_names(),
     ), status
 
 
 def _month_name(month: int) -> str:
-    from babel.dates import get_month_names
-
     return get_month_names("wide", "stand-alone", locale=locale_code())[month].capitalize()
+
+
+def _weekday_names() -> list[str]:
+    """Monday to Sunday, abbreviated in the reader's language."""
+    names = get_day_names("abbreviated", "stand-alone", locale=locale_code())
+    return [names[day].capitalize() for day in range(7)]
 
 
 @bp.get("/admin/calendar")
