@@ -326,3 +326,53 @@ def test_a_plan_whose_milestone_is_gone_is_dropped(any_app, set_today):
     db.session.commit()
     scan("2014-04-27")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AlertPlan)) == 0
+
+
+def test_a_plan_is_claimed_once_even_by_two_scans_that_read_it_together(app, set_today):
+    """Two scans read the same due plan; the first conditional UPDATE changes the row, the
+    second (still holding the old reading, in its own session) changes nothing."""
+    from ppp_tracker.alerts.scan import claim_plan, due_plans
+
+    set_today("2014-04-27")
+    w = karaganda()
+    other = db.session.session_factory()  # a second session: another scan
+    try:
+        first_reading = due_plans(date(2014, 4, 27), 10)
+        second_reading = other.execute(
+            sa.select(AlertPlan.milestone_id, AlertPlan.next_alert_on).where(
+                AlertPlan.milestone_id == w.milestone.id
+            )
+        ).all()
+        [row] = first_reading
+        assert second_reading == [(row.milestone_id, row.next_alert_on)]
+        assert claim_plan(
+            row.milestone_id,
+            row.next_alert_on,
+            row.effective_due_on,
+            next_alert_on=date(2014, 5, 1),
+        )
+        db.session.commit()
+        assert not claim_plan(
+            row.milestone_id,
+            row.next_alert_on,
+            row.effective_due_on,
+            session=other,
+            next_alert_on=date(2014, 5, 1),
+        )
+        other.commit()
+    finally:
+        other.close()
+
+
+def test_an_alert_key_is_refused_a_second_time(app, set_today):
+    from ppp_tracker.alerts.rules import Stage
+    from ppp_tracker.alerts.scan import _create_alert
+
+    set_today("2014-04-27")
+    w = karaganda()
+    stage = Stage("before_7", date(2014, 4, 27))
+    first = _create_alert(w.milestone, stage, date(2014, 4, 27))
+    again = _create_alert(w.milestone, stage, date(2014, 4, 28))
+    db.session.commit()
+    assert first is not None and again is None
+    assert alerts_of(w.milestone) == [("before_7", E)]

@@ -65,9 +65,11 @@ def due_plans(as_of: date, limit: int):
     return db.session.connection().execute(due_plans_query(as_of, limit)).all()
 
 
-def claim_plan(milestone_id: int, seen_next: date, seen_effective: date, **new) -> bool:
+def claim_plan(
+    milestone_id: int, seen_next: date, seen_effective: date, *, session=None, **new
+) -> bool:
     """Move the plan on, but only if nobody did since we read it: exactly one row or none."""
-    result = db.session.execute(
+    result = (session or db.session).execute(
         sa.update(AlertPlan)
         .where(
             AlertPlan.milestone_id == milestone_id,
