@@ -54,6 +54,8 @@ class Config:
         "result_backend": env_str(
             "CELERY_RESULT_BACKEND", f"db+sqlite:///{INSTANCE_DIR / 'results.db'}"
         ),
+        #: The queue tasks go to: deployments (or test runs) sharing one Redis keep apart by it.
+        "task_default_queue": env_str("CELERY_QUEUE", "celery"),
         "task_ignore_result": True,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
@@ -65,6 +67,19 @@ class Config:
     }
     #: Minutes between two deadline scans run by beat.
     SCAN_INTERVAL_MINUTES = env_int("SCAN_INTERVAL_MINUTES", 15)
+    #: A warning banner appears when no scan has completed for this long (0: 3 × the interval).
+    SCAN_STALE_MINUTES = env_int("SCAN_STALE_MINUTES", 0)
+    #: A worker that starts runs a scan at once instead of waiting for beat's first interval.
+    ALERT_SCAN_ON_WORKER_START = env_bool("ALERT_SCAN_ON_WORKER_START", True)
+    #: Local hour (Asia/Almaty) from which the day's digests are sent.
+    ALERT_DIGEST_HOUR = env_int("ALERT_DIGEST_HOUR", 8)
+    #: Failed sends are retried after 1, 2, 4 … times this, at most ALERT_MAX_ATTEMPTS times.
+    ALERT_RETRY_BASE_SECONDS = env_int("ALERT_RETRY_BASE_SECONDS", 60)
+    ALERT_MAX_ATTEMPTS = env_int("ALERT_MAX_ATTEMPTS", 8)
+    #: A send that has not finished after this long is taken over (its worker died).
+    ALERT_SEND_LEASE_SECONDS = env_int("ALERT_SEND_LEASE_SECONDS", 600)
+    #: Work queued this long ago and not started is queued again by the scan (a lost task).
+    ALERT_REQUEUE_AFTER_SECONDS = env_int("ALERT_REQUEUE_AFTER_SECONDS", 120)
 
     MAIL_SERVER = env_str("MAIL_SERVER")
     MAIL_PORT = env_int("MAIL_PORT", 25)

@@ -14,6 +14,7 @@ FEATURES = (
     "ppp_tracker.auth",
     "ppp_tracker.registry",
     "ppp_tracker.deadlines",
+    "ppp_tracker.alerts",
     "ppp_tracker.claims",
     "ppp_tracker.reports",
 )

@@ -117,6 +117,7 @@ def _empty_tables(app) -> None:
 
 def _fresh(app):
     saved = dict(app.config)
+    app.extensions["celery"].set_current()  # tasks go to this app's queue, not the last one made
     ctx = app.app_context()
     ctx.push()
     try:

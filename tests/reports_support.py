@@ -33,7 +33,10 @@ def reports_world(region: str) -> dict:
     from ppp_tracker.reports import imports
 
     uploader, _password = create_user(
-        f"importer-{region.lower()}@example.kz", role="officer", region_code=region
+        f"importer-{region.lower()}@example.kz",
+        role="officer",
+        region_code=region,
+        name=f"Загрузчик {region}",
     )
     batch = imports.create_batch(
         uploader, "parties", "parties.csv", csv_bytes([["name", "kind"], ["ТОО «Альфа»", "tenant"]])

@@ -57,7 +57,6 @@ ACCESS: dict[str, str] = {
     "registry.download_document": "read",
     "api-docs.openapi_json": "public",
     "reports.timeline": "read",
-    "reports.deadlines": "read",
     "reports.search_page": "read",
     "reports.export_list": "read",
     "reports.overdue_report": "read",
@@ -89,6 +88,13 @@ ACCESS: dict[str, str] = {
     "claims.letter_templates": "admin",
     "claims.letter_template": "admin",
     "claims.numbering_page": "admin",
+    "deadlines.deadlines": "read",
+    "deadlines.calendar": "admin",
+    "deadlines.add_override": "admin",
+    "deadlines.remove_override": "admin",
+    "alerts.outbox": "read",
+    "alerts.contract_rules": "edit_registry",
+    "alerts.preferences": "login",
 }
 
 ROLE_PERMISSIONS = {
@@ -241,6 +247,8 @@ API_READS = [
     "/api/v1/sites/{site_id}",
     "/api/v1/milestones/{milestone_id}",
     "/api/v1/contracts/{contract_id}/milestones",
+    "/api/v1/milestones/{milestone_id}/alerts",
+    "/api/v1/contracts/{contract_id}/alert-rules",
 ]
 
 

@@ -104,9 +104,9 @@ def test_every_list_page_offers_its_export_with_the_current_filters(client, make
         html = client.get(f"/{name}?q=abc").get_data(as_text=True)
         assert f"/export/{name}.xlsx?q=abc" in html, name
         assert f"/export/{name}.csv?q=abc" in html, name
-    assert "/export/deadlines.xlsx?state=overdue" in client.get(
-        "/deadlines?state=overdue"
-    ).get_data(as_text=True)
+    page = client.get("/deadlines?region=KZ-35&within_days=60").get_data(as_text=True)
+    assert "/export/deadlines.xlsx?state=overdue&amp;region=KZ-35" in page
+    assert "/export/deadlines.csv?state=upcoming&amp;within_days=60&amp;region=KZ-35" in page
 
 
 def test_an_unknown_list_or_format_is_not_found(client, make_user):

@@ -97,3 +97,49 @@ def test_milestone_states(status, effective, met_on, as_of, expected):
 def test_add_months_keeps_the_day_or_takes_the_last_one():
     assert add_months(date(2014, 1, 31), 1) == date(2014, 2, 28)
     assert add_months(date(2014, 11, 21), 3) == date(2015, 2, 21)
+
+
+def test_new_year_2025_moves_a_due_date_to_the_working_sunday(app, cal):
+    # 1–2 January are New Year, 3 January a day off moved from Sunday 5 January, which was
+    # worked instead; 4 January is a Saturday.
+    due = effective_due(cal, date(2025, 1, 1))
+    assert due.effective_due_on == date(2025, 1, 5)
+    text = due.explanation()
+    assert "03.01.2025" in text and "05.01.2025" in text and "04.01.2025" in text
+
+
+def test_a_holiday_on_a_saturday_is_observed_on_monday_2025(cal):
+    # 8 March 2025 was a Saturday; the day off moved to Monday 10 March.
+    assert effective_due(cal, date(2025, 3, 8)).effective_due_on == date(2025, 3, 11)
+
+
+def test_nauryz_2025_with_its_observed_days(cal):
+    # 21–23 March 2025 (Friday to Sunday) and the two days moved from the weekend, 24–25 March.
+    assert effective_due(cal, date(2025, 3, 21)).effective_due_on == date(2025, 3, 26)
+
+
+def test_the_stored_effective_due_date_follows_a_relative_date(app):
+    """A milestone due 10 working days after another is met gets its date, stored with the
+    effective one, when the other is met (30.06.2014 + 10 working days = 15.07.2014: 07.07.2014
+    was the day off for Capital Day)."""
+    from ppp_tracker.alerts.models import AlertPlan
+    from ppp_tracker.auth.access import SYSTEM_USER
+    from ppp_tracker.db import db
+    from ppp_tracker.registry import services
+    from tests import factories
+
+    contract = factories.contract()
+    claim = factories.milestone(contract, title="Претензия", due_on=date(2014, 6, 30))
+    answer = factories.milestone(
+        contract,
+        title="Ответ на претензию",
+        due_on=None,
+        relative={"milestone_id": claim.id, "amount": 10, "unit": "working_days"},
+    )
+    assert (answer.due_on, answer.effective_due_on) == (None, None)
+    assert db.session.get(AlertPlan, answer.id) is None
+    services.mark_met(SYSTEM_USER, claim, date(2014, 6, 30))
+    db.session.commit()
+    assert (answer.due_on, answer.effective_due_on) == (date(2014, 7, 15), date(2014, 7, 15))
+    assert db.session.get(AlertPlan, answer.id).effective_due_on == date(2014, 7, 15)
+    assert db.session.get(AlertPlan, claim.id).next_alert_on is None  # met: no more reminders

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from ppp_tracker.auth.models import AlertMode, Role
+from ppp_tracker.auth.models import Role
 
 
 class LoginForm(FlaskForm):
@@ -19,10 +19,7 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=255)])
     position = StringField(_l("Position"), validators=[Optional(), Length(max=255)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=64)])
-    locale = SelectField(
-        _l("Language"), choices=[("ru", "Русский"), ("kk", "Қазақша"), ("en", "English")]
-    )
-    alert_mode = SelectField(_l("Alerts by e-mail"), choices=AlertMode.choices)
+    # Language and alert mode are set in the notifications card (alerts feature).
 
 
 class PasswordForm(FlaskForm):

@@ -11,7 +11,7 @@ from flask_login import login_required, login_user, logout_user
 from ppp_tracker.auth import services
 from ppp_tracker.auth.access import Permission, require, scope
 from ppp_tracker.auth.forms import LoginForm, PasswordForm, ProfileForm, TokenForm, UserForm
-from ppp_tracker.auth.models import AlertMode, ApiToken, AuditEvent, Role, User
+from ppp_tracker.auth.models import ApiToken, AuditEvent, Role, User
 from ppp_tracker.core.audit import Actor, set_actor
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
@@ -75,16 +75,11 @@ def logout():
 def profile():
     user: User = g.user
     form = ProfileForm(obj=user)
-    if request.method == "GET":
-        form.alert_mode.data = str(user.alert_mode)
     if form.validate_on_submit():
         user.name = form.name.data.strip()
         user.position = (form.position.data or "").strip() or None
         user.phone = (form.phone.data or "").strip() or None
-        user.locale = form.locale.data
-        user.alert_mode = AlertMode(form.alert_mode.data)
         db.session.commit()
-        session["locale"] = user.locale
         flash(_("Your settings have been saved."), "success")
         return redirect(url_for("auth.profile"))
     tokens = db.session.scalars(

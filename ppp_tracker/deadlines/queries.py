@@ -27,8 +27,11 @@ def deadlines(
     within_days: int | None = None,
     contract_id: int | None = None,
     region: str | None = None,
+    officer_id: int | None = None,
 ) -> list[Milestone]:
-    """Open milestones in the user's scope; `overdue` or `upcoming` (within N days) on `as_of`."""
+    """Open milestones in the user's scope; `overdue` or `upcoming` (within N days) on `as_of`;
+    `officer_id` keeps those the user is responsible for (directly or as the contract's officer).
+    """
     stmt = (
         sa.select(Milestone)
         .join(Milestone.contract)
@@ -45,6 +48,13 @@ def deadlines(
         stmt = stmt.where(Milestone.contract_id == contract_id)
     if region:
         stmt = stmt.where(Contract.region_code == region)
+    if officer_id is not None:
+        stmt = stmt.where(
+            sa.or_(
+                Milestone.responsible_id == officer_id,
+                sa.and_(Milestone.responsible_id.is_(None), Contract.officer_id == officer_id),
+            )
+        )
     horizon = within_days if within_days is not None else DUE_SOON_DAYS
     if state == "overdue":
         stmt = stmt.where(Milestone.due_on < as_of)

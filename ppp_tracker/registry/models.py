@@ -287,6 +287,13 @@ class Milestone(Audited, TimestampMixin, db.Model):
     __tablename__ = "milestones"
     __table_args__ = (
         sa.Index("ix_milestones_status_due_on", "status", "due_on"),
+        # Milestones whose stored effective due date is still to be computed (after an upgrade).
+        sa.Index(
+            "ix_milestones_unplanned",
+            "id",
+            postgresql_where=sa.text("due_on IS NOT NULL AND effective_due_on IS NULL"),
+            sqlite_where=sa.text("due_on IS NOT NULL AND effective_due_on IS NULL"),
+        ),
         sa.CheckConstraint(
             "relative_to_id IS NULL OR (relative_amount IS NOT NULL AND relative_unit IS NOT NULL)",
             name="relative_complete",
@@ -313,6 +320,9 @@ class Milestone(Audited, TimestampMixin, db.Model):
     value: Mapped[Decimal | None] = mapped_column(Money)
     #: The contractual due date; NULL while a relative date's anchor has not happened.
     due_on: Mapped[date | None]
+    #: `due_on` moved to the next working day; kept by deadlines.tracking whenever the date or
+    #: the calendar changes, so that lists and the alert scan can filter on it in SQL.
+    effective_due_on: Mapped[date | None] = mapped_column(index=True)
     relative_to_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("milestones.id", ondelete="SET NULL"), index=True
     )

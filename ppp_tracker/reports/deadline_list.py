@@ -15,7 +15,7 @@ from ppp_tracker.deadlines.rules import Timing
 from ppp_tracker.registry.models import Milestone
 
 STATES = ("overdue", "upcoming", "open")
-WITHIN_CHOICES = (7, 30, 90, 365)
+WITHIN_CHOICES = (7, 14, 30, 60, 90, 180, 365, 366)
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class DeadlineFilter:
     within_days: int = 30
     region: str | None = None
     q: str = ""
+    contract_id: int | None = None
+    officer_id: int | None = None
 
     @classmethod
     def from_args(cls, args: Mapping) -> DeadlineFilter:
@@ -38,7 +40,14 @@ class DeadlineFilter:
             within_days=within,
             region=(args.get("region") or None),
             q=(args.get("q") or "").strip()[:200],
+            contract_id=_positive_int(args.get("contract_id")),
+            officer_id=_positive_int(args.get("officer")),
         )
+
+
+def _positive_int(raw) -> int | None:
+    text = str(raw or "").strip()
+    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ def deadline_items(user: User, filters: DeadlineFilter, as_of: date) -> list[Dea
         state=None if filters.state == "open" else filters.state,
         within_days=filters.within_days if filters.state == "upcoming" else None,
         region=filters.region,
+        contract_id=filters.contract_id,
+        officer_id=filters.officer_id,
     )
     needle = filters.q.lower()
     calendar = get_calendar()

@@ -4,7 +4,6 @@ imports, the calendar feed's profile card — and the public feed and open-data 
 from __future__ import annotations
 
 import io
-from math import ceil
 
 from flask import (
     Blueprint,
@@ -35,7 +34,6 @@ from ppp_tracker.db import db
 from ppp_tracker.registry.views import region_choices
 from ppp_tracker.reports import calendar_feed, charts, dashboard, exports, imports, ocds, search
 from ppp_tracker.reports import timeline as timeline_data
-from ppp_tracker.reports.deadline_list import STATES, WITHIN_CHOICES, DeadlineFilter, deadline_items
 from ppp_tracker.reports.forms import ButtonForm, ImportForm
 from ppp_tracker.reports.models import ImportBatch, ImportKind
 from ppp_tracker.reports.pdf import overdue_pdf
@@ -66,7 +64,7 @@ def dashboard_page():
                 bar.name,
                 bar.overdue,
                 _("%(money)s accrued", money=_money(bar.accrued, locale)),
-                url_for("reports.deadlines", state="overdue", region=bar.code),
+                url_for("deadlines.deadlines", region=bar.code, _anchor="overdue"),
             )
             for bar in board.by_region
         ]
@@ -115,31 +113,6 @@ def timeline():
         charts_by_project=charts_by_project,
         regions=region_choices(blank=_("All regions")),
         region=region,
-    )
-
-
-# --- deadlines -----------------------------------------------------------------------------------
-
-PER_PAGE = 50
-
-
-@bp.get("/deadlines")
-def deadlines():
-    user = require(Permission.READ)
-    filters = DeadlineFilter.from_args(request.args)
-    items = deadline_items(user, filters, clock.today())
-    pages = max(1, ceil(len(items) / PER_PAGE))
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
-    return render_template(
-        "reports/deadlines.html",
-        filters=filters,
-        items=items[(page - 1) * PER_PAGE : page * PER_PAGE],
-        total=len(items),
-        page=page,
-        pages=pages,
-        states=STATES,
-        within_choices=WITHIN_CHOICES,
-        regions=region_choices(blank=_("All regions")),
     )
 
 

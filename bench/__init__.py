@@ -1,0 +1,1 @@
+"""Benchmarks of ppp-tracker: `make bench` (= `python -m bench [name] [options]`)."""

@@ -1,0 +1,150 @@
+"""The edges of the alert engine: the scan as beat and the CLI run it, and one send as a task
+runs it. They commit (between batches, around a send) and queue tasks only after a commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date
+
+from flask import current_app
+
+from ppp_tracker import clock
+from ppp_tracker.alerts import delivery, scan
+from ppp_tracker.alerts.models import AlertDelivery, AlertDigest, ScanRun
+from ppp_tracker.core.mail import MailError
+from ppp_tracker.db import db
+from ppp_tracker.deadlines.tracking import refresh_unplanned
+
+log = logging.getLogger(__name__)
+
+#: Milestones handled per transaction; a scan after a long outage commits as it goes.
+SCAN_BATCH = 500
+#: A guard against a scan that never ends while others keep changing the same rows.
+MAX_BATCHES = 100_000
+
+
+def _queue(task_name: str, ids: list[int]) -> None:
+    # This app's own Celery app (not whichever was created last in the process).
+    task = current_app.extensions["celery"].tasks[task_name]
+    for row_id in ids:
+        try:
+            task.delay(row_id)
+        except Exception:  # the broker is down: the next scan queues it again (stale_work)
+            log.exception("could not queue %s(%s)", task_name, row_id)
+
+
+def _queue_deliveries(ids: list[int]) -> None:
+    _queue("alerts.deliver", ids)
+
+
+def _queue_digests(ids: list[int]) -> None:
+    _queue("alerts.digest", ids)
+
+
+def run_scan(
+    as_of: date | None = None,
+    *,
+    trigger: str,
+    send_now: bool = False,
+    batch_size: int = SCAN_BATCH,
+) -> ScanRun:
+    """The whole scan on `as_of` (default today). With `send_now` the e-mails are sent in this
+    process instead of by the workers (the CLI's --send-now)."""
+    as_of = as_of or clock.today()
+    queue_deliveries: Callable[[list[int]], None] = _queue_deliveries
+    queue_digests: Callable[[list[int]], None] = _queue_digests
+    if send_now:
+        queue_deliveries = _send_deliveries_now
+        queue_digests = _send_digests_now
+    run = ScanRun(trigger=trigger, as_of=as_of, started_at=clock.now())
+    db.session.add(run)
+    db.session.commit()
+    run_id = run.id
+    counts = {"planned": 0, "alerts": 0, "deliveries": 0, "digests": 0, "requeued": 0}
+    try:
+        while True:
+            planned = refresh_unplanned(db.session, limit=batch_size)
+            db.session.commit()
+            counts["planned"] += planned
+            if planned < batch_size:
+                break
+        for _batch in range(MAX_BATCHES):
+            result = scan.scan_batch(as_of, limit=batch_size)
+            db.session.commit()
+            counts["alerts"] += result.alerts
+            counts["deliveries"] += result.deliveries
+            queue_deliveries(result.immediate_ids)
+            # Done when the due rows run out — or when none of a full batch could be claimed:
+            # another scan is moving those rows on right now, and will finish them.
+            if result.selected < batch_size or result.claimed == 0:
+                break
+        digest_ids = scan.queue_digests(as_of, clock.now())
+        db.session.commit()
+        counts["digests"] = len(digest_ids)
+        queue_digests(digest_ids)
+        delivery.give_up_abandoned(clock.now())
+        lost_deliveries, lost_digests = scan.stale_work(clock.now())
+        db.session.commit()
+        counts["requeued"] = len(lost_deliveries) + len(lost_digests)
+        queue_deliveries(lost_deliveries)
+        queue_digests(lost_digests)
+    except Exception as exc:
+        db.session.rollback()
+        run = db.session.get(ScanRun, run_id)
+        run.error = f"{type(exc).__name__}: {exc}"[:2000]
+        db.session.commit()
+        raise
+    run = db.session.get(ScanRun, run_id)
+    for key, value in counts.items():
+        setattr(run, key, value)
+    run.finished_at = clock.now()
+    db.session.commit()
+    log.info("deadline scan as of %s: %s", as_of, counts)
+    return run
+
+
+def deliver(delivery_id: int) -> delivery.Outcome:
+    """Send one alert delivery: claim (commit), send, record the outcome (commit)."""
+    if not delivery.claim_delivery(delivery_id, clock.now()):
+        busy = delivery.busy_for(AlertDelivery, delivery_id, clock.now())
+        db.session.rollback()
+        return delivery.SKIPPED if busy is None else delivery.Outcome("busy", busy)
+    db.session.commit()
+    try:
+        outcome = delivery.send_delivery(delivery_id, clock.now())
+    except Exception as exc:
+        db.session.rollback()
+        if not isinstance(exc, MailError):
+            current_app.logger.exception("delivery %s failed", delivery_id)
+        outcome = delivery.record_failure(AlertDelivery, delivery_id, exc, clock.now())
+    db.session.commit()
+    return outcome
+
+
+def deliver_digest(digest_id: int) -> delivery.Outcome:
+    """Send one digest: claim and gather (commit), send, record the outcome (commit)."""
+    if not delivery.claim_digest(digest_id, clock.now()):
+        busy = delivery.busy_for(AlertDigest, digest_id, clock.now())
+        db.session.rollback()
+        return delivery.SKIPPED if busy is None else delivery.Outcome("busy", busy)
+    db.session.commit()
+    try:
+        outcome = delivery.send_digest(digest_id, clock.now())
+    except Exception as exc:
+        db.session.rollback()
+        if not isinstance(exc, MailError):
+            current_app.logger.exception("digest %s failed", digest_id)
+        outcome = delivery.record_failure(AlertDigest, digest_id, exc, clock.now())
+    db.session.commit()
+    return outcome
+
+
+def _send_deliveries_now(ids: list[int]) -> None:
+    for delivery_id in ids:
+        deliver(delivery_id)
+
+
+def _send_digests_now(ids: list[int]) -> None:
+    for digest_id in ids:
+        deliver_digest(digest_id)

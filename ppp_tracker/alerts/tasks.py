@@ -1,0 +1,70 @@
+"""Celery tasks of the alert engine: thin, they take ids and are safe to run twice."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from celery import shared_task
+from celery.signals import worker_ready
+from flask import Flask
+
+from ppp_tracker.core.audit import Actor, acting_as
+
+
+@shared_task(name="alerts.scan", ignore_result=True)
+def scan_deadlines(as_of: str | None = None, trigger: str = "beat") -> int | None:
+    """The periodic deadline scan (beat, every SCAN_INTERVAL_MINUTES)."""
+    from flask import current_app
+
+    from ppp_tracker.alerts import jobs
+
+    if trigger == "worker" and not current_app.config["ALERT_SCAN_ON_WORKER_START"]:
+        return None
+    with acting_as(Actor("worker:alerts.scan")):
+        run = jobs.run_scan(date.fromisoformat(as_of) if as_of else None, trigger=trigger)
+    return run.id
+
+
+@shared_task(bind=True, name="alerts.deliver", ignore_result=True, max_retries=None)
+def deliver_alert(self, delivery_id: int) -> str:
+    """Send one alert to one person; retried with backoff while the SMTP server fails."""
+    from ppp_tracker.alerts import jobs
+
+    with acting_as(Actor("worker:alerts.deliver")):
+        outcome = jobs.deliver(delivery_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(bind=True, name="alerts.digest", ignore_result=True, max_retries=None)
+def send_digest(self, digest_id: int) -> str:
+    """Send one user's daily digest; retried with backoff while the SMTP server fails."""
+    from ppp_tracker.alerts import jobs
+
+    with acting_as(Actor("worker:alerts.digest")):
+        outcome = jobs.deliver_digest(digest_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+def beat_entry(app: Flask) -> dict:
+    minutes = app.config["SCAN_INTERVAL_MINUTES"]
+    return {
+        "task": "alerts.scan",
+        "schedule": timedelta(minutes=minutes),
+        # A scan queued while no worker ran is worthless once the next one is due.
+        "options": {"expires": minutes * 60},
+    }
+
+
+@worker_ready.connect
+def _scan_when_a_worker_starts(sender=None, **kwargs) -> None:
+    """Beat's first interval would pass before the first scan: a worker that starts (after an
+    outage, or with `make run`) asks for one at once, on a queue it consumes itself. Sent once
+    the worker has declared its queues — earlier races the SQLite transport creating its tables.
+    """
+    queues = [queue.name for queue in sender.task_consumer.queues] if sender else []
+    options = {"queue": queues[0]} if queues else {}
+    sender.app.send_task("alerts.scan", kwargs={"trigger": "worker"}, **options)

@@ -1,0 +1,234 @@
+"""Deadline pages: what is overdue and what is coming (filtered, in the user's scope) and the
+administrator's working-day calendar with its overrides."""
+
+from __future__ import annotations
+
+import calendar as stdcal
+from datetime import date
+
+import sqlalchemy as sa
+from babel.dates import get_day_names, get_month_names
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from ppp_tracker import clock
+from ppp_tracker.auth.access import Permission, require, scope
+from ppp_tracker.auth.models import Role, User
+from ppp_tracker.core.errors import Invalid
+from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.web import locale_code
+from ppp_tracker.db import db
+from ppp_tracker.deadlines import services
+from ppp_tracker.deadlines.calendar import get_calendar
+from ppp_tracker.deadlines.forms import OverrideForm, RemoveOverrideForm
+from ppp_tracker.deadlines.models import CalendarOverride
+from ppp_tracker.deadlines.queries import deadlines as deadline_query
+from ppp_tracker.deadlines.services import milestone_timing
+from ppp_tracker.registry.models import Contract, Party, Region
+
+bp = Blueprint("deadlines", __name__)
+
+#: The "coming up" list looks this many days ahead unless the user asks otherwise.
+DEFAULT_WITHIN_DAYS = 30
+MAX_WITHIN_DAYS = 366
+
+
+@bp.before_request
+@login_required
+def _logged_in():
+    """Every deadline page needs a logged-in user."""
+
+
+def _int_arg(name: str) -> int | None:
+    raw = (request.args.get(name) or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+@bp.get("/deadlines")
+def deadlines():
+    user = require(Permission.READ)
+    today = clock.today()
+    locale = locale_code()
+    region = request.args.get("region") or None
+    contract_id = _int_arg("contract_id")
+    officer_id = _int_arg("officer")
+    within = _int_arg("within_days")
+    within = DEFAULT_WITHIN_DAYS if within is None else min(within, MAX_WITHIN_DAYS)
+    filters = {"region": region, "contract_id": contract_id, "officer_id": officer_id}
+    # Both in due-date order: the most overdue first, then the nearest coming up.
+    overdue = deadline_query(user, as_of=today, state="overdue", **filters)
+    upcoming = deadline_query(user, as_of=today, state="upcoming", within_days=within, **filters)
+    rows = {
+        "overdue": [(m, milestone_timing(m, today, locale)) for m in overdue],
+        "upcoming": [(m, milestone_timing(m, today, locale)) for m in upcoming],
+    }
+    regions = db.session.scalars(
+        scope(sa.select(Region).order_by(Region.name_ru), user, Region.code)
+    ).all()
+    contractor = sa.orm.aliased(Party)
+    contracts = db.session.execute(
+        scope(
+            sa.select(Contract.id, Contract.number, contractor.name)
+            .join(contractor, Contract.contractor_id == contractor.id)
+            .order_by(Contract.number),
+            user,
+            Contract.region_code,
+        )
+    ).all()
+    officers = db.session.scalars(
+        sa.select(User)
+        .where(
+            User.active.is_(True),
+            User.role.in_([Role.OFFICER, Role.MANAGER, Role.ADMIN, Role.LEGAL]),
+            *(
+                [sa.or_(User.region_code.is_(None), User.region_code == user.region_code)]
+                if user.region_code
+                else []
+            ),
+        )
+        .order_by(User.name)
+    ).all()
+    from ppp_tracker.alerts.services import last_alerts, last_completed_scan
+    from ppp_tracker.claims.penalty import penalty_line
+
+    ids = [m.id for m, _t in rows["overdue"] + rows["upcoming"]]
+    calendar = get_calendar()
+    accrued = {}
+    for m, _t in rows["overdue"]:
+        line = penalty_line(m.contract, m, today, calendar)
+        accrued[m.id] = line.accrued if line else None
+    # The exports carry the page's filters, one list each.
+    common = {
+        "region": region,
+        "contract_id": contract_id,
+        "officer": officer_id,
+    }
+    exports = {
+        "overdue": {"state": "overdue", **common},
+        "upcoming": {"state": "upcoming", "within_days": within, **common},
+    }
+    return render_template(
+        "deadlines/deadlines.html",
+        rows=rows,
+        accrued=accrued,
+        exports={
+            k: {a: v for a, v in args.items() if v is not None} for k, args in exports.items()
+        },
+        within=within,
+        regions=[(r.code, r.name(locale)) for r in regions],
+        contracts=[(cid, f"№ {number} · {name}") for cid, number, name in contracts],
+        officers=[(u.id, u.name) for u in officers],
+        selected={"region": region or "", "contract_id": contract_id, "officer": officer_id},
+        last_alerts=last_alerts(ids),
+        last_scan=last_completed_scan(),
+    )
+
+
+# --- the working-day calendar (administrators) -------------------------------------------------
+
+
+def _year_arg() -> int:
+    year = _int_arg("year")
+    return year if year is not None and 1991 <= year <= 2100 else clock.today().year
+
+
+def _calendar_page(year: int, form: OverrideForm, status: int = 200):
+    days = services.year_days(year, locale_code())
+    months = []
+    for month in range(1, 13):
+        weeks = stdcal.Calendar(firstweekday=0).monthdatescalendar(year, month)
+        by_day = {d.day: d for d in days}
+        months.append(
+            (
+                month,
+                [
+                    [by_day.get(day) if day.month == month else None for day in week]
+                    for week in weeks
+                ],
+            )
+        )
+    overrides = db.session.scalars(
+        sa.select(CalendarOverride)
+        .where(CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
+        .order_by(CalendarOverride.day)
+    ).all()
+    return render_template(
+        "deadlines/calendar.html",
+        year=year,
+        months=months,
+        unusual=[d for d in days if d.unusual],
+        overrides=overrides,
+        form=form,
+        remove_form=RemoveOverrideForm(),
+        month_names=[_month_name(m) for m in range(1, 13)],
+        weekday_names=_weekday_names(),
+    ), status
+
+
+def _month_name(month: int) -> str:
+    return get_month_names("wide", "stand-alone", locale=locale_code())[month].capitalize()
+
+
+def _weekday_names() -> list[str]:
+    """Monday to Sunday, abbreviated in the reader's language."""
+    names = get_day_names("abbreviated", "stand-alone", locale=locale_code())
+    return [names[day].capitalize() for day in range(7)]
+
+
+@bp.get("/admin/calendar")
+def calendar():
+    require(Permission.ADMIN)
+    return _calendar_page(_year_arg(), OverrideForm(kind="off"))
+
+
+@bp.post("/admin/calendar/overrides")
+def add_override():
+    user = require(Permission.ADMIN)
+    form = OverrideForm()
+    year = form.day.data.year if form.day.data else _year_arg()
+    if form.validate_on_submit():
+        moved = []
+        try:
+            services.set_override(
+                form.day.data, form.kind.data == "working", form.reason.data, user, moved=moved
+            )
+            db.session.commit()
+        except Invalid as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            flash(_moved_message(form.day.data, len(moved)), "success")
+            return redirect(url_for("deadlines.calendar", year=form.day.data.year))
+    return _calendar_page(year, form, 422)
+
+
+@bp.post("/admin/calendar/overrides/remove")
+def remove_override():
+    require(Permission.ADMIN)
+    form = RemoveOverrideForm()
+    if form.validate_on_submit():
+        moved = []
+        try:
+            services.remove_override(form.day.data, moved=moved)
+            db.session.commit()
+        except Invalid as exc:
+            db.session.rollback()
+            for messages in exc.errors.values():
+                for message in messages:
+                    flash(message, "danger")
+        else:
+            flash(_moved_message(form.day.data, len(moved), removed=True), "success")
+        return redirect(url_for("deadlines.calendar", year=form.day.data.year))
+    flash(_("Choose the day whose override to remove."), "danger")
+    return redirect(url_for("deadlines.calendar"))
+
+
+def _moved_message(day: date, count: int, removed: bool = False) -> str:
+    when = day.strftime("%d.%m.%Y")
+    first = (
+        _("The override of %(d)s is removed.", d=when)
+        if removed
+        else _("%(d)s is saved in the calendar.", d=when)
+    )
+    return first + " " + _("Effective due dates moved: %(n)d.", n=count)
