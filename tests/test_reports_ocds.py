@@ -17,7 +17,7 @@ from ppp_tracker.db import db
 from ppp_tracker.registry import services
 from tests import factories
 
-STANDARD_ZIP = Path(__file__).resolve().parents[2] / "shared/ocds/standard-1__1__5-schema-only.zip"
+STANDARD_ZIP = Path(__file__).resolve().parent / "data/ocds/standard-1__1__5-schema-only.zip"
 LIBCOVEOCDS = Path(sys.executable).parent / "libcoveocds"
 
 
