@@ -134,3 +134,31 @@ def test_a_sent_letter_is_rendered_and_kept_by_the_workers(
         )
     )
     assert {f.id: f.rendered_at for f in db.session.scalars(sa.select(ClaimFile))} == time_of
+
+
+def test_a_starting_worker_drafts_what_is_overdue_at_once(app, smtp_server, set_today, tmp_path):
+    """Beat's first claims scan comes an interval after it starts: a worker that starts drafts
+    at once (so `make run`, or a worker back after an outage, does not wait 15 minutes)."""
+    from tests.alerting import karaganda, wait_for
+    from tests.test_alert_workers import _stop, _worker
+
+    set_today("2014-06-12")
+    w = karaganda()  # due 01.05.2014 → effective 04.05.2014: past the grace period by far
+    worker = _worker(
+        app,
+        tmp_path,
+        smtp_server.port,
+        pool="solo",
+        name="claims-start",
+        env={"ALERT_SCAN_ON_WORKER_START": "1", "FAKE_TODAY": "2014-06-12"},
+    )
+    try:
+        wait_for(
+            lambda: db.session.scalar(sa.select(sa.func.count(Claim.id))),
+            timeout=60,
+            message="the draft of the start-up claims scan",
+        )
+    finally:
+        _stop(worker)
+    [claim] = db.session.scalars(sa.select(Claim)).all()
+    assert claim.contract_id == w.contract.id and str(claim.status) == "draft"

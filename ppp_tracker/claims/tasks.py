@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from celery import shared_task
+from celery.signals import worker_ready
 from flask import current_app
 
 from ppp_tracker import clock
@@ -24,8 +25,10 @@ RETRY_DELAYS = (60, 300, 900, 1800, 3600)
 
 
 @shared_task(name="claims.scan")
-def scan(as_of: str | None = None) -> dict:
+def scan(as_of: str | None = None, trigger: str = "beat") -> dict | None:
     """Run the claims scan as of a day (default today) and queue its e-mails after commit."""
+    if trigger == "worker" and not current_app.config["ALERT_SCAN_ON_WORKER_START"]:
+        return None
     day = date.fromisoformat(as_of) if as_of else clock.today()
     with acting_as(Actor("worker:claims.scan")):
         result = services.scan(day)
@@ -87,3 +90,12 @@ def beat_entry(app) -> dict:
         "task": "claims.scan",
         "schedule": timedelta(minutes=app.config["SCAN_INTERVAL_MINUTES"]),
     }
+
+
+@worker_ready.connect
+def _scan_when_a_worker_starts(sender=None, **kwargs) -> None:
+    """Like the deadline scan: a starting worker drafts what is overdue at once, instead of
+    waiting a whole beat interval (after an outage, or on `make run`)."""
+    queues = [queue.name for queue in sender.task_consumer.queues] if sender else []
+    options = {"queue": queues[0]} if queues else {}
+    sender.app.send_task("claims.scan", kwargs={"trigger": "worker"}, **options)
