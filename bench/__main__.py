@@ -12,6 +12,7 @@ BENCHMARKS = {
     "letters": "bench.letters",
     "scan": "bench.scan",  # the deadline scan against a hand-written indexed query (alerts)
     "delivery": "bench.delivery",  # 10,000 alerts through Celery against a smtplib loop (alerts)
+    "web": "bench.web",  # dashboard and contract list under wrk/gunicorn at 10k contracts (perf)
 }
 
 
