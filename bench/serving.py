@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: each so that a request waiting on PostgreSQL does not hold the core idle.
 WORKERS = 2
 THREADS = 4
+USER_AGENT = "ppp-bench"
 
 #: wrk's Lua: each request takes the next (path, cookie) pair; `done` prints the figures as
 #: JSON. `response` counts status classes itself, so that a 3xx (a lost session redirected to
@@ -51,7 +52,7 @@ end
 function request()
   counter = counter + 1
   local p = pairs_[(counter % #pairs_) + 1]
-  return wrk.format("GET", p[1], {["Cookie"] = p[2]})
+  return wrk.format("GET", p[1], {["Cookie"] = p[2], ["User-Agent"] = "ppp-bench"})
 end
 
 function response(status, headers, body)
@@ -185,6 +186,9 @@ def worker_pids(master: subprocess.Popen) -> list[int]:
 def login(base: str, email: str, password: str = PASSWORD) -> str:
     """Log in through the login form (a real CSRF token); returns the Cookie header's value."""
     session = requests.Session()
+    # Flask-Login's session protection ties a session to the client's address and User-Agent:
+    # wrk sends the same one.
+    session.headers["User-Agent"] = USER_AGENT
     page = session.get(base + "/login", timeout=30)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
     if token is None:
@@ -204,7 +208,10 @@ def check(base: str, pairs: list[tuple[str, str]]) -> None:
     """Every (path, cookie) answers 200 before it is loaded (a redirect would hide an error)."""
     for path, cookie in pairs:
         response = requests.get(
-            base + path, headers={"Cookie": cookie}, allow_redirects=False, timeout=120
+            base + path,
+            headers={"Cookie": cookie, "User-Agent": USER_AGENT},
+            allow_redirects=False,
+            timeout=120,
         )
         if response.status_code != 200:
             raise RuntimeError(f"GET {path} answered {response.status_code}")
