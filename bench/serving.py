@@ -17,6 +17,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 
@@ -230,7 +231,13 @@ def wrk(
     """Load `base` with `wrk`, rotating over (path, cookie) pairs; returns wrk's figures."""
     lua = (WRK_LUA if count_statuses else WRK_LUA_FAST).replace(
         "{PAIRS}",
-        "{" + ", ".join("{" + json.dumps(p) + ", " + json.dumps(c) + "}" for p, c in pairs) + "}",
+        "{"
+        + ", ".join(
+            # Percent-encoded: wrk's Lua (5.1) reads no \u escapes, and a request line is ASCII.
+            "{" + json.dumps(quote(p, safe="/?=&-")) + ", " + json.dumps(c) + "}"
+            for p, c in pairs
+        )
+        + "}",
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua)
