@@ -12,6 +12,9 @@ BENCHMARKS = {
     "letters": "bench.letters",
     "scan": "bench.scan",  # the deadline scan against a hand-written indexed query (alerts)
     "delivery": "bench.delivery",  # 10,000 alerts through Celery against a smtplib loop (alerts)
+    "imports": "bench.imports",  # a 10,000-row XLSX through the import path (perf)
+    "web": "bench.web",  # dashboard and contract list under wrk/gunicorn at 10k contracts (perf)
+    "load": "bench.load",  # 50 users × 60 s on the main pages; web and worker memory (perf)
 }
 
 

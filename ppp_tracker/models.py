@@ -18,4 +18,4 @@ from ppp_tracker.registry.models import (  # noqa: F401
     ProjectStage,
     Region,
 )
-from ppp_tracker.reports.models import CalendarFeed, ImportBatch  # noqa: F401
+from ppp_tracker.reports.models import CalendarFeed, DashboardSnapshot, ImportBatch  # noqa: F401

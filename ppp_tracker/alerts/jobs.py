@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 SCAN_BATCH = 500
 #: A guard against a scan that never ends while others keep changing the same rows.
 MAX_BATCHES = 100_000
+#: Called with the scan's day after a scan has finished and committed (the reports feature
+#: queues the refresh of the dashboard's snapshots here): name -> fn(as_of).
+SCAN_HOOKS: dict[str, Callable[[date], None]] = {}
 
 
 def _queue(task_name: str, ids: list[int]) -> None:
@@ -101,6 +104,8 @@ def run_scan(
     run.finished_at = clock.now()
     db.session.commit()
     log.info("deadline scan as of %s: %s", as_of, counts)
+    for hook in SCAN_HOOKS.values():
+        hook(as_of)
     return run
 
 

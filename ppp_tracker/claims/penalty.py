@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from ppp_tracker.db import round_tiyn
 from ppp_tracker.deadlines.calendar import WorkingCalendar, get_calendar
-from ppp_tracker.deadlines.rules import MilestoneState, timing
+from ppp_tracker.deadlines.rules import MilestoneState, days_late, milestone_state
 from ppp_tracker.registry.codes import MilestoneStatus, Obligor, PenaltyBase
 from ppp_tracker.registry.models import Contract, Milestone
 
@@ -91,14 +91,14 @@ def penalty_line(
     if milestone.due_on is None:
         return None
     terms = terms or PenaltyTerms.of(contract)
-    t = timing(
-        calendar or get_calendar(),
-        due_on=milestone.due_on,
-        status=milestone.status,
-        met_on=milestone.met_on,
-        as_of=as_of,
-    )
-    if t.state not in (MilestoneState.OVERDUE, MilestoneState.MET_LATE) or t.days_late <= 0:
+    # The state and the days late as `deadlines.rules.timing` has them, without composing the
+    # date's explanation (a dashboard asks for hundreds of thousands of lines).
+    effective_due_on = (calendar or get_calendar()).next_working_day(milestone.due_on)
+    state = milestone_state(milestone.status, effective_due_on, milestone.met_on, as_of)
+    if state not in (MilestoneState.OVERDUE, MilestoneState.MET_LATE):
+        return None
+    late = days_late(effective_due_on, as_of, milestone.met_on)
+    if late <= 0:
         return None
     missing_value = False
     if terms.base == PenaltyBase.TOTAL:
@@ -107,17 +107,15 @@ def penalty_line(
         base, missing_value = Decimal("0.00"), True
     else:
         base = Decimal(milestone.value)
-    accrued, capped = penalty_amount(
-        base, terms.rate_percent_per_day, t.days_late, terms.cap_percent
-    )
+    accrued, capped = penalty_amount(base, terms.rate_percent_per_day, late, terms.cap_percent)
     counted_until = min(as_of, milestone.met_on) if milestone.met_on else as_of
     return PenaltyLine(
         milestone_id=milestone.id,
         title=milestone.title,
         due_on=milestone.due_on,
-        effective_due_on=t.effective_due_on,
+        effective_due_on=effective_due_on,
         counted_until=counted_until,
-        days_late=t.days_late,
+        days_late=late,
         base=base,
         daily_exact=base * terms.rate_percent_per_day / HUNDRED,
         accrued=accrued,

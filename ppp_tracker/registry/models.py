@@ -204,7 +204,8 @@ class Contract(Audited, TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(64), index=True)
-    signed_on: Mapped[date]
+    #: Indexed: the contract list's default order (newest first) reads one page of the index.
+    signed_on: Mapped[date] = mapped_column(index=True)
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("parties.id"))
     contractor_id: Mapped[int] = mapped_column(sa.ForeignKey("parties.id"), index=True)
     project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id"), index=True)
@@ -212,7 +213,7 @@ class Contract(Audited, TimestampMixin, db.Model):
     #: Copied from the project or site so that region scope is one indexed comparison.
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
     subject: Mapped[str] = mapped_column(sa.Text)
-    total_amount: Mapped[Decimal] = mapped_column(Money)
+    total_amount: Mapped[Decimal] = mapped_column(Money, index=True)
     currency: Mapped[str] = mapped_column(sa.String(3), default="KZT")
     starts_on: Mapped[date | None]
     ends_on: Mapped[date | None]

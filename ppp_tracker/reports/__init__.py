@@ -28,7 +28,7 @@ def init_app(app: Flask) -> None:
     from ppp_tracker.api import register_api_module
     from ppp_tracker.core import web
     from ppp_tracker.reports import views
-    from ppp_tracker.reports.cli import ocds_cli
+    from ppp_tracker.reports.cli import dashboard_cli, ocds_cli
     from workers import register_tasks
 
     for key, read in SETTINGS.items():
@@ -49,3 +49,24 @@ def init_app(app: Flask) -> None:
     register_api_module("ppp_tracker.reports.api")
     register_tasks("ppp_tracker.reports.tasks")
     app.cli.add_command(ocds_cli)
+    app.cli.add_command(dashboard_cli)
+    # After each deadline scan the workers store the dashboard's figures of every scope.
+    from ppp_tracker.alerts import jobs
+
+    jobs.SCAN_HOOKS["dashboard"] = queue_dashboard_refresh
+
+
+def queue_dashboard_refresh(as_of) -> None:
+    """Queue `reports.refresh_dashboard` (after the scan's commit); a broker that is down costs
+    only freshness: the page computes its figures itself when they are stale."""
+    import logging
+
+    from flask import current_app
+
+    try:
+        task = current_app.extensions["celery"].tasks["reports.refresh_dashboard"]
+        # Worthless once the next scan has queued its own.
+        expires = current_app.config["SCAN_INTERVAL_MINUTES"] * 60
+        task.apply_async(args=[as_of.isoformat()], expires=expires)
+    except Exception:
+        logging.getLogger(__name__).exception("could not queue the dashboard refresh")

@@ -1,4 +1,5 @@
-"""`flask ocds export`: the open-data release package of every contract, written to a file."""
+"""`flask ocds export` (the open-data release package of every contract, written to a file) and
+`flask dashboard refresh` (what the workers run after each scan)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,23 @@ def export(output: str, region: str | None):
         fh.write(text)
     if output != "-":
         click.echo(f"{len(package['releases'])} releases written to {output}", err=True)
+
+
+dashboard_cli = click.Group("dashboard", help="The dashboard's stored figures.")
+
+
+@dashboard_cli.command("refresh")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Default: today.")
+def refresh(as_of):
+    """Compute and store the dashboard's figures of every scope, as the workers do after a scan."""
+    import time
+
+    from ppp_tracker.core.audit import Actor, acting_as
+    from ppp_tracker.db import db
+    from ppp_tracker.reports import snapshots
+
+    start = time.perf_counter()
+    with acting_as(Actor("cli:dashboard refresh")):
+        count = snapshots.refresh(as_of.date() if as_of else None)
+        db.session.commit()
+    click.echo(f"{count} scopes refreshed in {time.perf_counter() - start:.1f} s")

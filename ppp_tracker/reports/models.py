@@ -1,8 +1,9 @@
-"""Calendar feed addresses of users, and spreadsheet imports with their progress and outcome."""
+"""Calendar feed addresses of users, spreadsheet imports with their progress and outcome, and
+the dashboard's snapshots."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
@@ -145,3 +146,24 @@ class ImportBatch(db.Model):
 
     def __repr__(self) -> str:
         return f"<ImportBatch {self.id} {self.kind} {self.status} {self.filename!r}>"
+
+
+class DashboardSnapshot(db.Model):
+    """The dashboard's figures of one scope, computed by the workers after each scan.
+
+    The page reads one row instead of going through every late milestone of the registry; the
+    figures are as old as the last scan (the page says when they were computed).
+    """
+
+    __tablename__ = "dashboard_snapshots"
+
+    #: "*" for all regions, else the region's code (a user's scope).
+    scope: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    #: The day the figures are for (penalties accrue by the day).
+    as_of: Mapped[date] = mapped_column(sa.Date)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: `reports.dashboard.Dashboard.to_json()`.
+    data: Mapped[dict] = mapped_column(sa.JSON)
+
+    def __repr__(self) -> str:
+        return f"<DashboardSnapshot {self.scope} as of {self.as_of} at {self.computed_at}>"

@@ -89,3 +89,19 @@ def check_import(batch_id: int) -> str:
 def commit_import(batch_id: int) -> str:
     """Import a checked file: every row in one transaction, or none if a problem appears."""
     return _run(batch_id, ImportStatus.COMMIT_QUEUED, ImportStatus.COMMITTING, commit=True)
+
+
+@shared_task(name="reports.refresh_dashboard", ignore_result=True)
+def refresh_dashboard(as_of: str | None = None) -> int:
+    """Store the dashboard's figures of every scope (queued after each deadline scan).
+
+    Safe to run twice: each scope's row is replaced, never by figures older than its own.
+    """
+    from datetime import date
+
+    from ppp_tracker.reports import snapshots
+
+    with acting_as(Actor("worker:reports.refresh_dashboard")):
+        count = snapshots.refresh(date.fromisoformat(as_of) if as_of else None)
+        db.session.commit()
+    return count

@@ -32,7 +32,16 @@ from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
 from ppp_tracker.registry.views import region_choices
-from ppp_tracker.reports import calendar_feed, charts, dashboard, exports, imports, ocds, search
+from ppp_tracker.reports import (
+    calendar_feed,
+    charts,
+    dashboard,
+    exports,
+    imports,
+    ocds,
+    search,
+    snapshots,
+)
 from ppp_tracker.reports import timeline as timeline_data
 from ppp_tracker.reports.forms import ButtonForm, ImportForm
 from ppp_tracker.reports.models import ImportBatch, ImportKind
@@ -57,11 +66,13 @@ def dashboard_page():
     user = require(Permission.READ)
     today = clock.today()
     locale = locale_code()
-    board = dashboard.build(user, today, locale)
+    board = snapshots.dashboard_for(user, today)
+    # Computed here when no fresh snapshot existed: stored for the next visitor.
+    db.session.commit()
     region_chart = charts.hbar_chart(
         [
             (
-                bar.name,
+                bar.name(locale),
                 bar.overdue,
                 _("%(money)s accrued", money=_money(bar.accrued, locale)),
                 url_for("deadlines.deadlines", region=bar.code, _anchor="overdue"),
@@ -72,14 +83,15 @@ def dashboard_page():
     exposure_chart = charts.line_chart(
         [(p.on, p.total, p.projected) for p in board.exposure], today=today
     )
-    projects = timeline_data.scoped_projects(user)
-    overview = charts.timeline(timeline_data.overview_rows(projects, today), today=today)
+    overview = charts.timeline(dashboard.overview_rows(board, today), today=today)
     return render_template(
         "reports/dashboard.html",
         board=board,
         region_chart=region_chart,
         exposure_chart=exposure_chart,
         overview=overview,
+        computed_at=board.computed_at,
+        computed_time=clock.to_local(board.computed_at).strftime("%H:%M"),
     )
 
 

@@ -1,0 +1,140 @@
+"""The dashboard (`/`) and the contract list (`/contracts`) at 10,000 contracts / 1,000,000
+milestones, served by gunicorn and loaded with wrk, against `/healthz` of the same app on the same
+server (it answers `{"status": "ok"}` after a `SELECT 1`: one database round trip, no page).
+
+    python -m bench web [--seconds 15] [--connections 8] [--rounds 2] [--database NAME]
+
+Each round runs wrk on `/healthz`, then on each page, for the same time with the same number of
+connections, as a manager (all regions) and as a regional officer; the ratio of a page is its
+throughput divided by `/healthz`'s in the same round. Goal: ≥ 0.5, and p99 under 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from contextlib import contextmanager
+
+import psycopg
+
+from bench import dataset
+from bench.common import PG_HOST, make_app, pg_database, psycopg_url, save
+from bench.serving import check, gunicorn, login, wrk
+
+TRIVIAL = "/healthz"
+PAGES = {
+    "dashboard": "/",
+    "contracts": "/contracts",
+    "contracts, page 40 by amount": "/contracts?sort=-amount&page=40",
+}
+USERS = {"manager (all regions)": "manager@bench.kz", "officer (KZ-35)": "officer-kz-35@bench.kz"}
+
+
+@contextmanager
+def bench_database(existing: str | None, log=print):
+    """A database with the data set: made (and dropped afterwards), or an existing one kept."""
+    if existing:
+        yield existing, f"{PG_HOST}/{existing}"
+        return
+    with pg_database("ppp_bench_web") as (name, url):
+        app = make_app(url)
+        with psycopg.connect(psycopg_url(name), autocommit=True) as conn:
+            dataset.build(app, conn, log=log)
+        refresh_snapshots(app, log)
+        from ppp_tracker.db import db
+
+        with app.app_context():
+            db.engine.dispose()
+        yield name, url
+
+
+def refresh_snapshots(app, log=print) -> float | None:
+    """What the workers do after each scan: the dashboard's figures for every scope."""
+    try:
+        from ppp_tracker.reports import snapshots
+    except ImportError:  # before the snapshot existed (the first measurement)
+        return None
+    from ppp_tracker.db import db
+
+    with app.app_context():
+        start = time.perf_counter()
+        snapshots.refresh(dataset.AS_OF)
+        db.session.commit()
+        seconds = time.perf_counter() - start
+    log(f"  dashboard snapshots of every scope refreshed in {seconds:.1f} s", flush=True)
+    return seconds
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench web")
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--database", help="an existing data-set database (kept)")
+    args = parser.parse_args(argv)
+
+    results: dict = {
+        "as_of": dataset.AS_OF,
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "rounds": [],
+    }
+    with bench_database(args.database) as (_name, url):
+        if args.database:
+            from bench.common import make_app as _make
+
+            results["snapshot_refresh_s"] = refresh_snapshots(_make(url))
+        with gunicorn(url) as (base, _process):
+            cookies = {label: login(base, email) for label, email in USERS.items()}
+            targets = [("trivial", TRIVIAL, label) for label in USERS] + [
+                (page, path, label) for page, path in PAGES.items() for label in USERS
+            ]
+            check(base, [(path, cookies[label]) for _n, path, label in targets])
+            # One warm-up pass: the first requests of each worker load the calendar, templates.
+            for _n, path, label in targets:
+                wrk(base, [(path, cookies[label])], connections=2, seconds=2)
+            for round_no in range(args.rounds):
+                figures = {}
+                for page, path, label in targets:
+                    f = wrk(
+                        base,
+                        [(path, cookies[label])],
+                        connections=args.connections,
+                        seconds=args.seconds,
+                    )
+                    figures[f"{page} / {label}"] = f
+                    print(
+                        f"round {round_no + 1}: {page:<30} {label:<22} {f['rps']:>8.1f} req/s  "
+                        f"p50 {f['p50_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  "
+                        f"errors {f['errors']}",
+                        flush=True,
+                    )
+                results["rounds"].append(figures)
+    summary = {}
+    for page in PAGES:
+        for label in USERS:
+            ratios = [
+                r[f"{page} / {label}"]["rps"] / r[f"trivial / {label}"]["rps"]
+                for r in results["rounds"]
+            ]
+            p99 = [r[f"{page} / {label}"]["p99_ms"] for r in results["rounds"]]
+            rps = [r[f"{page} / {label}"]["rps"] for r in results["rounds"]]
+            trivial = [r[f"trivial / {label}"]["rps"] for r in results["rounds"]]
+            summary[f"{page} / {label}"] = {
+                "rps": round(statistics.median(rps), 1),
+                "trivial_rps": round(statistics.median(trivial), 1),
+                "ratio": round(statistics.median(ratios), 3),
+                "p99_ms_worst": max(p99),
+                "goal_met": statistics.median(ratios) >= 0.5 and max(p99) < 100,
+            }
+    results["summary"] = summary
+    print("\npage / user: throughput, /healthz's in the same rounds, ratio (median), worst p99")
+    for key, s in summary.items():
+        print(
+            f"  {key:<48} {s['rps']:>8.1f} req/s vs {s['trivial_rps']:>8.1f}  "
+            f"ratio {s['ratio']:.2f}  p99 {s['p99_ms_worst']:.1f} ms  "
+            f"{'goal met' if s['goal_met'] else 'GOAL MISSED'}"
+        )
+    print("saved", save("web", results))
+    return 0 if all(s["goal_met"] for s in summary.values()) else 1

@@ -1,0 +1,179 @@
+"""The dashboard's stored figures: computed by the workers after each scan, read by the page,
+never older than the day they are for nor than two scan intervals."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ppp_tracker import clock
+from ppp_tracker.alerts import jobs
+from ppp_tracker.db import db
+from ppp_tracker.reports import dashboard, snapshots
+from ppp_tracker.reports.models import DashboardSnapshot
+from tests import factories
+from tests.alerting import wait_for
+from tests.conftest import login
+
+NBSP = "\u00a0"
+
+
+def _kpi(html: str, key: str) -> str:
+    match = re.search(rf'data-kpi="{key}".*?<div class="display-6[^"]*">([^<]+)</div>', html, re.S)
+    assert match, f"no card {key}"
+    return match.group(1).strip()
+
+
+def _refresh(day: date) -> None:
+    snapshots.refresh(day)
+    db.session.commit()
+
+
+def test_the_page_shows_the_stored_figures_and_the_time_they_were_computed(
+    client, make_user, set_today
+):
+    set_today("2014-06-12")
+    contract = factories.contract("KZ-35", number="241", total_amount=Decimal("77000000.00"))
+    factories.milestone(contract, title="Представление ТЭО", due_on=date(2014, 5, 1))
+    _refresh(date(2014, 6, 12))
+    # Performed or not, a change after the refresh waits for the next one.
+    factories.milestone(contract, title="Экспертиза", due_on=date(2014, 6, 2))
+    login(client, make_user("manager", None))
+    html = client.get("/").get_data(as_text=True)
+    assert _kpi(html, "overdue") == "1"
+    assert _kpi(html, "penalties") == f"3{NBSP}003{NBSP}000,00{NBSP}₸"
+    row = db.session.get(DashboardSnapshot, "*")
+    shown = clock.to_local(row.computed_at).strftime("%H:%M")
+    assert re.search(rf'id="computed-at"[^>]*>[^<]*{shown}<', html)
+    assert "Экспертиза" not in html.split('id="overdue-list"', 1)[1]
+
+    _refresh(date(2014, 6, 12))
+    html = client.get("/").get_data(as_text=True)
+    assert _kpi(html, "overdue") == "2"
+    assert "Экспертиза" in html.split('id="overdue-list"', 1)[1]
+
+
+def test_figures_of_another_day_are_not_shown(client, make_user, set_today):
+    """Penalties grow by the day: yesterday's figures are computed again for today."""
+    set_today("2014-06-12")
+    contract = factories.contract("KZ-35", number="241", total_amount=Decimal("77000000.00"))
+    factories.milestone(contract, title="Представление ТЭО", due_on=date(2014, 5, 1))
+    _refresh(date(2014, 6, 11))
+    login(client, make_user("manager", None))
+    html = client.get("/").get_data(as_text=True)
+    # 39 days late on 12.06.2014, not the 38 of the stored day.
+    assert _kpi(html, "penalties") == f"3{NBSP}003{NBSP}000,00{NBSP}₸"
+    db.session.expire_all()
+    assert db.session.get(DashboardSnapshot, "*").as_of == date(2014, 6, 12)
+
+
+def test_figures_older_than_two_scan_intervals_are_computed_again(
+    app, client, make_user, set_today
+):
+    set_today("2014-06-12")
+    contract = factories.contract("KZ-35")
+    factories.milestone(contract, due_on=date(2014, 5, 1))
+    _refresh(date(2014, 6, 12))
+    factories.milestone(contract, due_on=date(2014, 5, 2))
+    minutes = 2 * app.config["SCAN_INTERVAL_MINUTES"] + 1
+    db.session.execute(
+        sa.update(DashboardSnapshot).values(computed_at=clock.now() - timedelta(minutes=minutes))
+    )
+    db.session.commit()
+    login(client, make_user("manager", None))
+    assert _kpi(client.get("/").get_data(as_text=True), "overdue") == "2"
+
+
+def test_each_region_reads_the_figures_of_its_own_scope(app, client, make_user, set_today):
+    set_today("2014-06-12")
+    mine = factories.contract("KZ-35", number="К-1")
+    factories.milestone(mine, title="Своя просрочка", due_on=date(2014, 5, 5))
+    other = factories.contract("KZ-63", number="ВК-1")
+    factories.milestone(other, title="Чужая просрочка", due_on=date(2014, 5, 5))
+    factories.milestone(other, title="Чужая вторая", due_on=date(2014, 5, 6))
+    _refresh(date(2014, 6, 12))
+    officer = make_user("officer", "KZ-35")
+    manager = make_user("manager", None)
+    # Every scope's stored figures are what computing that scope alone gives.
+    for user in (officer, manager):
+        stored = db.session.get(DashboardSnapshot, dashboard.scope_key(user)).data
+        assert (
+            stored
+            == dashboard.compute(date(2014, 6, 12), dashboard.scope_key(user))[
+                dashboard.scope_key(user)
+            ].to_json()
+        )
+
+    login(client, officer)
+    html = client.get("/").get_data(as_text=True)
+    assert _kpi(html, "overdue") == "1"
+    assert "Своя просрочка" in html and "Чужая просрочка" not in html and "ВК-1" not in html
+    other_client = app.test_client()
+    login(other_client, manager)
+    html = other_client.get("/").get_data(as_text=True)
+    assert _kpi(html, "overdue") == "3"
+    regions = html.split('id="chart-regions"', 1)[1].split("</svg>", 1)[0]
+    assert "Карагандинская область" in regions and "Восточно-Казахстанская область" in regions
+
+
+def test_the_overview_draws_the_projects_with_most_overdue_first_and_counts_the_rest(
+    client, make_user, set_today
+):
+    set_today("2014-06-12")
+    quiet = []
+    for n in range(dashboard.OVERVIEW_PROJECTS):
+        project = factories.project("KZ-35", title=f"А-проект {n:02d}")
+        contract = factories.contract("KZ-35", project_id=project.id)
+        factories.milestone(contract, title=f"В срок {n}", due_on=date(2014, 8, 1))
+        quiet.append(project)
+    late = factories.project("KZ-35", title="Я-проект с просрочкой")
+    contract = factories.contract("KZ-35", number="241", project_id=late.id)
+    factories.milestone(contract, title="Представление ТЭО", due_on=date(2014, 5, 1))
+    _refresh(date(2014, 6, 12))
+    login(client, make_user("manager", None))
+    html = client.get("/").get_data(as_text=True)
+    chart = html.split('id="chart-projects"', 1)[1].split("</svg>", 1)[0]
+    assert "Я-проект с просрочкой" in chart
+    assert "№ 241: Представление ТЭО" in chart and 'class="ms-overdue"' in chart
+    drawn = [p for p in quiet if p.title in chart]
+    assert len(drawn) == dashboard.OVERVIEW_PROJECTS - 1
+    header = html.split('id="chart-projects"', 1)[1].split("</div>", 1)[0]
+    # The contracts' own projects (one each, made by the factory) are in the scope too.
+    more = int(re.search(r"Ещё проектов: (\d+)", header).group(1))
+    assert more == db.session.scalar(sa.text("SELECT count(*) FROM projects")) - 12
+
+
+def test_a_deadline_scan_in_a_real_worker_refreshes_the_dashboard(
+    app, client, celery_worker, make_user, set_today
+):
+    set_today("2014-06-12")
+    contract = factories.contract("KZ-35", number="241", total_amount=Decimal("77000000.00"))
+    factories.milestone(contract, title="Представление ТЭО", due_on=date(2014, 5, 1))
+    db.session.commit()
+    assert db.session.get(DashboardSnapshot, "*") is None
+    jobs.run_scan(date(2014, 6, 12), trigger="cli")
+
+    def stored():
+        db.session.expire_all()
+        row = db.session.get(DashboardSnapshot, "KZ-35")
+        return row if row is not None and row.as_of == date(2014, 6, 12) else None
+
+    row = wait_for(stored, message="the workers' dashboard refresh")
+    assert row.data["overdue_count"] == 1
+    assert row.data["penalties_total"] == "3003000.00"
+    first = row.computed_at
+
+    # Queued twice (two scans): the later figures stay, nothing breaks.
+    factories.milestone(contract, title="Экспертиза", due_on=date(2014, 6, 2))
+    db.session.commit()
+    jobs.run_scan(date(2014, 6, 12), trigger="cli")
+    row = wait_for(
+        lambda: (r := stored()) is not None and r.computed_at > first and r,
+        message="the second refresh",
+    )
+    assert row.data["overdue_count"] == 2
+    login(client, make_user("officer", "KZ-35"))
+    assert _kpi(client.get("/").get_data(as_text=True), "overdue") == "2"
