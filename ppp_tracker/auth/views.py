@@ -15,8 +15,8 @@ from ppp_tracker.auth.models import ApiToken, AuditEvent, Role, User
 from ppp_tracker.core.audit import Actor, set_actor
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
-from ppp_tracker.core.web import local_path
 from ppp_tracker.core.listing import Listing
+from ppp_tracker.core.web import local_path
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Region
 
