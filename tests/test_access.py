@@ -444,3 +444,55 @@ def test_allowed_api_writes_really_change_the_record(client, make_user, api_toke
             headers=headers,
         ).status_code
         assert status == (200 if "edit_parties" in ROLE_PERMISSIONS[role] else 403), (role, status)
+
+
+# --- CSRF --------------------------------------------------------------------------------------
+
+
+def test_every_form_refuses_a_post_without_its_csrf_token(app, client, make_user, world):
+    """An administrator (every right) posts to every form without a token, and with the token of
+    another session: refused with a message page, nothing changed."""
+    admin = make_user("admin", None)
+    admin.locale = "en"
+    db.session.commit()
+    other_session = app.test_client()
+    login(other_session, make_user("admin", None))
+    foreign_token = csrf_token(other_session, "/profile")
+    login(client, admin)
+    values = {**world["shared"], **world["own"], "user_id": admin.id, "token_id": 1}
+    failures: list = []
+    posts = [(e, m, r) for e, m, r in web_routes(app) if m in WRITE_METHODS]
+    assert len(posts) > 40
+    for endpoint, method, rule in posts:
+        url = _url(app, rule, values)
+        for data in ({}, {"csrf_token": foreign_token}, {"csrf_token": "forged"}):
+            before = fingerprint()
+            response = client.open(url, method=method, data=data)
+            html = response.get_data(as_text=True)
+            if response.status_code != 400 or "was not sent from this site" not in html:
+                failures.append((endpoint, method, url, sorted(data), response.status_code))
+            if fingerprint() != before:
+                failures.append(("changed without a token", endpoint, url))
+    assert not failures, _report(failures)
+    assert client.get("/profile").status_code == 200  # still logged in: logout was refused too
+
+
+def test_a_browser_session_cannot_write_through_the_api(app, client, make_user, world):
+    """The API is exempt from CSRF because it ignores cookies: a logged-in browser session
+    without a bearer token gets 401 on every API call that changes something."""
+    login(client, make_user("admin", None))
+    token = csrf_token(client, "/profile")
+    failures: list = []
+    writes = [(m, p) for m, p in api_operations(app) if m in WRITE_METHODS]
+    for method, path in writes:
+        if API_ACCESS[f"{method} {path}"] == "public":
+            continue
+        url = path.format(**{**world["shared"], **world["own"]})
+        for headers in ({}, {"X-CSRFToken": token}):
+            send = lambda url=url, m=method, h=headers: client.open(  # noqa: E731
+                url, method=m, json={}, headers=h
+            )
+            _check(method, url, {401}, send, ("session", sorted(headers)), failures)
+    assert not failures, _report(failures)
+    # The token request takes HTTP Basic credentials only, never the session.
+    assert client.post("/api/v1/tokens").status_code == 401
