@@ -3,14 +3,16 @@ escaping of hostile text, and an audit log that nobody can edit."""
 
 from __future__ import annotations
 
+import base64
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
 from ppp_tracker import create_app
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.auth.models import ApiToken, User
+from ppp_tracker.auth.models import ApiToken, AuditEvent, LoginAttempt, User
 from ppp_tracker.core.web import local_path
 from ppp_tracker.db import db
 from ppp_tracker.registry import services
@@ -248,3 +250,199 @@ def test_production_session_cookie_is_secure_httponly_and_samesite(pg_database, 
     assert cookie.same_site in ("Lax", "Strict")
     with app.app_context():
         db.engine.dispose()
+
+
+# --- login throttling --------------------------------------------------------------------------
+
+
+def _attempt(client, email, password, ip="10.0.0.1"):
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": ip},
+    )
+
+
+def _in_english(client):
+    client.post("/locale", data={"locale": "en", "csrf_token": csrf_token(client, "/login")})
+
+
+def _age_failures(app, seconds: int) -> None:
+    """Move the recorded failures back in time (the same as waiting, without sleeping)."""
+    for attempt in db.session.scalars(sa.select(LoginAttempt)):
+        attempt.at -= timedelta(seconds=seconds)
+    db.session.commit()
+
+
+def test_failures_for_one_email_lock_it_from_any_address_until_the_window_passes(
+    app, client, make_user
+):
+    _in_english(client)
+    user = make_user("officer")
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for n in range(limit):
+        assert _attempt(client, user.email, "wrong", ip=f"10.0.1.{n}").status_code == 401
+    # The right password, from an address never seen: still locked.
+    locked = _attempt(client, user.email, PASSWORD, ip="10.9.9.9")
+    html = locked.get_data(as_text=True)
+    assert locked.status_code == 429 and "Too many failed attempts" in html
+    assert client.get("/profile").status_code == 302  # not logged in
+    # The API's token request shares the lock.
+    basic = base64.b64encode(f"{user.email}:{PASSWORD}".encode()).decode()
+    api = client.post("/api/v1/tokens", headers={"Authorization": f"Basic {basic}"})
+    assert api.status_code == 429 and int(api.headers["Retry-After"]) > 0
+    # After the window, the right password works and the e-mail's failures are forgotten.
+    _age_failures(app, app.config["LOGIN_THROTTLE_SECONDS"] + 1)
+    assert _attempt(client, user.email, PASSWORD, ip="10.9.9.9").status_code == 302
+    # (Same address: the session is bound to it, session_protection="strong".)
+    assert client.get("/profile", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 200
+    left = db.session.scalar(
+        sa.select(sa.func.count()).where(LoginAttempt.key == f"email:{user.email}")
+    )
+    assert left == 0
+
+
+def test_many_failures_from_one_address_lock_that_address_only(app, client, make_user):
+    user = make_user("officer")
+    limit = app.config["LOGIN_MAX_FAILURES"] * 4
+    for n in range(limit):  # a different e-mail each time: no single e-mail reaches its limit
+        assert _attempt(client, f"guess{n}@example.kz", "wrong", ip="10.0.2.1").status_code == 401
+    assert _attempt(client, user.email, PASSWORD, ip="10.0.2.1").status_code == 429
+    basic = base64.b64encode(f"{user.email}:{PASSWORD}".encode()).decode()
+    api = client.post(
+        "/api/v1/tokens",
+        headers={"Authorization": f"Basic {basic}"},
+        environ_base={"REMOTE_ADDR": "10.0.2.1"},
+    )
+    assert api.status_code == 429
+    assert _attempt(client, user.email, PASSWORD, ip="10.0.2.2").status_code == 302
+
+
+def test_a_lock_does_not_tell_whether_the_email_has_an_account(app, client, make_user):
+    _in_english(client)
+    user = make_user("officer")
+    answers = {}
+    for email in (user.email, "nobody@example.kz"):
+        wrong = _attempt(client, email, "wrong-password")
+        for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+            locked = _attempt(client, email, "wrong-password")
+        answers[email] = [
+            (r.status_code, re.sub(r'value="[^"]*"', "", r.get_data(as_text=True)))
+            for r in (wrong, locked)
+        ]
+        for r, (status, _html) in zip((wrong, locked), answers[email], strict=True):
+            assert r.status_code == status
+    mine, nobodys = answers[user.email], answers["nobody@example.kz"]
+    assert [s for s, _ in mine] == [s for s, _ in nobodys] == [401, 429]
+    # The same page apart from the e-mail typed in.
+    assert mine[0][1].replace(user.email, "") == nobodys[0][1].replace("nobody@example.kz", "")
+    assert mine[1][1].replace(user.email, "") == nobodys[1][1].replace("nobody@example.kz", "")
+
+
+# --- passwords, sessions, tokens ----------------------------------------------------------------
+
+
+def test_changing_the_password_ends_the_other_sessions(app, make_user):
+    user = make_user("officer")
+    laptop, phone = app.test_client(), app.test_client()
+    login(laptop, user)
+    login(phone, user)
+    assert phone.get("/profile").status_code == 200
+    response = laptop.post(
+        "/profile/password",
+        data={
+            "current": PASSWORD,
+            "new": "another-long-password",
+            "csrf_token": csrf_token(laptop, "/profile"),
+        },
+    )
+    assert response.status_code == 302
+    stored = db.session.scalar(sa.select(User.password_hash).where(User.id == user.id))
+    assert stored.startswith("scrypt:")
+    assert laptop.get("/profile").status_code == 200  # the session that changed it goes on
+    assert phone.get("/profile").status_code == 302  # the other one is logged out
+    login(phone, user, "another-long-password")
+    assert phone.get("/profile").status_code == 200
+
+
+def test_an_administrator_resetting_a_password_ends_the_users_sessions(app, make_user):
+    user = make_user("officer")
+    admin = make_user("admin", None)
+    session_of_user, session_of_admin = app.test_client(), app.test_client()
+    login(session_of_user, user)
+    login(session_of_admin, admin)
+    response = session_of_admin.post(
+        f"/admin/users/{user.id}/edit",
+        data={
+            "email": user.email,
+            "name": "Исполнитель",
+            "role": "officer",
+            "region": "KZ-35",
+            "active": "y",
+            "password": "reset-by-admin-1",
+            "csrf_token": csrf_token(session_of_admin, f"/admin/users/{user.id}/edit"),
+        },
+    )
+    assert response.status_code == 302
+    assert session_of_user.get("/profile").status_code == 302
+    assert session_of_admin.get("/profile").status_code == 200
+
+
+def test_tokens_revoked_on_the_profile_or_by_the_cli_expired_or_of_an_inactive_user_are_401(
+    app, client, make_user, api_token
+):
+    user = make_user("officer")
+    names = ("web", "cli_one", "cli_all", "expiring", "inactive")
+    tokens = {name: api_token(user) for name in names}
+    web, cli_one, cli_all, expiring, inactive = (tokens[name] for name in names)
+    for headers in tokens.values():
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+    rows = {
+        row.prefix: row
+        for row in db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id))
+    }
+    prefix = {name: h["Authorization"].split()[1][:10] for name, h in tokens.items()}
+    assert all(row.expires_at is not None for row in rows.values())  # new tokens expire
+
+    login(client, user)
+    response = client.post(
+        f"/profile/tokens/{rows[prefix['web']].id}/revoke",
+        data={"csrf_token": csrf_token(client, "/profile")},
+    )
+    assert response.status_code == 302
+    assert client.get("/api/v1/me", headers=web).status_code == 401
+    assert client.get("/api/v1/me", headers=cli_one).status_code == 200
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["users", "revoke-tokens", user.email, "--prefix", prefix["cli_one"]]
+    )
+    assert result.exit_code == 0 and "revoked 1" in result.output, result.output
+    assert client.get("/api/v1/me", headers=cli_one).status_code == 401
+    assert client.get("/api/v1/me", headers=cli_all).status_code == 200
+
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.prefix == prefix["expiring"])
+        .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    )
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=expiring).status_code == 401
+
+    db.session.get(User, user.id).active = False
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=inactive).status_code == 401
+    db.session.get(User, user.id).active = True
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=cli_all).status_code == 200
+    result = runner.invoke(args=["users", "revoke-tokens", user.email])
+    # cli_all, expiring and inactive: an expired token is refused but still counts as live here.
+    assert result.exit_code == 0 and "revoked 3" in result.output, result.output
+    assert client.get("/api/v1/me", headers=cli_all).status_code == 401
+    revoked = db.session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.entity_type == "api_tokens", AuditEvent.action == "update"
+        )
+    ).all()
+    assert {e.actor for e in revoked} >= {user.email, "cli:users revoke-tokens"}

@@ -1,6 +1,9 @@
-"""The audit log is append-only in the database too (issue 6, security).
+"""The audit log is append-only in the database too; API tokens expire (issue 6, security).
 
-Why: the app never changes an audit row (no route; the ORM refuses it, core.audit), but a bug, a
+Why (tokens): a bearer token that never expires stays usable forever once leaked; new tokens get
+`expires_at` (API_TOKEN_DAYS, 365 by default); older ones keep NULL, "no expiry", until revoked.
+
+Why (audit): the app never changes an audit row (no route; the ORM refuses it, core.audit), but a bug, a
 raw SQL statement or a console session could. On PostgreSQL a row trigger refuses UPDATE and
 DELETE of `audit_events`, and a statement trigger refuses TRUNCATE; only the table's owner can
 lift that (`ALTER TABLE audit_events DISABLE TRIGGER USER`), an explicit admin action, which the
@@ -13,6 +16,7 @@ Revises: perf_02
 Create Date: 2026-11-26
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
@@ -49,6 +53,8 @@ END
 
 
 def upgrade():
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         op.execute(PG_UPGRADE)
@@ -62,3 +68,5 @@ def downgrade():
         op.execute(PG_DOWNGRADE)
     elif dialect == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS audit_events_no_update")
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.drop_column("expires_at")

@@ -101,6 +101,9 @@ def change_password():
         else:
             user.set_password(form.new.data)
             db.session.commit()
+            # Other sessions of this user end (their key was the old password's); this one
+            # goes on with the new key.
+            login_user(user)
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("auth.profile"))
     profile_form = ProfileForm(obj=user)
