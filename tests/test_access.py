@@ -198,6 +198,11 @@ def web_routes(app) -> list[tuple[str, str, object]]:
     return sorted(out, key=lambda r: (r[0] == "auth.logout", r[0], r[1], r[2].rule))
 
 
+def web_endpoints(app) -> dict:
+    """Endpoint → one of its rules, for the pages (used by other tests, e.g. the languages)."""
+    return {r.endpoint: r for r in app.url_map.iter_rules() if not r.rule.startswith("/api/")}
+
+
 def api_operations(app) -> list[tuple[str, str]]:
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
     operations = {
