@@ -17,6 +17,7 @@ from ppp_tracker.core.audit import Actor, Audited, AuditLogIsReadOnly, acting_as
 from ppp_tracker.db import db
 from ppp_tracker.registry import services
 from ppp_tracker.reports import imports
+from ppp_tracker.reports.models import ImportBatch, ImportStatus
 from tests import factories
 from tests.claims_world import claims_world
 from tests.conftest import _fresh
@@ -99,6 +100,16 @@ def test_hearings_imports_and_due_date_history_are_audited_with_who_and_when(app
     assert created.changes["filename"] == [None, "p.csv"]
     assert "content" not in created.changes  # the file's bytes are not copied into the log
     assert updated.action == "update" and updated.changes == {"created_count": [0, 1]}
+
+    # The user's request to import the checked file (a conditional UPDATE) is recorded too.
+    batch.status = ImportStatus.CHECKED
+    db.session.commit()
+    with acting_as(Actor(officer.email, officer.id)):
+        imports.request_commit(db.session.get(ImportBatch, batch.id))
+        db.session.commit()
+    asked = _events("import_batches", batch.id)[-1]
+    assert asked.actor == officer.email
+    assert asked.changes == {"status": ["checked", "commit_queued"]}
 
     lines = _events("claim_milestones")
     assert lines and all(e.action == "create" and e.region_code == "KZ-35" for e in lines)
