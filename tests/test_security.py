@@ -17,6 +17,7 @@ from ppp_tracker.core.web import local_path
 from ppp_tracker.db import db
 from ppp_tracker.registry import services
 from tests import factories
+from tests.claims_world import claims_world
 from tests.conftest import PASSWORD, base_config, csrf_token, login
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -188,6 +189,7 @@ def test_security_headers_on_every_kind_of_response(client, make_user, api_token
         content=b"a",
     )
     db.session.commit()
+    claim_id = claims_world(contract)["claim_id"]
     headers = api_token(officer)
     responses = {
         "api 200": (client.get("/api/v1/me", headers=headers), 200),
@@ -209,6 +211,7 @@ def test_security_headers_on_every_kind_of_response(client, make_user, api_token
         "document": client.get(f"/documents/{document.id}"),
         "export": client.get("/export/contracts.csv"),
         "template": client.get("/imports/template/contracts.xlsx"),
+        "letter": client.get(f"/claims/{claim_id}/letter.docx"),
     }
     for what, response in downloads.items():
         responses[what] = (response, 200)
