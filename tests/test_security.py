@@ -18,7 +18,7 @@ from ppp_tracker.db import db
 from ppp_tracker.registry import services
 from tests import factories
 from tests.claims_world import claims_world
-from tests.conftest import PASSWORD, base_config, csrf_token, login
+from tests.conftest import PASSWORD, FreshContextClient, base_config, csrf_token, login
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -308,7 +308,8 @@ def test_failures_for_one_email_lock_it_from_any_address_until_the_window_passes
 
 def test_many_failures_from_one_address_lock_that_address_only(app, client, make_user):
     user = make_user("officer")
-    limit = app.config["LOGIN_MAX_FAILURES"] * 4
+    app.config["LOGIN_MAX_FAILURES"] = 2  # (restored after the test) fewer slow password checks
+    limit = 2 * 4
     for n in range(limit):  # a different e-mail each time: no single e-mail reaches its limit
         assert _attempt(client, f"guess{n}@example.kz", "wrong", ip="10.0.2.1").status_code == 401
     assert _attempt(client, user.email, PASSWORD, ip="10.0.2.1").status_code == 429
@@ -449,3 +450,35 @@ def test_tokens_revoked_on_the_profile_or_by_the_cli_expired_or_of_an_inactive_u
         )
     ).all()
     assert {e.actor for e in revoked} >= {user.email, "cli:users revoke-tokens"}
+
+
+def test_the_client_address_comes_from_a_trusted_proxy_only(app, client, pg_database, make_user):
+    user = make_user("officer")
+    app.config["LOGIN_MAX_FAILURES"] = 2  # (restored after the test) fewer slow password checks
+    limit = 2 * 4
+
+    def attempt(c, email, password, forwarded):
+        token = csrf_token(c, "/login")
+        return c.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": token},
+            headers={"X-Forwarded-For": forwarded},
+        )
+
+    # No proxy configured: a forged X-Forwarded-For does not get a guesser round the lock.
+    for n in range(limit):
+        attempt(client, f"guess{n}@example.kz", "wrong", f"10.0.4.{n}")
+    assert attempt(client, user.email, PASSWORD, "10.0.5.1").status_code == 429
+
+    # Behind one trusted proxy: the lock is on the client's address, not on the proxy's.
+    behind_proxy = create_app(
+        {**base_config(pg_database, None), "TRUSTED_PROXIES": 1, "LOGIN_MAX_FAILURES": 2}
+    )
+    behind_proxy.test_client_class = FreshContextClient
+    guesser, colleague = behind_proxy.test_client(), behind_proxy.test_client()
+    for n in range(limit):
+        attempt(guesser, f"other{n}@example.kz", "wrong", "10.0.6.1")
+    assert attempt(guesser, user.email, PASSWORD, "10.0.6.1").status_code == 429
+    assert attempt(colleague, user.email, PASSWORD, "10.0.6.2").status_code == 302
+    with behind_proxy.app_context():
+        db.engine.dispose()
