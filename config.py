@@ -123,6 +123,12 @@ class Config:
     #: Failed logins (web or token) from one address or for one e-mail before throttling.
     LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
     LOGIN_THROTTLE_SECONDS = env_int("LOGIN_THROTTLE_SECONDS", 300)
+    #: Days an API token is valid; 0: no expiry.
+    API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 365)
+    #: Reverse proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto are trusted;
+    #: without it, every login behind a proxy comes from the proxy's address and one guesser
+    #: locks the whole office out.
+    TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 
 
 class ProductionConfig(Config):

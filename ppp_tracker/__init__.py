@@ -62,4 +62,9 @@ def create_app(config: dict | None = None) -> Flask:
     from workers import celery_init_app
 
     celery_init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app

@@ -109,7 +109,11 @@ def _empty_tables(app) -> None:
         tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
+                # The audit log refuses TRUNCATE (migration security_01); lifting that is an
+                # explicit owner's action, taken here only, and undone in the same transaction.
+                conn.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
                 conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                conn.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
             else:
                 for table in tables:
                     conn.execute(sa.text(f"DELETE FROM {table}"))

@@ -1,16 +1,27 @@
-"""Who may open which page and call which API: every route × every role × own/other region.
+"""Who may open which page and call which API: every route × every method × every role × a
+record in the user's own region and in another one, and anonymous callers.
 
-Every endpoint of the app must be classified in ACCESS below; a new route that is not fails the
-first test, so nobody can add a page without deciding who may use it.
+The routes come from the app itself (`app.url_map` for pages, the OpenAPI document for the API);
+each must be classified in ACCESS or API_ACCESS below, so a new route without an entry fails, and
+nobody can add a page or an API call without deciding who may use it.
+
+Expected: allowed → 2xx/3xx, 422 on the empty input sent here (409 when the record's state does
+not allow the step: the role passed, the service answered); a role without the right → 403; a
+record of another region for a user bound to a region → 404; anonymous → the login page (pages)
+or 401 (API). A refused write changes nothing: row counts and the audit log stay as they were.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
+from ppp_tracker.api.common import PATH_RECORDS
 from ppp_tracker.auth.access import SYSTEM_USER
+from ppp_tracker.auth.models import ApiToken
 from ppp_tracker.db import db
 from ppp_tracker.registry import services
 from tests import factories
@@ -55,7 +66,6 @@ ACCESS: dict[str, str] = {
     "registry.mark_met": "edit_registry",
     "registry.upload_document": "edit_registry",
     "registry.download_document": "read",
-    "api-docs.openapi_json": "public",
     "reports.timeline": "read",
     "reports.search_page": "read",
     "reports.export_list": "read",
@@ -97,6 +107,64 @@ ACCESS: dict[str, str] = {
     "alerts.preferences": "login",
 }
 
+
+#: API operations ("METHOD /path" as the OpenAPI document names them) -> what they need.
+API_ACCESS: dict[str, str] = {
+    "POST /api/v1/tokens": "public",
+    "GET /api/v1/openapi.json": "public",
+    "GET /api/v1/me": "login",
+    "GET /api/v1/regions": "read",
+    "GET /api/v1/institutions": "read",
+    "POST /api/v1/institutions": "edit_registry",
+    "GET /api/v1/parties": "read",
+    "POST /api/v1/parties": "edit_parties",
+    "GET /api/v1/parties/{party_id}": "read",
+    "PATCH /api/v1/parties/{party_id}": "edit_parties",
+    "GET /api/v1/projects": "read",
+    "POST /api/v1/projects": "edit_registry",
+    "GET /api/v1/projects/{project_id}": "read",
+    "PATCH /api/v1/projects/{project_id}": "edit_registry",
+    "GET /api/v1/sites": "read",
+    "POST /api/v1/sites": "edit_registry",
+    "GET /api/v1/sites/{site_id}": "read",
+    "PATCH /api/v1/sites/{site_id}": "edit_registry",
+    "GET /api/v1/contracts": "read",
+    "POST /api/v1/contracts": "edit_registry",
+    "GET /api/v1/contracts/{contract_id}": "read",
+    "PATCH /api/v1/contracts/{contract_id}": "edit_registry",
+    "GET /api/v1/contracts/{contract_id}/milestones": "read",
+    "POST /api/v1/contracts/{contract_id}/milestones": "edit_registry",
+    "GET /api/v1/milestones/{milestone_id}": "read",
+    "PATCH /api/v1/milestones/{milestone_id}": "edit_registry",
+    "GET /api/v1/deadlines": "read",
+    "GET /api/v1/milestones/{milestone_id}/alerts": "read",
+    "GET /api/v1/contracts/{contract_id}/alert-rules": "read",
+    "PATCH /api/v1/contracts/{contract_id}/alert-rules": "edit_registry",
+    "GET /api/v1/contracts/{contract_id}/penalty": "read",
+    "GET /api/v1/claims": "read",
+    "POST /api/v1/claims": "manage_claims",
+    "GET /api/v1/claims/{claim_id}": "read",
+    "PATCH /api/v1/claims/{claim_id}": "manage_claims",
+    "POST /api/v1/claims/{claim_id}/approve": "approve_claims",
+    "POST /api/v1/claims/{claim_id}/send": "approve_claims",
+    "POST /api/v1/claims/{claim_id}/replies": "manage_claims",
+    "POST /api/v1/claims/{claim_id}/escalate": "manage_claims",
+    "POST /api/v1/claims/{claim_id}/withdraw": "manage_claims",
+    "GET /api/v1/claims/{claim_id}/letter.docx": "read",
+    "GET /api/v1/claims/{claim_id}/letter.pdf": "read",
+    "GET /api/v1/cases": "read",
+    "POST /api/v1/cases": "manage_claims",
+    "GET /api/v1/cases/{case_id}": "read",
+    "PATCH /api/v1/cases/{case_id}": "manage_claims",
+    "POST /api/v1/cases/{case_id}/hearings": "manage_claims",
+    "GET /api/v1/lawsuit-recommendations": "read",
+    "GET /api/v1/me/calendar": "read",
+    "DELETE /api/v1/me/calendar": "read",
+    "POST /api/v1/me/calendar/renew": "read",
+    "GET /api/v1/ocds/contracts/{contract_id}": "read",
+    "GET /api/v1/ocds/contracts": "read",
+}
+
 ROLE_PERMISSIONS = {
     "admin": {"read", "edit_registry", "edit_parties", "admin", "manage_claims", "approve_claims"},
     "manager": {"read", "edit_registry", "edit_parties"},
@@ -105,18 +173,75 @@ ROLE_PERMISSIONS = {
     "viewer": {"read"},
 }
 
+ROLES = [
+    ("admin", None),
+    ("manager", None),
+    ("officer", "KZ-35"),
+    ("legal", "KZ-35"),
+    ("viewer", "KZ-35"),
+]
 
-def web_endpoints(app):
-    return {
-        rule.endpoint: rule
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+#: Ids that name a record of a region (the others: counterparties, users, one's own tokens).
+NOT_REGIONAL = {"party_id", "user_id", "token_id"}
+ALLOWED = {200, 201, 204, 302, 303, 409, 422}
+
+
+def web_routes(app) -> list[tuple[str, str, object]]:
+    """(endpoint, method, rule) of every page route; logging out comes last."""
+    out = [
+        (rule.endpoint, method, rule)
         for rule in app.url_map.iter_rules()
-        if not rule.rule.startswith("/api/") or rule.endpoint == "api-docs.openapi_json"
+        if not rule.rule.startswith("/api/")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
+    return sorted(out, key=lambda r: (r[0] == "auth.logout", r[0], r[1], r[2].rule))
+
+
+def web_endpoints(app) -> dict:
+    """Endpoint → one of its rules, for the pages (used by other tests, e.g. the languages)."""
+    return {r.endpoint: r for r in app.url_map.iter_rules() if not r.rule.startswith("/api/")}
+
+
+def api_operations(app) -> list[tuple[str, str]]:
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    operations = {
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
     }
+    # The document does not describe itself.
+    return sorted(operations | {("GET", "/api/v1/openapi.json")})
 
 
-def test_every_page_is_classified(app):
-    unclassified = sorted(set(web_endpoints(app)) - set(ACCESS))
+def test_every_route_is_classified(app):
+    unclassified = sorted({e for e, _m, _r in web_routes(app)} - set(ACCESS))
     assert unclassified == [], f"classify these endpoints in ACCESS: {unclassified}"
+    operations = {f"{m} {p}" for m, p in api_operations(app)}
+    assert sorted(operations - set(API_ACCESS)) == [], "classify these API calls in API_ACCESS"
+    assert sorted(set(API_ACCESS) - operations) == [], "API_ACCESS names calls that do not exist"
+    # Every API rule of the app is in the OpenAPI document (none hides from the matrix).
+    documented = {re.sub(r"\{(\w+)\}", r"\1", p) for _m, p in api_operations(app)}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            assert re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"\1", rule.rule) in documented, rule.rule
+
+
+def test_every_api_write_declares_its_permission(app):
+    """`@requires` is checked before the body is parsed; it must say what API_ACCESS says, and
+    every regional id in an API path is checked for scope before the method runs."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/") or rule.endpoint == "api-docs.openapi_json":
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", rule.rule)
+        view_class = app.view_functions[rule.endpoint].view_class
+        for method in rule.methods & WRITE_METHODS:
+            need = API_ACCESS[f"{method} {path}"]
+            declared = getattr(getattr(view_class, method.lower()), "api_permission", None)
+            assert (declared or "public") == need, (method, path, declared)
+        for name in rule.arguments:
+            assert name in PATH_RECORDS or name in NOT_REGIONAL, (path, name)
 
 
 @pytest.fixture
@@ -156,80 +281,147 @@ def world(app):
             **reports_world(region),
         }
     out["party_id"] = factories.party().id
+    out["shared"] = {
+        "party_id": out["party_id"],
+        "filename": "css/app.css",
+        "token": "no-such-feed",
+    }
     return out
+
+
+def fingerprint() -> tuple[int, int]:
+    """Rows in every table, and the last audit event: a refused request changes neither."""
+    db.session.remove()
+    tables = [t.name for t in db.metadata.sorted_tables]
+    total = " + ".join(f"(SELECT count(*) FROM {name})" for name in tables)
+    rows = db.session.execute(sa.text(f"SELECT {total}")).scalar()
+    audit = db.session.execute(sa.text("SELECT coalesce(max(id), 0) FROM audit_events")).scalar()
+    db.session.remove()
+    return rows, audit
 
 
 def _url(app, rule, values):
     with app.test_request_context():
         from flask import url_for
 
-        args = {name: values[name] for name in rule.arguments}
-        return url_for(rule.endpoint, **args)
+        return url_for(rule.endpoint, **{name: values[name] for name in rule.arguments})
 
 
-def _regional(rule) -> bool:
-    return any(
-        a.endswith("_id") and a not in ("party_id", "user_id", "token_id") for a in rule.arguments
-    )
+def _regional(names) -> bool:
+    return any(a.endswith("_id") and a not in NOT_REGIONAL for a in names)
 
 
-ROLES = [
-    ("admin", None),
-    ("manager", None),
-    ("officer", "KZ-35"),
-    ("legal", "KZ-35"),
-    ("viewer", "KZ-35"),
-]
+def _expected(need: str, role: str, region: str | None, where: str, regional: bool) -> set[int]:
+    if need == "public":
+        return ALLOWED | {400, 404}
+    if need == "login":
+        return ALLOWED
+    if need not in ROLE_PERMISSIONS[role]:
+        return {403}
+    if where == "other" and regional and region is not None:
+        return {404}
+    return ALLOWED
+
+
+def _check(method: str, url: str, expected: set[int], send, what, failures: list) -> None:
+    """Send a request; a refused one (4xx other than 409/422) must have changed nothing."""
+    before = fingerprint() if method in WRITE_METHODS else None
+    response = send()
+    status = response.status_code
+    if status not in expected or (method == "GET" and expected == ALLOWED and status != 200):
+        failures.append((*what, method, url, status, response.get_data(as_text=True)[:200]))
+    if before is not None and status in (400, 401, 403, 404, 405) and fingerprint() != before:
+        failures.append(("a refused write changed something", *what, method, url, status))
+
+
+def _report(failures: list) -> str:
+    return "\n".join(str(f[:6]) for f in failures)
 
 
 @pytest.mark.parametrize(("role", "region"), ROLES)
-def test_pages_by_role_and_region(app, client, make_user, world, role, region):
+def test_every_page_and_form_by_role_and_region(
+    app, client, make_user, api_token, world, role, region
+):
     user = make_user(role, region)
+    api_token(user)  # a token of one's own, for the revoke route
+    own_token = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == user.id))
     login(client, user)
-    allowed = ROLE_PERMISSIONS[role]
-    for endpoint, rule in sorted(web_endpoints(app).items()):
-        need = ACCESS[endpoint]
-        if need in ("public", "login") or "GET" not in rule.methods or endpoint == "static":
-            continue
-        values = {**world["own"], "party_id": world["party_id"], "user_id": user.id}
-        for where in ("own", "other"):
-            if where == "other" and not _regional(rule):
-                continue
-            values.update(world[where])
-            url = _url(app, rule, values)
-            status = client.get(url).status_code
-            if need not in allowed:
-                expected = {403}
-            elif where == "other" and region is not None:
-                expected = {404}
-            else:
-                expected = {200}
-            assert status in expected, (role, where, url, status)
-
-
-@pytest.mark.parametrize(("role", "region"), [("viewer", "KZ-35"), ("legal", "KZ-35")])
-def test_no_change_by_roles_without_the_right(app, client, make_user, world, role, region):
-    """Every POST route that changes the registry refuses a viewer (and legal staff) outright."""
-    login(client, make_user(role, region))
     token = csrf_token(client, "/profile")
-    values = {**world["own"], "party_id": world["party_id"]}
-    for endpoint, rule in sorted(web_endpoints(app).items()):
-        if "POST" not in rule.methods or ACCESS[endpoint] in ("public", "login", "read"):
-            continue
-        if ACCESS[endpoint] in ROLE_PERMISSIONS[role]:
-            continue
-        url = _url(app, rule, values)
-        status = client.post(url, data={"csrf_token": token}).status_code
-        assert status == 403, (endpoint, url, status)
+    failures: list = []
+    for endpoint, method, rule in web_routes(app):
+        need = ACCESS[endpoint]
+        for where in ("own", "other"):
+            if where == "other" and not _regional(rule.arguments):
+                continue
+            values = {**world["shared"], **world[where], "user_id": user.id, "token_id": own_token}
+            url = _url(app, rule, values)
+            expected = _expected(need, role, region, where, _regional(rule.arguments))
+            if endpoint == "auth.logout":
+                expected = {302}
+            if method == "GET":
+                send = lambda url=url: client.get(url)  # noqa: E731
+            else:
+                send = lambda url=url, m=method: client.open(  # noqa: E731
+                    url, method=m, data={"csrf_token": token}
+                )
+            _check(method, url, expected, send, (role, where, endpoint), failures)
+    assert not failures, _report(failures)
 
 
-def test_anonymous_users_are_sent_to_login(app, client, world):
-    values = {**world["own"], "party_id": world["party_id"], "user_id": 1}
-    for endpoint, rule in sorted(web_endpoints(app).items()):
-        if ACCESS[endpoint] == "public" or "GET" not in rule.methods:
+def test_anonymous_callers_are_sent_to_login_or_refused(app, client, world):
+    token = csrf_token(client, "/login")
+    failures: list = []
+    for endpoint, method, rule in web_routes(app):
+        url = _url(app, rule, {**world["shared"], **world["own"], "user_id": 1, "token_id": 1})
+        if method == "GET":
+            send = lambda url=url: client.get(url)  # noqa: E731
+        else:
+            send = lambda url=url, m=method: client.open(  # noqa: E731
+                url, method=m, data={"csrf_token": token}
+            )
+        if ACCESS[endpoint] == "public":
+            response = send()
+            location = response.headers.get("Location", "")
+            if response.status_code in (401, 403, 500) or (
+                "/login" in location and endpoint != "auth.logout"
+            ):
+                failures.append(("public", endpoint, method, url, response.status_code))
             continue
-        response = client.get(_url(app, rule, values))
-        assert response.status_code == 302 and "/login" in response.headers["Location"], endpoint
+        before = fingerprint() if method in WRITE_METHODS else None
+        response = send()
+        if response.status_code != 302 or "/login" not in response.headers.get("Location", ""):
+            failures.append(("not sent to login", endpoint, method, url, response.status_code))
+        if before is not None and fingerprint() != before:
+            failures.append(("a refused write changed something", endpoint, method, url))
+    for method, path in api_operations(app):
+        url = path.format(**{**world["shared"], **world["own"]})
+        need = API_ACCESS[f"{method} {path}"]
+        send = lambda url=url, m=method: client.open(  # noqa: E731
+            url, method=m, json={} if m in WRITE_METHODS else None
+        )
+        _check(method, url, {200, 401} if need == "public" else {401}, send, ("anon",), failures)
+    assert not failures, _report(failures)
+
+
+@pytest.mark.parametrize(("role", "region"), ROLES)
+def test_every_api_call_by_role_and_region(app, client, make_user, api_token, world, role, region):
+    headers = api_token(make_user(role, region))
+    failures: list = []
+    for method, path in api_operations(app):
+        need = API_ACCESS[f"{method} {path}"]
+        if need == "public":
+            continue
+        names = re.findall(r"\{(\w+)\}", path)
+        for where in ("own", "other"):
+            if where == "other" and not _regional(names):
+                continue
+            url = path.format(**{**world["shared"], **world[where]})
+            expected = _expected(need, role, region, where, _regional(names))
+            send = lambda url=url, m=method: client.open(  # noqa: E731
+                url, method=m, headers=headers, json={} if m in WRITE_METHODS else None
+            )
+            _check(method, url, expected, send, (role, where), failures)
+    assert not failures, _report(failures)
 
 
 def test_an_inactive_user_loses_access(app, client, make_user):
@@ -241,44 +433,71 @@ def test_an_inactive_user_loses_access(app, client, make_user):
     assert client.get("/contracts").status_code == 302
 
 
-API_READS = [
-    "/api/v1/contracts/{contract_id}",
-    "/api/v1/projects/{project_id}",
-    "/api/v1/sites/{site_id}",
-    "/api/v1/milestones/{milestone_id}",
-    "/api/v1/contracts/{contract_id}/milestones",
-    "/api/v1/milestones/{milestone_id}/alerts",
-    "/api/v1/contracts/{contract_id}/alert-rules",
-]
+def test_allowed_api_writes_really_change_the_record(client, make_user, api_token, world):
+    """The matrix sends empty input; here a real change by each role goes through or not."""
+    for role, region in ROLES:
+        headers = api_token(make_user(role, region))
+        status = client.patch(
+            f"/api/v1/contracts/{world['own']['contract_id']}",
+            json={"subject": f"Новый предмет {role}"},
+            headers=headers,
+        ).status_code
+        assert status == (200 if "edit_registry" in ROLE_PERMISSIONS[role] else 403), (role, status)
+        status = client.patch(
+            f"/api/v1/parties/{world['party_id']}",
+            json={"phone": "+7 701 000 00 00"},
+            headers=headers,
+        ).status_code
+        assert status == (200 if "edit_parties" in ROLE_PERMISSIONS[role] else 403), (role, status)
 
 
-@pytest.mark.parametrize(("role", "region"), ROLES)
-def test_api_reads_by_role_and_region(client, make_user, api_token, world, role, region):
-    headers = api_token(make_user(role, region))
-    for template in API_READS:
-        for where in ("own", "other"):
-            url = template.format(**world[where])
-            status = client.get(url, headers=headers).status_code
-            expected = 404 if (where == "other" and region is not None) else 200
-            assert status == expected, (role, url, status)
+# --- CSRF --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "region"), ROLES)
-def test_api_writes_by_role(client, make_user, api_token, world, role, region):
-    headers = api_token(make_user(role, region))
-    own = world["own"]
-    status = client.patch(
-        f"/api/v1/contracts/{own['contract_id']}",
-        json={"subject": "Новый предмет"},
-        headers=headers,
-    ).status_code
-    expected = 200 if "edit_registry" in ROLE_PERMISSIONS[role] else 403
-    assert status == expected, (role, status)
-    status = client.patch(
-        f"/api/v1/milestones/{own['milestone_id']}", json={"title": "Новое"}, headers=headers
-    ).status_code
-    assert status == expected, (role, status)
-    status = client.patch(
-        f"/api/v1/parties/{world['party_id']}", json={"phone": "+7 701 000 00 00"}, headers=headers
-    ).status_code
-    assert status == (200 if "edit_parties" in ROLE_PERMISSIONS[role] else 403), (role, status)
+def test_every_form_refuses_a_post_without_its_csrf_token(app, client, make_user, world):
+    """An administrator (every right) posts to every form without a token, and with the token of
+    another session: refused with a message page, nothing changed."""
+    admin = make_user("admin", None)
+    admin.locale = "en"
+    db.session.commit()
+    other_session = app.test_client()
+    login(other_session, make_user("admin", None))
+    foreign_token = csrf_token(other_session, "/profile")
+    login(client, admin)
+    values = {**world["shared"], **world["own"], "user_id": admin.id, "token_id": 1}
+    failures: list = []
+    posts = [(e, m, r) for e, m, r in web_routes(app) if m in WRITE_METHODS]
+    assert len(posts) > 40
+    for endpoint, method, rule in posts:
+        url = _url(app, rule, values)
+        for data in ({}, {"csrf_token": foreign_token}, {"csrf_token": "forged"}):
+            before = fingerprint()
+            response = client.open(url, method=method, data=data)
+            html = response.get_data(as_text=True)
+            if response.status_code != 400 or "was not sent from this site" not in html:
+                failures.append((endpoint, method, url, sorted(data), response.status_code))
+            if fingerprint() != before:
+                failures.append(("changed without a token", endpoint, url))
+    assert not failures, _report(failures)
+    assert client.get("/profile").status_code == 200  # still logged in: logout was refused too
+
+
+def test_a_browser_session_cannot_write_through_the_api(app, client, make_user, world):
+    """The API is exempt from CSRF because it ignores cookies: a logged-in browser session
+    without a bearer token gets 401 on every API call that changes something."""
+    login(client, make_user("admin", None))
+    token = csrf_token(client, "/profile")
+    failures: list = []
+    writes = [(m, p) for m, p in api_operations(app) if m in WRITE_METHODS]
+    for method, path in writes:
+        if API_ACCESS[f"{method} {path}"] == "public":
+            continue
+        url = path.format(**{**world["shared"], **world["own"]})
+        for headers in ({}, {"X-CSRFToken": token}):
+            send = lambda url=url, m=method, h=headers: client.open(  # noqa: E731
+                url, method=m, json={}, headers=h
+            )
+            _check(method, url, {401}, send, ("session", sorted(headers)), failures)
+    assert not failures, _report(failures)
+    # The token request takes HTTP Basic credentials only, never the session.
+    assert client.post("/api/v1/tokens").status_code == 401

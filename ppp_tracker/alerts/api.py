@@ -9,7 +9,7 @@ from ppp_tracker.alerts import services
 from ppp_tracker.alerts.models import CancelReason, DeliveryStatus, RecipientReason
 from ppp_tracker.alerts.planning import rules_for
 from ppp_tracker.alerts.rules import MAX_DAYS_BEFORE, rule_label
-from ppp_tracker.api.common import StrictDate, api_blueprint, need, run_service
+from ppp_tracker.api.common import StrictDate, api_blueprint, need, requires, run_service
 from ppp_tracker.auth.access import Permission, get_in_scope
 from ppp_tracker.auth.models import AlertMode
 from ppp_tracker.registry.models import Contract, Milestone
@@ -113,6 +113,7 @@ class ContractAlertRulesResource(MethodView):
         contract = get_in_scope(Contract, contract_id)
         return services.rules_payload(rules_for(contract.id))
 
+    @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(AlertRulesSchema(partial=True))
     @blp.response(200, AlertRulesSchema)
     def patch(self, data, contract_id):

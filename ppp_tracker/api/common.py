@@ -7,12 +7,12 @@ from decimal import Decimal, InvalidOperation
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import abort, g, request
+from flask import abort, current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import Api as SmorestApi
 
 from ppp_tracker.auth import services as auth_services
-from ppp_tracker.auth.access import Permission, has_permission
+from ppp_tracker.auth.access import Permission, get_in_scope, has_permission
 from ppp_tracker.core.audit import Actor, set_actor
 from ppp_tracker.core.errors import Forbidden, Invalid
 from ppp_tracker.db import db
@@ -97,6 +97,38 @@ def authenticate_request() -> None:
     db.session.commit()  # the token's last use, if it was noted
     g.user = user
     set_actor(Actor(user.email, user.id))
+    # The role and the scope are checked before the body is read: a caller without the right
+    # gets 403 and a record outside their region 404, never the validation errors of a call
+    # they may not make.
+    permission = getattr(_view_method(), "api_permission", None)
+    if permission is not None:
+        need(permission)
+    for name, value in (request.view_args or {}).items():
+        model = PATH_RECORDS.get(name)
+        if model is not None:
+            get_in_scope(model, value, user)
+
+
+#: Path arguments that name a regional record: `<contract_id>` → Contract. A record outside
+#: the caller's region is a 404 before anything else happens. Features add their own.
+PATH_RECORDS: dict[str, type] = {}
+
+
+def _view_method():
+    view = current_app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    return getattr(view_class, request.method.lower(), None) if view_class else None
+
+
+def requires(permission: Permission):
+    """Declare what an API method needs; checked before its arguments are parsed (and the
+    method's own `need()` still returns the user)."""
+
+    def mark(fn):
+        fn.api_permission = permission
+        return fn
+
+    return mark
 
 
 def need(permission: Permission):

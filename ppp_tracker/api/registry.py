@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from ppp_tracker import clock
 from ppp_tracker.api.common import (
+    PATH_RECORDS,
     TOTAL_COUNT_HEADER,
     DecimalText,
     IdField,
@@ -21,6 +22,7 @@ from ppp_tracker.api.common import (
     api_blueprint,
     need,
     page_of,
+    requires,
     run_service,
 )
 from ppp_tracker.auth.access import Permission, get_in_scope, scope
@@ -54,6 +56,9 @@ from ppp_tracker.registry.models import (
 )
 
 blp = api_blueprint("registry_api", "The registry: parties, projects, sites, contracts, milestones")
+PATH_RECORDS.update(
+    contract_id=Contract, milestone_id=Milestone, project_id=Project, site_id=ProductionSite
+)
 
 
 def one_of(enum_cls):
@@ -389,6 +394,7 @@ class Institutions(MethodView):
             stmt = stmt.where(Institution.region_code == args["region"])
         return page_of(stmt, args)
 
+    @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(InstitutionSchema)
     @blp.response(201, InstitutionSchema)
     def post(self, data):
@@ -410,6 +416,7 @@ class Parties(MethodView):
             stmt = stmt.where(Party.kind == args["kind"])
         return page_of(stmt, args)
 
+    @requires(Permission.EDIT_PARTIES)
     @blp.arguments(PartySchema)
     @blp.response(201, PartySchema)
     def post(self, data):
@@ -426,6 +433,7 @@ class PartyItem(MethodView):
         need(Permission.READ)
         return db.get_or_404(Party, party_id)
 
+    @requires(Permission.EDIT_PARTIES)
     @blp.arguments(PartySchema(partial=True))
     @blp.response(200, PartySchema)
     def patch(self, data, party_id):
@@ -455,6 +463,7 @@ class Projects(MethodView):
             stmt = stmt.where(Project.region_code == args["region"])
         return page_of(stmt, args)
 
+    @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(ProjectSchema)
     @blp.response(201, ProjectSchema)
     def post(self, data):
@@ -469,6 +478,7 @@ class ProjectItem(MethodView):
         need(Permission.READ)
         return get_in_scope(Project, project_id)
 
+    @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(ProjectSchema(partial=True))
     @blp.response(200, ProjectSchema)
     def patch(self, data, project_id):
@@ -500,6 +510,7 @@ class Sites(MethodView):
             stmt = stmt.where(ProductionSite.arrangement == args["arrangement"])
         return page_of(stmt, args)
 
+    @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(SiteSchema)
     @blp.response(201, SiteSchema)
     def post(self, data):
@@ -514,6 +525,7 @@ class SiteItem(MethodView):
         need(Permission.READ)
         return get_in_scope(ProductionSite, site_id)
 
+    @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(SiteSchema(partial=True))
     @blp.response(200, SiteSchema)
     def patch(self, data, site_id):
@@ -549,6 +561,7 @@ class Contracts(MethodView):
                 stmt = stmt.where(column == args[key])
         return page_of(stmt, args)
 
+    @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(ContractSchema)
     @blp.response(201, ContractSchema)
     def post(self, data):
@@ -563,6 +576,7 @@ class ContractItem(MethodView):
         need(Permission.READ)
         return get_in_scope(Contract, contract_id)
 
+    @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(ContractSchema(partial=True))
     @blp.response(200, ContractSchema)
     def patch(self, data, contract_id):
@@ -578,6 +592,7 @@ class ContractMilestones(MethodView):
         need(Permission.READ)
         return get_in_scope(Contract, contract_id).milestones
 
+    @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(MilestoneSchema)
     @blp.response(201, MilestoneSchema)
     def post(self, data, contract_id):
@@ -593,6 +608,7 @@ class MilestoneItem(MethodView):
         need(Permission.READ)
         return get_in_scope(Milestone, milestone_id)
 
+    @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(MilestoneSchema(partial=True))
     @blp.response(200, MilestoneSchema)
     def patch(self, data, milestone_id):

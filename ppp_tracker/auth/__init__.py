@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from flask import Flask
 
 from ppp_tracker.db import db
@@ -13,9 +15,13 @@ def init_app(app: Flask) -> None:
     from ppp_tracker.auth.views import bp
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+    def load_user(session_id: str):
+        # "<id>:<session key>"; the key changes with the password, ending older sessions.
+        ident, _sep, key = session_id.partition(":")
+        user = db.session.get(User, int(ident)) if ident.isdigit() and len(ident) < 10 else None
+        if user is None or not user.active:
+            return None
+        return user if hmac.compare_digest(key, user.session_key) else None
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

@@ -60,6 +60,20 @@ def create_token(email: str, name: str):
     click.echo(token)
 
 
+@users_cli.command("revoke-tokens")
+@click.argument("email")
+@click.option("--prefix", default=None, help="Only the token starting with this (ppp_…).")
+def revoke_tokens(email: str, prefix: str | None):
+    """Revoke the user's API tokens (all, or the one with the prefix)."""
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user {email}")
+    with acting_as(Actor("cli:users revoke-tokens")):
+        count = services.revoke_tokens(user, prefix)
+        db.session.commit()
+    click.echo(f"revoked {count} token(s) of {user.email}")
+
+
 def ensure_demo_users() -> list[tuple[str, str, str | None]]:
     """Create the demo users that do not exist yet; returns (email, role, region) of each."""
     rows = []

@@ -74,6 +74,15 @@ class User(Audited, UserMixin, db.Model):
         return check_password_hash(self.password_hash, password)
 
     @property
+    def session_key(self) -> str:
+        """Changes with the password: a session made before a password change is no longer
+        valid (the session stores `get_id()`, which carries it)."""
+        return hashlib.sha256(f"session:{self.password_hash}".encode()).hexdigest()[:20]
+
+    def get_id(self) -> str:  # Flask-Login: what the session keeps
+        return f"{self.id}:{self.session_key}"
+
+    @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
@@ -104,6 +113,8 @@ class ApiToken(Audited, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: NULL: does not expire (tokens issued before expiry existed).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
 

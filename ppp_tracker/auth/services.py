@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ppp_tracker import clock
 from ppp_tracker.auth.models import ApiToken, LoginAttempt, Role, User, hash_token
@@ -118,6 +120,9 @@ def authenticate(email: str, password: str, ip: str | None) -> User | None:
     """
     check_throttle(email, ip)
     user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        # As slow as a wrong password, so the answer's timing does not tell who has an account.
+        check_password_hash(_dummy_hash(), password)
     if user is None or not user.active or not user.check_password(password):
         for key in _throttle_keys(email, ip):
             db.session.add(LoginAttempt(key=key))
@@ -128,11 +133,24 @@ def authenticate(email: str, password: str, ip: str | None) -> User | None:
     return user
 
 
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def issue_token(user: User, name: str | None = None) -> str:
-    """A new API token for the user; only its hash is kept, so this is the one time it is seen."""
+    """A new API token for the user; only its hash is kept, so this is the one time it is seen.
+    It expires after API_TOKEN_DAYS days (0: never)."""
     token = "ppp_" + secrets.token_urlsafe(32)
+    days = current_app.config.get("API_TOKEN_DAYS", 365)
     db.session.add(
-        ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:10], name=name)
+        ApiToken(
+            user_id=user.id,
+            token_hash=hash_token(token),
+            prefix=token[:10],
+            name=name,
+            expires_at=clock.now() + timedelta(days=days) if days else None,
+        )
     )
     db.session.flush()
     return token
@@ -144,9 +162,9 @@ def user_for_token(token: str) -> User | None:
             ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
         )
     )
-    if row is None or not row.user.active:
-        return None
     now = clock.now()
+    if row is None or not row.user.active or (row.expires_at is not None and row.expires_at <= now):
+        return None
     # Note the use without writing on every request.
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=10):
         db.session.execute(
@@ -158,3 +176,15 @@ def user_for_token(token: str) -> User | None:
 def revoke_token(token_row: ApiToken) -> None:
     if token_row.revoked_at is None:
         token_row.revoked_at = clock.now()
+
+
+def revoke_tokens(user: User, prefix: str | None = None) -> int:
+    """Revoke the user's live tokens (or the one starting with `prefix`); how many were."""
+    stmt = sa.select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if prefix:
+        stmt = stmt.where(ApiToken.prefix == prefix[:10])
+    rows = db.session.scalars(stmt).all()
+    for row in rows:
+        revoke_token(row)
+    db.session.flush()
+    return len(rows)

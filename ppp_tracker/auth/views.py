@@ -16,22 +16,17 @@ from ppp_tracker.core.audit import Actor, set_actor
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.listing import Listing
+from ppp_tracker.core.web import local_path
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Region
 
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("registry.home")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if g.get("user") is not None:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(local_path(request.args.get("next")))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -57,7 +52,7 @@ def login():
                 session.clear()
                 login_user(user)
                 session["locale"] = user.locale
-                return redirect(_safe_next(request.args.get("next")))
+                return redirect(local_path(request.args.get("next")))
     elif form.is_submitted():
         status = 422
     return render_template("auth/login.html", form=form), status
@@ -106,6 +101,9 @@ def change_password():
         else:
             user.set_password(form.new.data)
             db.session.commit()
+            # Other sessions of this user end (their key was the old password's); this one
+            # goes on with the new key.
+            login_user(user)
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("auth.profile"))
     profile_form = ProfileForm(obj=user)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from ppp_tracker import clock
 from ppp_tracker.api.common import (
+    PATH_RECORDS,
     TOTAL_COUNT_HEADER,
     DecimalText,
     MoneyField,
@@ -24,6 +25,7 @@ from ppp_tracker.api.common import (
     api_blueprint,
     need,
     page_of,
+    requires,
     run_service,
 )
 from ppp_tracker.api.registry import enum_field
@@ -44,6 +46,7 @@ from ppp_tracker.claims.tasks import queue_render
 from ppp_tracker.registry.models import Contract
 
 blp = api_blueprint("claims_api", "Penalties, claim letters and lawsuits")
+PATH_RECORDS.update(claim_id=Claim, case_id=Case)
 
 #: Ids are 32-bit integers in the database; a larger one is a 422, not an error from PostgreSQL.
 MAX_ID = 2**31 - 1
@@ -299,6 +302,7 @@ class Claims(MethodView):
             stmt = stmt.where(Claim.outgoing_number == normalise_number(args["number"]))
         return page_of(stmt, args)
 
+    @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(ClaimSchema)
     @blp.response(201, ClaimSchema)
     def post(self, data):
@@ -316,6 +320,7 @@ class ClaimItem(MethodView):
         need(Permission.READ)
         return _claim(claim_id)
 
+    @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(ClaimPatchSchema)
     @blp.response(200, ClaimSchema)
     def patch(self, data, claim_id):
@@ -326,6 +331,7 @@ class ClaimItem(MethodView):
 
 @blp.route("/claims/<int(max=2147483647):claim_id>/approve")
 class ClaimApprove(MethodView):
+    @requires(Permission.APPROVE_CLAIMS)
     @blp.response(200, ClaimSchema)
     def post(self, claim_id):
         """Approve a draft; whoever changed it last may not (four eyes) unless nobody else can."""
@@ -335,6 +341,7 @@ class ClaimApprove(MethodView):
 
 @blp.route("/claims/<int(max=2147483647):claim_id>/send")
 class ClaimSend(MethodView):
+    @requires(Permission.APPROVE_CLAIMS)
     @blp.arguments(SendSchema)
     @blp.response(200, ClaimSchema)
     def post(self, data, claim_id):
@@ -353,6 +360,7 @@ class ClaimSend(MethodView):
 
 @blp.route("/claims/<int(max=2147483647):claim_id>/replies")
 class ClaimReplies(MethodView):
+    @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(ReplySchema)
     @blp.response(201, ReplySchema)
     def post(self, data, claim_id):
@@ -363,6 +371,7 @@ class ClaimReplies(MethodView):
 
 @blp.route("/claims/<int(max=2147483647):claim_id>/escalate")
 class ClaimEscalate(MethodView):
+    @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(EscalateSchema)
     @blp.response(200, ClaimSchema)
     def post(self, data, claim_id):
@@ -382,6 +391,7 @@ class ClaimEscalate(MethodView):
 
 @blp.route("/claims/<int(max=2147483647):claim_id>/withdraw")
 class ClaimWithdraw(MethodView):
+    @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(WithdrawSchema)
     @blp.response(200, ClaimSchema)
     def post(self, data, claim_id):
@@ -491,6 +501,7 @@ class Cases(MethodView):
             stmt = stmt.where(Case.outcome == args["outcome"])
         return page_of(stmt, args)
 
+    @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(CaseSchema)
     @blp.response(201, CaseSchema)
     def post(self, data):
@@ -507,6 +518,7 @@ class CaseItem(MethodView):
         need(Permission.READ)
         return get_in_scope(Case, case_id)
 
+    @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(CaseSchema(partial=True))
     @blp.response(200, CaseSchema)
     def patch(self, data, case_id):
@@ -518,6 +530,7 @@ class CaseItem(MethodView):
 
 @blp.route("/cases/<int(max=2147483647):case_id>/hearings")
 class CaseHearings(MethodView):
+    @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(HearingSchema)
     @blp.response(201, HearingSchema)
     def post(self, data, case_id):

@@ -114,7 +114,7 @@ class Claim(Audited, TimestampMixin, db.Model):
         return f"<Claim {self.id} #{self.sequence} {self.status} {self.outgoing_number or ''}>"
 
 
-class ClaimMilestone(db.Model):
+class ClaimMilestone(Audited, db.Model):
     """One late obligation in a claim, with its penalty as computed (frozen with the claim).
 
     (milestone, sequence) is unique: two drafts for the same milestone at the same stage are
@@ -150,6 +150,10 @@ class ClaimMilestone(db.Model):
 
     claim: Mapped[Claim] = relationship(back_populates="lines")
     milestone: Mapped[Milestone] = relationship()
+
+    @property
+    def region_code(self) -> str | None:
+        return self.claim.region_code if self.claim is not None else None
 
     def __repr__(self) -> str:
         return f"<ClaimMilestone claim={self.claim_id} milestone={self.milestone_id}>"
@@ -347,7 +351,7 @@ class Case(Audited, TimestampMixin, db.Model):
         return f"<Case {self.id} contract={self.contract_id} filed {self.filed_on}>"
 
 
-class CaseHearing(db.Model):
+class CaseHearing(Audited, db.Model):
     """A hearing of a case; its date is a milestone of the contract, so alerts cover it."""
 
     __tablename__ = "case_hearings"
@@ -360,6 +364,10 @@ class CaseHearing(db.Model):
 
     case: Mapped[Case] = relationship(back_populates="hearings")
     milestone: Mapped[Milestone] = relationship()
+
+    @property
+    def region_code(self) -> str | None:
+        return self.case.region_code if self.case is not None else None
 
     def __repr__(self) -> str:
         return f"<CaseHearing case={self.case_id} milestone={self.milestone_id}>"

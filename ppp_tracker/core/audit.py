@@ -53,10 +53,29 @@ class Audited:
     """Marker mixin: changes to this model are written to the audit log.
 
     `__audit_exclude__` names columns whose values are not copied (secrets, file bytes); their
-    change is still recorded, as "(changed)".
+    change is still recorded, as "(changed)". `__audit_ignore__` names bookkeeping columns whose
+    changes alone are no event (a worker's heartbeat and progress counter).
+    Many-to-many collections are recorded as the ids of their members, before and after.
     """
 
     __audit_exclude__: tuple[str, ...] = ()
+    __audit_ignore__: tuple[str, ...] = ()
+
+
+def _keep_old_value(target, value, oldvalue, initiator):
+    return value
+
+
+@event.listens_for(Audited, "mapper_configured", propagate=True)
+def _load_old_values(mapper, cls) -> None:
+    """An audited column set on an expired object (after a commit) loads its old value first,
+    so the log says what it was, not `null`."""
+    for prop in mapper.column_attrs:
+        event.listen(getattr(cls, prop.key), "set", _keep_old_value, active_history=True)
+
+
+class AuditLogIsReadOnly(Exception):
+    """Something tried to change or delete a row of the audit log."""
 
 
 def _plain(value):
@@ -92,12 +111,35 @@ def _region_of(obj) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _ids(objects) -> list:
+    return sorted(_pk(o) for o in objects if o is not None)
+
+
+def _collection_changes(obj, *, mode: str) -> dict:
+    """Many-to-many collections (a case's claims): the member ids before and after."""
+    changes: dict[str, list] = {}
+    for prop in object_mapper(obj).relationships:
+        if prop.secondary is None:
+            continue
+        history = attributes.get_history(obj, prop.key, passive=attributes.PASSIVE_NO_INITIALIZE)
+        if mode == "create":
+            if history.added:
+                changes[prop.key] = [None, _ids(history.added)]
+        elif mode == "update" and (history.added or history.deleted):
+            after = _ids([*history.unchanged, *history.added])
+            before = _ids([*history.unchanged, *history.deleted])
+            if before != after:
+                changes[prop.key] = [before, after]
+    return changes
+
+
 def _changes(obj, *, mode: str) -> dict:
     excluded = set(getattr(obj, "__audit_exclude__", ()))
+    ignored = set(getattr(obj, "__audit_ignore__", ()))
     state = sa.inspect(obj)
     changes: dict[str, list] = {}
     for key in _column_attrs(obj):
-        if key in {"created_at", "updated_at"}:
+        if key in {"created_at", "updated_at"} or key in ignored:
             continue
         if mode == "create":
             if key in excluded:
@@ -123,6 +165,7 @@ def _changes(obj, *, mode: str) -> dict:
                 changes[key] = ["(changed)", "(changed)"]
             else:
                 changes[key] = [_plain(old), _plain(new)]
+    changes.update(_collection_changes(obj, mode=mode))
     return changes
 
 
@@ -146,7 +189,7 @@ def _write_audit_events(session: Session, flush_context) -> None:
         for obj in objects:
             if not isinstance(obj, Audited):
                 continue
-            if mode == "update" and not session.is_modified(obj, include_collections=False):
+            if mode == "update" and not session.is_modified(obj):
                 continue
             changes = _changes(obj, mode=mode)
             if mode == "update" and not changes:
@@ -165,3 +208,32 @@ def _write_audit_events(session: Session, flush_context) -> None:
             )
     if rows:
         session.connection().execute(insert(AuditEvent.__table__), rows)
+
+
+# --- the log cannot be changed -----------------------------------------------------------
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
+    """Audit rows are written by the hook above only (a Core insert); the ORM never changes or
+    deletes one. (PostgreSQL refuses it too, with a trigger: migration security_01.)"""
+    from ppp_tracker.auth.models import AuditEvent
+
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise AuditLogIsReadOnly(f"the audit log cannot be changed ({obj!r})")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_audit_statements(state) -> None:
+    """No `update(AuditEvent)` / `delete(AuditEvent)` through the session either."""
+    if not (state.is_update or state.is_delete):
+        return
+    from ppp_tracker.auth.models import AuditEvent
+
+    mapper = state.bind_arguments.get("mapper")
+    table = getattr(state.statement, "table", None)
+    if (mapper is not None and mapper.class_ is AuditEvent) or (
+        table is not None and getattr(table, "name", None) == AuditEvent.__tablename__
+    ):
+        raise AuditLogIsReadOnly("the audit log cannot be changed")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -45,6 +46,30 @@ class IdConverter(IntegerConverter):
         kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+def local_path(target: str | None, default: str | None = None) -> str:
+    r"""`target` if it is a path on this site, else `default` (the home page): no open redirect.
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so `/\evil.com` or
+    `/<TAB>/evil.com` would leave the site; anything with a scheme, a host, a backslash or a control
+    character is refused, also after percent-decoding.
+    """
+    fallback = default or url_for("registry.home")
+    if not target:
+        return fallback
+    for text in (target, unquote(target)):
+        if (
+            not text.startswith("/")
+            or text.startswith("//")
+            or "\\" in text
+            or any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+        ):
+            return fallback
+        parts = urlsplit(text)
+        if parts.scheme or parts.netloc:
+            return fallback
+    return target
 
 
 def is_api_request() -> bool:
@@ -202,10 +227,7 @@ def set_locale():
 
             user.locale = chosen
             db.session.commit()
-    target = request.form.get("next") or url_for("registry.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("registry.home")
-    return redirect(target)
+    return redirect(local_path(request.form.get("next")))
 
 
 @bp.get("/healthz")

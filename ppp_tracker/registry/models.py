@@ -362,7 +362,7 @@ class Milestone(Audited, TimestampMixin, db.Model):
         return f"<Milestone {self.id} {self.title[:40]!r} due {self.due_on} {self.status}>"
 
 
-class DueDateChange(db.Model):
+class DueDateChange(Audited, db.Model):
     """A change of a milestone's due date: the old value is kept with the reason."""
 
     __tablename__ = "due_date_changes"
@@ -379,6 +379,10 @@ class DueDateChange(db.Model):
 
     milestone: Mapped[Milestone] = relationship(back_populates="due_date_changes")
     changed_by = relationship("User")
+
+    @property
+    def region_code(self) -> str | None:
+        return self.milestone.region_code if self.milestone is not None else None
 
     def __repr__(self) -> str:
         return f"<DueDateChange {self.milestone_id} {self.old_due_on}→{self.new_due_on}>"

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 
-from ppp_tracker.api.common import api_blueprint, need
+from ppp_tracker.api.common import api_blueprint, need, requires
 from ppp_tracker.auth.access import Permission, get_in_scope
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract
@@ -49,6 +49,7 @@ class MyCalendar(MethodView):
         db.session.commit()
         return _calendar(feed)
 
+    @requires(Permission.READ)
     @blp.response(204)
     def delete(self):
         """Switch the feed off; its address stops working (renew to get a new one)."""
@@ -59,6 +60,7 @@ class MyCalendar(MethodView):
 
 @blp.route("/me/calendar/renew")
 class RenewMyCalendar(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, CalendarSchema)
     def post(self):
         """A new feed address; the old one stops working at once."""

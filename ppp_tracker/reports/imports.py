@@ -406,7 +406,9 @@ def request_commit(batch: ImportBatch) -> bool:
     )
     if result.rowcount != 1:
         raise Conflict.one("file", _("This import is not waiting for confirmation."))
-    db.session.refresh(batch)
+    # The object follows the row; its flush writes who asked for the import to the audit log.
+    batch.status = ImportStatus.COMMIT_QUEUED
+    db.session.flush()
     return True
 
 

@@ -93,8 +93,11 @@ class ImportStatus(LabelledEnum):
         }
 
 
-class ImportBatch(db.Model):
+class ImportBatch(Audited, db.Model):
     """One uploaded file: its bytes, the check's findings per row, progress and the outcome."""
+
+    __audit_exclude__ = ("content", "errors", "preview")
+    __audit_ignore__ = ("heartbeat_at", "processed_rows")
 
     __tablename__ = "import_batches"
     __table_args__ = (sa.Index("ix_import_batches_region_created", "region_code", "created_at"),)
