@@ -195,7 +195,15 @@ class Services:
         self.processes.append(process)
         return process
 
-    def worker(self, name: str, *, pool: str = "solo", concurrency: int = 1, **extra):
+    def worker(
+        self,
+        name: str,
+        *,
+        pool: str = "solo",
+        concurrency: int = 1,
+        loglevel: str = "WARNING",
+        **extra,
+    ):
         return self._spawn(
             name,
             [
@@ -208,7 +216,7 @@ class Services:
                 f"--concurrency={concurrency}",
                 "--without-mingle",
                 "--without-gossip",
-                "--loglevel=WARNING",
+                f"--loglevel={loglevel}",
             ],
             extra,
         )

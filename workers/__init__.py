@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from celery import Celery, Task
 from flask import Flask
+from sqlalchemy import exc as sa_exc
 
 #: Modules whose tasks the worker registers; features add theirs with `register_tasks`.
 TASK_MODULES: list[str] = []
@@ -36,6 +37,15 @@ def scan_interval(app: Flask) -> timedelta:
 
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
+        # The database went away (a restart, a fail-over): the task tries again 1, 2, 4 … 60 s
+        # later instead of failing, which would drop its message (acks_late acks a failure) and
+        # leave the row to the scan's requeue minutes later. Rows are claimed atomically, so a
+        # retry never sends twice.
+        autoretry_for = (sa_exc.OperationalError, sa_exc.InterfaceError)
+        retry_backoff = 1
+        retry_backoff_max = 60
+        retry_jitter = False
+
         def __call__(self, *args, **kwargs):
             with app.app_context():
                 return self.run(*args, **kwargs)
