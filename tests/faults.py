@@ -100,6 +100,8 @@ class Sink:
         self.held = threading.Event()
         self.released = threading.Event()
         self.controller = None
+        #: Seconds each message takes to be accepted (a slow server: sends overlap longer).
+        self.delay = 0.0
 
     def start(self) -> Sink:
         from aiosmtpd.controller import Controller
@@ -135,6 +137,8 @@ class Sink:
             while not self.released.is_set():
                 await asyncio.sleep(0.05)
             return "451 4.3.0 the sender went away"
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = message_from_bytes(envelope.content, policy=default_policy)
         with self.lock:
             self.messages.append({"to": list(envelope.rcpt_tos), "message": message})

@@ -18,6 +18,7 @@ from ppp_tracker import create_app
 from ppp_tracker.alerts.models import AlertDelivery, ScanRun
 from ppp_tracker.claims.models import ClaimNotice
 from ppp_tracker.db import db
+from tests.alerting import purge_alert_queue  # noqa: F401 - a fixture
 from tests.conftest import REDIS_URL, base_config
 from tests.faults import (
     TODAY,
@@ -117,12 +118,13 @@ def test_redis_restarted_mid_batch(app, tmp_path):
         services.worker("worker")
         services.beat("beat")
         assert sink.held.wait(STEP), services.logs()
-        queued = redis.Redis.from_url(server.url).llen(services.queue)
-        assert queued > 0  # the rest of the batch waits in Redis…
+        client = redis.Redis.from_url(server.url)
+        assert client.llen(services.queue) > 0  # the rest of the batch waits in Redis…
+        client.set("drill-marker", "1")
         server.kill()  # …and is lost with it
         sink.release()
         server.start()
-        assert redis.Redis.from_url(server.url).llen(services.queue) == 0
+        assert not client.exists("drill-marker")  # the new server kept nothing
         poll(lambda: settled(batch, sink), timeout=STEP, what="all delivered", services=services)
         services.stop_all()
     finally:
@@ -220,8 +222,12 @@ def test_two_beats_at_once(drill):
     """Two beats send every scan twice, every second, to two workers that each also scan when
     they start: the scans race over the same batch; each alert and each draft is made once."""
     batch, sink, services = drill
+    sink.delay = 0.1
     sink.start()
-    services.env.update(SCAN_INTERVAL_SECONDS="1", ALERT_SCAN_ON_WORKER_START="1")
+    # Every scan also queues again every send not yet done: the same row reaches both workers.
+    services.env.update(
+        SCAN_INTERVAL_SECONDS="1", ALERT_SCAN_ON_WORKER_START="1", ALERT_REQUEUE_AFTER_SECONDS="0"
+    )
     services.worker("one")
     services.worker("two")
     services.beat("beat-one")
@@ -234,3 +240,36 @@ def test_two_beats_at_once(drill):
     poll(raced, timeout=STEP, what="all delivered after six scans by beat", services=services)
     services.stop_all()
     assert_exactly_once(batch, sink)
+
+
+@pytest.mark.usefixtures("purge_alert_queue")
+def test_the_final_check_fails_on_a_duplicate_or_a_loss(app):
+    """The check every drill ends with is not one that always passes: the same batch sent in
+    this process passes it, and one e-mail more, or one fewer, fails it."""
+    from ppp_tracker.alerts import jobs
+    from ppp_tracker.claims import services as claims
+    from ppp_tracker.core.audit import Actor, acting_as
+
+    app.config["FAKE_TODAY"] = TODAY
+    batch = make_batch()
+    sink = Sink().start()
+    try:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port)
+        jobs.run_scan(TODAY, trigger="cli", send_now=True)
+        with acting_as(Actor("worker:claims.scan")):
+            notices = claims.scan(TODAY).notices
+            db.session.commit()
+            for notice_id in notices:
+                assert claims.take_notice(notice_id)
+                db.session.commit()
+                assert claims.deliver_notice(notice_id) == "sent"
+                db.session.commit()
+        assert_exactly_once(batch, sink)
+        sink.messages.append(sink.messages[0])  # a resend
+        with pytest.raises(AssertionError, match="Message-ID arrived twice"):
+            assert_exactly_once(batch, sink)
+        del sink.messages[-2:]  # …and a loss
+        with pytest.raises(AssertionError):
+            assert_exactly_once(batch, sink)
+    finally:
+        sink.stop()
