@@ -87,8 +87,9 @@ def make_batch(contracts_per_region: int = 2, due_per_contract: int = 8) -> Batc
 class Sink:
     """A real SMTP server (aiosmtpd) on a fixed port that counts what it accepts.
 
-    `hold(n)`: the n-th message is held (the sender waits) until `release()`, then refused with a
-    4xx, so that a fault injected meanwhile meets a send in flight that did not arrive.
+    `hold(n)` / `hold_each(kinds, after)`: messages are held (the sender waits) until `release()`,
+    then refused with a 4xx, so that a fault injected meanwhile meets sends in flight that did not
+    arrive.
     `stop()` / `start()`: nobody listens on the port, then the server is back on it."""
 
     def __init__(self, port: int | None = None):
@@ -96,7 +97,7 @@ class Sink:
         self.messages: list[dict] = []
         self.seen = 0
         self.lock = threading.Lock()
-        self.hold_at: range | None = None
+        self.wanted = None  # fn(n-th message, kind) -> hold it?
         self.held = threading.Event()
         self.released = threading.Event()
         self.controller = None
@@ -118,28 +119,44 @@ class Sink:
 
     def hold(self, n: int, count: int = 1) -> None:
         """Hold the n-th message and the `count - 1` after it; `held` is set when all came."""
-        self.hold_at = range(n, n + count)
-        self.holding = 0
+        self._hold(lambda seen, kind: n <= seen < n + count, count)
+
+    def hold_each(self, kinds: tuple[str, ...], after: int) -> None:
+        """Once `after` messages came, hold the next one of each kind ("alert", "claim": how its
+        Message-ID begins); `held` is set when one of each is held."""
+        waiting = set(kinds)
+
+        def wanted(seen: int, kind: str) -> bool:
+            if seen > after and kind in waiting:
+                waiting.discard(kind)
+                return True
+            return False
+
+        self._hold(wanted, len(kinds))
+
+    def _hold(self, wanted, count: int) -> None:
+        self.wanted, self.to_hold, self.holding = wanted, count, 0
         self.held, self.released = threading.Event(), threading.Event()
 
     def release(self) -> None:
         self.released.set()
 
     async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content, policy=default_policy)
+        kind = str(message["Message-ID"]).strip("<").split("-", 1)[0]
         with self.lock:
             self.seen += 1
-            n = self.seen
-        if self.hold_at is not None and n in self.hold_at:
-            with self.lock:
+            hold = self.wanted is not None and self.wanted(self.seen, kind)
+            if hold:
                 self.holding += 1
-                if self.holding == len(self.hold_at):
+                if self.holding == self.to_hold:
                     self.held.set()
+        if hold:
             while not self.released.is_set():
                 await asyncio.sleep(0.05)
             return "451 4.3.0 the sender went away"
         if self.delay:
             await asyncio.sleep(self.delay)
-        message = message_from_bytes(envelope.content, policy=default_policy)
         with self.lock:
             self.messages.append({"to": list(envelope.rcpt_tos), "message": message})
         return "250 OK"

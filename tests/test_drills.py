@@ -198,18 +198,20 @@ def poll_log(path, text: str, services: Services) -> None:
 
 def test_a_worker_killed_mid_batch(drill):
     """The whole worker (main process and both pool processes) is killed with SIGKILL while two
-    sends are in flight and the rest of the batch is queued; a new worker takes the queue, and
-    the two sends are taken over when their lease runs out (ALERT_SEND_LEASE_SECONDS = 3)."""
+    sends — a reminder and a lawyer's notice — are in flight and the rest of the batch is queued;
+    a new worker takes the queue, and the two sends are taken over when their lease runs out
+    (ALERT_SEND_LEASE_SECONDS = 3)."""
     batch, sink, services = drill
     sink.start()
-    sink.hold(8, count=2)
+    sink.hold_each(("alert", "claim"), after=5)
     first = services.worker("first", pool="prefork", concurrency=2)
     services.beat("beat")
     assert sink.held.wait(STEP), services.logs()
     kill(first)
     sink.release()
-    in_flight = _count(AlertDelivery, status="sending") + _count(ClaimNotice, status="sending")
-    assert in_flight == 2
+    # A reminder and a lawyer's notice were in flight: both must be taken over.
+    assert _count(AlertDelivery, status="sending") == 1
+    assert _count(ClaimNotice, status="sending") == 1
     services.worker("second", pool="prefork", concurrency=2)
     poll(lambda: settled(batch, sink), timeout=STEP, what="all delivered", services=services)
     services.stop_all()
