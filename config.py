@@ -67,6 +67,8 @@ class Config:
     }
     #: Minutes between two deadline scans run by beat.
     SCAN_INTERVAL_MINUTES = env_int("SCAN_INTERVAL_MINUTES", 15)
+    #: When above 0, beat runs the scans this many seconds apart instead (fault drills, demos).
+    SCAN_INTERVAL_SECONDS = env_int("SCAN_INTERVAL_SECONDS", 0)
     #: A warning banner appears when no scan has completed for this long (0: 3 × the interval).
     SCAN_STALE_MINUTES = env_int("SCAN_STALE_MINUTES", 0)
     #: A worker that starts runs a scan at once instead of waiting for beat's first interval.

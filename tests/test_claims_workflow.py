@@ -484,6 +484,43 @@ def test_a_notice_whose_task_was_lost_is_found_again(contract, make_user, set_to
     assert services.stale_notices() == []
 
 
+def test_a_notice_whose_sender_died_or_whose_retry_was_lost_is_found_again(
+    app, contract, make_user, set_today
+):
+    """A notice left "sending" (its worker was killed, or the database restarted under it) is
+    taken over once its lease runs out; a refused one whose retry message the broker lost is
+    queued again once that retry is overdue; neither before."""
+    from ppp_tracker import clock
+
+    app.config.update(ALERT_SEND_LEASE_SECONDS=600, ALERT_REQUEUE_AFTER_SECONDS=120)
+    make_user("legal")
+    factories.milestone(contract, due_on=date(2014, 5, 1))
+    set_today("2014-06-12")
+    _scan("2014-06-12")
+    [notice] = db.session.scalars(sa.select(ClaimNotice)).all()
+    assert services.take_notice(notice.id)
+    db.session.commit()
+    db.session.refresh(notice)
+    assert notice.claimed_at is not None
+    now = clock.now()
+    assert not services.take_notice(notice.id)  # someone is sending it
+    assert services.stale_notices(now + timedelta(seconds=599)) == []
+    assert services.stale_notices(now + timedelta(seconds=601)) == [notice.id]
+    notice.claimed_at = now - timedelta(seconds=601)  # the sender died ten minutes ago
+    db.session.commit()
+    assert services.take_notice(notice.id)  # taken over
+    db.session.commit()
+    db.session.refresh(notice)
+    assert (str(notice.status), notice.attempts) == ("sending", 2)
+
+    notice.status, notice.next_attempt_at = "failed", now + timedelta(seconds=300)
+    db.session.commit()
+    assert services.stale_notices(now + timedelta(seconds=300 + 119)) == []  # its task is due
+    assert services.stale_notices(now + timedelta(seconds=300 + 121)) == [notice.id]  # lost
+    app.config["ALERT_MAX_ATTEMPTS"] = 2
+    assert services.stale_notices(now + timedelta(seconds=300 + 121)) == []  # given up
+
+
 def test_the_scan_and_the_counter_from_the_command_line(app, contract, set_today):
     factories.milestone(contract, due_on=date(2014, 5, 1))
     set_today("2014-06-12")

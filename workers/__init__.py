@@ -7,9 +7,11 @@ Importing this package builds nothing; `workers/celery.py` is the worker's entry
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 
 from celery import Celery, Task
 from flask import Flask
+from sqlalchemy import exc as sa_exc
 
 #: Modules whose tasks the worker registers; features add theirs with `register_tasks`.
 TASK_MODULES: list[str] = []
@@ -25,8 +27,25 @@ def register_tasks(module: str, beat: dict | None = None) -> None:
     BEAT_ENTRIES.update(beat or {})
 
 
+def scan_interval(app: Flask) -> timedelta:
+    """How often beat runs the scans: SCAN_INTERVAL_MINUTES, or SCAN_INTERVAL_SECONDS if set."""
+    seconds = app.config.get("SCAN_INTERVAL_SECONDS") or 0
+    if seconds > 0:
+        return timedelta(seconds=seconds)
+    return timedelta(minutes=app.config["SCAN_INTERVAL_MINUTES"])
+
+
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
+        # The database went away (a restart, a fail-over): the task tries again 1, 2, 4 … 60 s
+        # later instead of failing, which would drop its message (acks_late acks a failure) and
+        # leave the row to the scan's requeue minutes later. Rows are claimed atomically, so a
+        # retry never sends twice.
+        autoretry_for = (sa_exc.OperationalError, sa_exc.InterfaceError)
+        retry_backoff = 1
+        retry_backoff_max = 60
+        retry_jitter = False
+
         def __call__(self, *args, **kwargs):
             with app.app_context():
                 return self.run(*args, **kwargs)

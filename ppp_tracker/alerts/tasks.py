@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from celery import shared_task
 from celery.signals import worker_ready
@@ -50,12 +50,14 @@ def send_digest(self, digest_id: int) -> str:
 
 
 def beat_entry(app: Flask) -> dict:
-    minutes = app.config["SCAN_INTERVAL_MINUTES"]
+    from workers import scan_interval
+
+    interval = scan_interval(app)
     return {
         "task": "alerts.scan",
-        "schedule": timedelta(minutes=minutes),
+        "schedule": interval,
         # A scan queued while no worker ran is worthless once the next one is due.
-        "options": {"expires": minutes * 60},
+        "options": {"expires": interval.total_seconds()},
     }
 
 

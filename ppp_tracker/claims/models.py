@@ -397,6 +397,11 @@ class ClaimNotice(db.Model):
     )
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When a worker last took it for sending: a send unfinished after ALERT_SEND_LEASE_SECONDS
+    #: (its worker died, or the database went away under it) is taken over.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When a temporarily refused e-mail is tried again; the scan requeues it if that task is lost.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: "smtp" or "outbox".
     channel: Mapped[str | None] = mapped_column(sa.String(16))

@@ -1155,20 +1155,51 @@ def queue_notices(claim: Claim, kind: str) -> list[int]:
     return ids
 
 
+def _notice_lease_expired(now):
+    lease = now - timedelta(seconds=current_app.config["ALERT_SEND_LEASE_SECONDS"])
+    return sa.and_(
+        ClaimNotice.status == NoticeStatus.SENDING,
+        # No claim time: taken before claimed_at existed, and stuck since.
+        sa.or_(ClaimNotice.claimed_at.is_(None), ClaimNotice.claimed_at <= lease),
+        ClaimNotice.attempts < current_app.config["ALERT_MAX_ATTEMPTS"],
+    )
+
+
 def take_notice(notice_id: int) -> bool:
-    """Claim a notice for sending (pending or failed → sending); False when someone has it."""
+    """Claim a notice for sending (pending or failed → sending, or a send whose worker died and
+    whose lease ran out); False when someone has it or it is done."""
+    now = clock.now()
     return (
         db.session.execute(
             sa.update(ClaimNotice)
             .where(
                 ClaimNotice.id == notice_id,
-                ClaimNotice.status.in_([NoticeStatus.PENDING, NoticeStatus.FAILED]),
+                sa.or_(
+                    ClaimNotice.status.in_([NoticeStatus.PENDING, NoticeStatus.FAILED]),
+                    _notice_lease_expired(now),
+                ),
             )
-            .values(status=NoticeStatus.SENDING, attempts=ClaimNotice.attempts + 1),
+            .values(
+                status=NoticeStatus.SENDING,
+                attempts=ClaimNotice.attempts + 1,
+                claimed_at=now,
+                next_attempt_at=None,
+            ),
             execution_options={"synchronize_session": False},
         ).rowcount
         == 1
     )
+
+
+#: Seconds between retries of a temporarily refused notice with ALERT_RETRY_BASE_SECONDS = 60:
+#: 1, 5, 15, 30, 60, 60… minutes (scaled by the setting).
+NOTICE_RETRY_DELAYS = (60, 300, 900, 1800, 3600)
+
+
+def notice_retry_delay(attempts: int) -> int:
+    """Seconds before the next try of a notice refused `attempts` times."""
+    step = NOTICE_RETRY_DELAYS[min(max(attempts, 1) - 1, len(NOTICE_RETRY_DELAYS) - 1)]
+    return max(1, step * current_app.config["ALERT_RETRY_BASE_SECONDS"] // 60)
 
 
 def notice_email(notice: ClaimNotice) -> Email:
@@ -1234,6 +1265,10 @@ def deliver_notice(notice_id: int) -> str:
     except MailError as exc:
         notice.status = NoticeStatus.FAILED if exc.temporary else NoticeStatus.REFUSED
         notice.error = str(exc)[:2000]
+        if exc.temporary:
+            notice.next_attempt_at = clock.now() + timedelta(
+                seconds=notice_retry_delay(notice.attempts)
+            )
         db.session.flush()
         return "retry" if exc.temporary else "refused"
     notice.status = NoticeStatus.SENT
@@ -1244,11 +1279,34 @@ def deliver_notice(notice_id: int) -> str:
     return "sent"
 
 
-def stale_notices(older_than_minutes: int = 5) -> list[int]:
-    """Notices never sent (their task was lost, e.g. the broker was down at commit)."""
-    cutoff = clock.now() - timedelta(minutes=older_than_minutes)
+def stale_notices(now=None, limit: int = 1000) -> list[int]:
+    """Notices whose task was lost (the broker was down, or lost its messages in a restart) or
+    whose worker died mid-send: queued again by the scan, like the alerts' `stale_work`.
+
+    A notice written and not taken within ALERT_REQUEUE_AFTER_SECONDS, a refused one whose retry
+    is that much overdue, and a send unfinished after ALERT_SEND_LEASE_SECONDS. Their task takes
+    the row atomically, so a second message for the same notice does nothing.
+    """
+    now = now or clock.now()
+    waited = now - timedelta(seconds=current_app.config["ALERT_REQUEUE_AFTER_SECONDS"])
     return db.session.scalars(
-        sa.select(ClaimNotice.id).where(
-            ClaimNotice.status == NoticeStatus.PENDING, ClaimNotice.created_at < cutoff
+        sa.select(ClaimNotice.id)
+        .where(
+            sa.or_(
+                sa.and_(
+                    ClaimNotice.status == NoticeStatus.PENDING, ClaimNotice.created_at <= waited
+                ),
+                sa.and_(
+                    ClaimNotice.status == NoticeStatus.FAILED,
+                    ClaimNotice.attempts < current_app.config["ALERT_MAX_ATTEMPTS"],
+                    sa.or_(
+                        ClaimNotice.next_attempt_at.is_(None),
+                        ClaimNotice.next_attempt_at <= waited,
+                    ),
+                ),
+                _notice_lease_expired(now),
+            )
         )
+        .order_by(ClaimNotice.id)
+        .limit(limit)
     ).all()

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from celery import shared_task
 from celery.signals import worker_ready
@@ -16,12 +16,13 @@ from flask import current_app
 
 from ppp_tracker import clock
 from ppp_tracker.claims import services
-from ppp_tracker.claims.models import Claim
+from ppp_tracker.claims.models import Claim, ClaimNotice
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
 
-#: Seconds between retries of a temporarily failed e-mail: 1, 5, 15, 30, 60, 60… minutes.
-RETRY_DELAYS = (60, 300, 900, 1800, 3600)
+#: How many times a refused e-mail's task retries itself (then the scan's requeue carries on
+#: until ALERT_MAX_ATTEMPTS).
+MAX_RETRIES = len(services.NOTICE_RETRY_DELAYS) + 3
 
 
 @shared_task(name="claims.scan")
@@ -44,7 +45,7 @@ def scan(as_of: str | None = None, trigger: str = "beat") -> dict | None:
     }
 
 
-@shared_task(name="claims.send_notice", bind=True, max_retries=len(RETRY_DELAYS) + 3)
+@shared_task(name="claims.send_notice", bind=True, max_retries=MAX_RETRIES)
 def send_notice(self, notice_id: int) -> str:
     """Send one notice exactly once: claim it (commit), send, record the outcome (commit)."""
     with acting_as(Actor("worker:claims.send_notice")):
@@ -53,10 +54,10 @@ def send_notice(self, notice_id: int) -> str:
             return "taken"
         db.session.commit()
         outcome = services.deliver_notice(notice_id)
+        attempts = db.session.get(ClaimNotice, notice_id).attempts
         db.session.commit()
-    if outcome == "retry":
-        delay = RETRY_DELAYS[min(self.request.retries, len(RETRY_DELAYS) - 1)]
-        raise self.retry(countdown=delay)
+    if outcome == "retry" and self.request.retries < MAX_RETRIES:
+        raise self.retry(countdown=services.notice_retry_delay(attempts))
     return outcome
 
 
@@ -86,9 +87,11 @@ def queue_render(claim_id: int) -> None:
 
 def beat_entry(app) -> dict:
     """The scan runs with the deadline scan's interval (SCAN_INTERVAL_MINUTES)."""
+    from workers import scan_interval
+
     return {
         "task": "claims.scan",
-        "schedule": timedelta(minutes=app.config["SCAN_INTERVAL_MINUTES"]),
+        "schedule": scan_interval(app),
     }
 
 
