@@ -7,7 +7,7 @@ With `claimed_at` a send unfinished after ALERT_SEND_LEASE_SECONDS is taken over
 `next_attempt_at` the scan queues again a retry that is overdue, as the alerts already did.
 
 Revision ID: drills_01
-Revises: perf_02
+Revises: security_01
 Create Date: 2026-11-26
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "drills_01"
-down_revision = "perf_02"
+down_revision = "security_01"
 branch_labels = None
 depends_on = None
 
