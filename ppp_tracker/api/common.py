@@ -38,25 +38,28 @@ class Api(SmorestApi):
         pass
 
 
-def documented_errors(path: str, method: str, *, public: bool, body: bool, ids: bool) -> set[int]:
+def documented_errors(
+    path: str, method: str, *, public: bool, body: bool, query: bool, ids: bool
+) -> set[int]:
     """The error statuses an operation can answer, by the rules every API view follows:
     401 without a valid token (public operations document their own), 403 when a write needs a
     role the caller lacks (reads need only READ, which every role has; /me is the caller's own),
     404 for a record named in the path outside the caller's scope, 400/413/422 for a body that
-    is not JSON, too large or not valid, 422 for a write the rules refuse, 409 for a claim that
-    changed state under the caller."""
+    is not JSON, too large or not valid, 400/422 for query arguments with a NUL character or not
+    valid, 422 for a write the rules refuse, 409 for a claim that changed state under the
+    caller."""
     codes: set[int] = set()
     write = method != "get"
     if not public:
         codes.add(401)
         if write and not path.startswith("/api/v1/me"):
-            codes.add(403)
-        if write and not path.startswith("/api/v1/me"):
-            codes.add(422)
+            codes |= {403, 422}
     if ids:
         codes.add(404)
     if body:
         codes |= {400, 413, 422}
+    if query:
+        codes |= {400, 422}
     if write and (path.startswith("/api/v1/claims") or path.startswith("/api/v1/cases")):
         codes.add(409)
     return codes
@@ -78,11 +81,13 @@ def _blueprint_class():
                         continue
                     arguments = op.get("arguments", {}).get("parameters", [])
                     body = any(a.get("in") in ("json", "form", "files") for a in arguments)
+                    query = any(a.get("in") == "query" for a in arguments)
                     codes = documented_errors(
                         path,
                         method,
                         public=full in PUBLIC_ENDPOINTS,
                         body=body,
+                        query=query,
                         ids=bool(rule.arguments),
                     )
                     documented = {int(c) for c in op.get("response", {}).get("responses", {})}
@@ -96,9 +101,7 @@ def _blueprint_class():
 
 def api_blueprint(name: str, description: str):
     """A blueprint under /api/v1 whose every call needs a bearer token."""
-    blueprint = _blueprint_class()(
-        name, __name__, url_prefix="/api/v1", description=description
-    )
+    blueprint = _blueprint_class()(name, __name__, url_prefix="/api/v1", description=description)
     blueprint.before_request(authenticate_request)
     blueprint.after_request(add_total_count_header)
     return blueprint

@@ -140,7 +140,10 @@ def _error_title(code: int) -> str:
         404: _("Not found"),
         405: _("Method not allowed"),
         409: _("Conflict"),
-        413: _("The upload is too large"),
+        413: _(
+            "The upload is too large: at most %(mb)d MB may be sent at once.",
+            mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024),
+        ),
         422: _("The data is not valid"),
         429: _("Too many attempts, please wait and try again."),
         500: _("Something went wrong on our side; the error has been logged."),
