@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from http import HTTPStatus
 from decimal import Decimal, InvalidOperation
+from http import HTTPStatus
 
 import marshmallow as ma
 import sqlalchemy as sa
