@@ -11,6 +11,26 @@ from flask import request, url_for
 from ppp_tracker.db import db
 
 PER_PAGE_CHOICES = (25, 50, 100)
+#: Beyond this a page number is a typing mistake (and beyond 2**63 / 100 the database's OFFSET
+#: overflows: a 500 before this limit).
+MAX_PAGE = 1_000_000
+
+
+def _fits(target, value: str) -> bool:
+    """Whether a column (or a filter function, which checks for itself) can hold `value`."""
+    column_type = getattr(target, "type", None)
+    if column_type is None:
+        return True
+    allowed = getattr(column_type, "enums", None)
+    if allowed is not None:
+        return value in allowed
+    if isinstance(column_type, sa.Integer):
+        try:
+            return abs(int(value)) < 2**31
+        except ValueError:
+            return False
+    length = getattr(column_type, "length", None)
+    return length is None or len(value) <= length
 
 
 @dataclass
@@ -34,8 +54,12 @@ class Listing:
         self.sort = args.get("sort") or self.default_sort
         if self.sort.lstrip("-") not in self.sorts:
             self.sort = self.default_sort
+        # A filter value its column cannot hold (an unknown kind, text for a number) is ignored,
+        # as an unknown sort is: the database would refuse it with an error.
         self.active_filters = {
-            name: args.get(name) for name in self.filters if args.get(name) not in (None, "")
+            name: args.get(name)
+            for name, target in self.filters.items()
+            if args.get(name) not in (None, "") and _fits(target, args.get(name))
         }
         try:
             self.per_page = int(args.get("per_page", PER_PAGE_CHOICES[0]))
@@ -44,7 +68,7 @@ class Listing:
         if self.per_page not in PER_PAGE_CHOICES:
             self.per_page = PER_PAGE_CHOICES[0]
         try:
-            self.page = max(1, int(args.get("page", 1)))
+            self.page = min(max(1, int(args.get("page", 1))), MAX_PAGE)
         except ValueError:
             self.page = 1
 

@@ -39,6 +39,16 @@ def safe_filename(raw: str | None, max_length: int = 255) -> str:
     return name
 
 
+def positive_id(raw) -> int | None:
+    """The id of a record from a query string: ASCII digits that fit the database's INTEGER,
+    else None ("²" is a digit to str.isdigit, 99999999999 overflows the column)."""
+    text = str(raw or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number < 2**31 else None
+
+
 class Errors:
     def __init__(self) -> None:
         self.errors: dict[str, list[str]] = {}
