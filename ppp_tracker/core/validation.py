@@ -15,8 +15,9 @@ LATEST_DATE = date(2100, 12, 31)
 
 
 #: C0 control characters but tab, line feed and carriage return, and DEL: nobody types them, XML
-#: (the XLSX and DOCX files) cannot hold them and PostgreSQL refuses NUL.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: (the XLSX and DOCX files) cannot hold them and PostgreSQL refuses NUL; and lone surrogates,
+#: which no UTF-8 text can hold.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 #: What a file name loses besides its folders: control characters, and the bidirectional
 #: overrides that make "cod.exe" look like "exe.doc" (U+202E and friends).
 _FILENAME_DROP = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
