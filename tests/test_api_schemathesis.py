@@ -87,6 +87,9 @@ def test_no_input_breaks_the_api(app, make_user, api_token, role, region, mode):
         for kind, record_id in _world(where).items():
             known[kind].append(record_id)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    # The scoped roles and the negative data need fewer examples to meet their refusals.
+    full = role == "admin" and mode == GenerationMode.POSITIVE
+    examples = EXAMPLES if full else max(5, EXAMPLES // 2)
     failures: list[str] = []
     statuses: dict[str, Counter] = defaultdict(Counter)
 
@@ -100,7 +103,7 @@ def test_no_input_breaks_the_api(app, make_user, api_token, role, region, mode):
 
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(
-            max_examples=EXAMPLES,
+            max_examples=examples,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             database=None,

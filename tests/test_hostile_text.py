@@ -420,3 +420,13 @@ def test_odd_query_strings_never_break_a_list_and_are_shown_escaped(client, make
             assert response.status_code < 500, (url, args)
             if response.mimetype == "text/html":
                 assert_no_markup(response.get_data(as_text=True), f"{url} {args}")
+
+
+def test_a_filter_value_no_record_can_have_finds_nothing(client, make_user):
+    login(client, make_user("admin", None))
+    factories.party(name="ТОО «Видимое»", kind="contractor")
+    assert "ТОО «Видимое»" in client.get("/parties?kind=contractor").get_data(as_text=True)
+    for odd in ("nonsense", XSS):
+        response = client.get("/parties", query_string={"kind": odd})
+        assert response.status_code == 200
+        assert "ТОО «Видимое»" not in response.get_data(as_text=True)

@@ -16,11 +16,10 @@ PER_PAGE_CHOICES = (25, 50, 100)
 MAX_PAGE = 1_000_000
 
 
-def _fits(target, value: str) -> bool:
-    """Whether a column (or a filter function, which checks for itself) can hold `value`."""
-    column_type = getattr(target, "type", None)
-    if column_type is None:
-        return True
+def _fits(column, value: str) -> bool:
+    """Whether a column can hold `value` at all: an enum one of its values, an integer one a
+    number within INTEGER (the database would refuse anything else with an error)."""
+    column_type = getattr(column, "type", None)
     allowed = getattr(column_type, "enums", None)
     if allowed is not None:
         return value in allowed
@@ -29,8 +28,7 @@ def _fits(target, value: str) -> bool:
             return abs(int(value)) < 2**31
         except ValueError:
             return False
-    length = getattr(column_type, "length", None)
-    return length is None or len(value) <= length
+    return True
 
 
 @dataclass
@@ -54,12 +52,8 @@ class Listing:
         self.sort = args.get("sort") or self.default_sort
         if self.sort.lstrip("-") not in self.sorts:
             self.sort = self.default_sort
-        # A filter value its column cannot hold (an unknown kind, text for a number) is ignored,
-        # as an unknown sort is: the database would refuse it with an error.
         self.active_filters = {
-            name: args.get(name)
-            for name, target in self.filters.items()
-            if args.get(name) not in (None, "") and _fits(target, args.get(name))
+            name: args.get(name) for name in self.filters if args.get(name) not in (None, "")
         }
         try:
             self.per_page = int(args.get("per_page", PER_PAGE_CHOICES[0]))
@@ -80,7 +74,9 @@ class Listing:
         for name, value in self.active_filters.items():
             target = self.filters[name]
             if hasattr(target, "__clause_element__"):
-                stmt = stmt.where(target == value)
+                # A value the column cannot hold (an unknown kind, text for a number) matches
+                # nothing; the database would refuse the comparison with an error (a 500).
+                stmt = stmt.where(target == value if _fits(target, value) else sa.false())
             else:
                 stmt = target(stmt, value)
         if self.sort:
