@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from http import HTTPStatus
 
 import marshmallow as ma
 import sqlalchemy as sa
@@ -28,17 +29,79 @@ class ErrorSchema(ma.Schema):
 
 class Api(SmorestApi):
     ERROR_SCHEMA = ErrorSchema
+    #: No catch-all "default" response: every operation names the errors it can answer
+    #: (ApiBlueprint), so a client and schemathesis can tell a documented refusal from a lie.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self):
         # The app's own handler (core.web) answers every error in the documented shape.
         pass
 
 
-def api_blueprint(name: str, description: str):
-    """A blueprint under /api/v1 whose every call needs a bearer token."""
+def documented_errors(
+    path: str, method: str, *, public: bool, body: bool, query: bool, ids: bool
+) -> set[int]:
+    """The error statuses an operation can answer, by the rules every API view follows:
+    401 without a valid token (public operations document their own), 403 when a write needs a
+    role the caller lacks (reads need only READ, which every role has; /me is the caller's own),
+    404 for a record named in the path outside the caller's scope, 400/413/422 for a body that
+    is not JSON, too large or not valid, 400/422 for query arguments with a NUL character or not
+    valid, 422 for a write the rules refuse, 409 for a claim that changed state under the
+    caller."""
+    codes: set[int] = set()
+    write = method != "get"
+    if not public:
+        codes.add(401)
+        if write and not path.startswith("/api/v1/me"):
+            codes |= {403, 422}
+    if ids:
+        codes.add(404)
+    if body:
+        codes |= {400, 413, 422}
+    if query:
+        codes |= {400, 422}
+    if write and (path.startswith("/api/v1/claims") or path.startswith("/api/v1/cases")):
+        codes.add(409)
+    return codes
+
+
+def _blueprint_class():
     from flask_smorest import Blueprint
 
-    blueprint = Blueprint(name, __name__, url_prefix="/api/v1", description=description)
+    class ApiBlueprint(Blueprint):
+        """Adds the documented error responses (`documented_errors`) to every operation."""
+
+        def register_views_in_doc(self, api, app, spec, *, name, parameters):
+            for endpoint, info in self._docs.items():
+                full = f"{name}.{endpoint}"
+                rule = next(app.url_map.iter_rules(full))
+                path = rule.rule
+                for method, op in info.items():
+                    if method == "parameters" or not isinstance(op, dict):
+                        continue
+                    arguments = op.get("arguments", {}).get("parameters", [])
+                    body = any(a.get("in") in ("json", "form", "files") for a in arguments)
+                    query = any(a.get("in") == "query" for a in arguments)
+                    codes = documented_errors(
+                        path,
+                        method,
+                        public=full in PUBLIC_ENDPOINTS,
+                        body=body,
+                        query=query,
+                        ids=bool(rule.arguments),
+                    )
+                    documented = {int(c) for c in op.get("response", {}).get("responses", {})}
+                    responses = op.setdefault("manual_doc", {}).setdefault("responses", {})
+                    for code in sorted(codes - documented):
+                        responses.setdefault(str(code), HTTPStatus(code).name)
+            super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
+
+    return ApiBlueprint
+
+
+def api_blueprint(name: str, description: str):
+    """A blueprint under /api/v1 whose every call needs a bearer token."""
+    blueprint = _blueprint_class()(name, __name__, url_prefix="/api/v1", description=description)
     blueprint.before_request(authenticate_request)
     blueprint.after_request(add_total_count_header)
     return blueprint

@@ -305,6 +305,7 @@ class Claims(MethodView):
     @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(ClaimSchema)
     @blp.response(201, ClaimSchema)
+    @blp.alt_response(404, response="NOT_FOUND")  # the contract_id, out of scope
     def post(self, data):
         """A draft claim about late milestones, with its penalty computed on `as_of` (today)."""
         user = need(Permission.MANAGE_CLAIMS)
@@ -504,6 +505,7 @@ class Cases(MethodView):
     @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(CaseSchema)
     @blp.response(201, CaseSchema)
+    @blp.alt_response(404, response="NOT_FOUND")  # the contract_id, out of scope
     def post(self, data):
         """Open a lawsuit about a contract (resolves its lawsuit recommendations)."""
         user = need(Permission.MANAGE_CLAIMS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -245,15 +246,59 @@ FILTER_HELP = {
 }
 
 
+#: The longest text or list a letter text may build with `*`, `%` or `range()`: far above any
+#: letter, far below what would exhaust the memory of the web or worker process.
+MAX_BUILT = 10_000
+#: Jinja's filters and globals that build text or lists of a size given as a number
+#: ("x"|center(10**9), lipsum(10**6)); letters do not need them.
+AMPLIFYING_FILTERS = ("center", "indent", "wordwrap", "format", "batch", "slice")
+_WIDE_FORMAT = re.compile(r"%[^a-zA-Z%]*\d{5,}")
+
+
+class LetterSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox that also refuses to build huge values ("x" * 10**9)."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and isinstance(right, (int, float)):
+            size = abs(left).bit_length() if isinstance(left, int) else 64
+            if abs(right) > 64 or size * abs(right) > 4096:
+                raise SecurityError(f"a power this large is not allowed ({right})")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, (str, list, tuple))
+                    and isinstance(times, int)
+                    and len(seq) * times > MAX_BUILT
+                ):
+                    raise SecurityError(f"a value of more than {MAX_BUILT} items is not allowed")
+        if operator == "%" and isinstance(left, str) and _WIDE_FORMAT.search(left):
+            raise SecurityError("a format wider than 9999 is not allowed")
+        return super().call_binop(context, operator, left, right)
+
+
+def _short_range(*args):
+    numbers = range(*args)
+    if len(numbers) > MAX_BUILT:
+        raise SecurityError(f"a range of more than {MAX_BUILT} items is not allowed")
+    return numbers
+
+
 @lru_cache(maxsize=4)
 def environment(lang: str) -> ImmutableSandboxedEnvironment:
-    """The sandbox letter texts run in: no attribute tricks, no mutation, every name known."""
-    env = ImmutableSandboxedEnvironment(
+    """The sandbox letter texts run in: no attribute tricks, no mutation, every name known, no
+    value built beyond MAX_BUILT."""
+    env = LetterSandbox(
         undefined=StrictUndefined,
         autoescape=False,  # the output is text; the DOCX and HTML frames escape it
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    for name in AMPLIFYING_FILTERS:
+        env.filters.pop(name, None)
+    env.globals.pop("lipsum", None)
+    env.globals["range"] = _short_range
     env.filters.update(_filters(lang))
     return env
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import StringField, validators
+from wtforms.validators import ValidationError
 
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.money import MoneyError, parse_money, parse_percent
@@ -24,6 +25,23 @@ def apply_errors(form: FlaskForm, exc: Invalid, field_map: dict[str, str] | None
             field.errors = list(field.errors) + messages
         else:
             form.form_errors.extend(f"{name}: {m}" for m in messages)
+
+
+class NumberRange(validators.NumberRange):
+    """WTForms' NumberRange, except that a number too large for a float ("9" * 400) is out of
+    range instead of an OverflowError in `math.isnan` (a 500)."""
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except OverflowError:
+            if self.max is None:
+                message = field.gettext("Number must be at least %(min)s.")
+            else:
+                message = field.gettext("Number must be between %(min)s and %(max)s.")
+            raise ValidationError(
+                self.message or message % {"min": self.min, "max": self.max}
+            ) from None
 
 
 class MoneyField(StringField):

@@ -11,6 +11,24 @@ from flask import request, url_for
 from ppp_tracker.db import db
 
 PER_PAGE_CHOICES = (25, 50, 100)
+#: Beyond this a page number is a typing mistake (and beyond 2**63 / 100 the database's OFFSET
+#: overflows: a 500 before this limit).
+MAX_PAGE = 1_000_000
+
+
+def _fits(column, value: str) -> bool:
+    """Whether a column can hold `value` at all: an enum one of its values, an integer one a
+    number within INTEGER (the database would refuse anything else with an error)."""
+    column_type = getattr(column, "type", None)
+    allowed = getattr(column_type, "enums", None)
+    if allowed is not None:
+        return value in allowed
+    if isinstance(column_type, sa.Integer):
+        try:
+            return abs(int(value)) < 2**31
+        except ValueError:
+            return False
+    return True
 
 
 @dataclass
@@ -44,7 +62,7 @@ class Listing:
         if self.per_page not in PER_PAGE_CHOICES:
             self.per_page = PER_PAGE_CHOICES[0]
         try:
-            self.page = max(1, int(args.get("page", 1)))
+            self.page = min(max(1, int(args.get("page", 1))), MAX_PAGE)
         except ValueError:
             self.page = 1
 
@@ -56,7 +74,9 @@ class Listing:
         for name, value in self.active_filters.items():
             target = self.filters[name]
             if hasattr(target, "__clause_element__"):
-                stmt = stmt.where(target == value)
+                # A value the column cannot hold (an unknown kind, text for a number) matches
+                # nothing; the database would refuse the comparison with an error (a 500).
+                stmt = stmt.where(target == value if _fits(target, value) else sa.false())
             else:
                 stmt = target(stmt, value)
         if self.sort:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask_babel import gettext as _
@@ -11,6 +12,42 @@ from ppp_tracker.core.errors import Invalid
 #: The earliest and latest dates the registry accepts; anything else is a typing mistake.
 EARLIEST_DATE = date(1991, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
+
+
+#: C0 control characters but tab, line feed and carriage return, and DEL: nobody types them, XML
+#: (the XLSX and DOCX files) cannot hold them and PostgreSQL refuses NUL; and lone surrogates,
+#: which no UTF-8 text can hold.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+#: What a file name loses besides its folders: control characters, and the bidirectional
+#: overrides that make "cod.exe" look like "exe.doc" (U+202E and friends).
+_FILENAME_DROP = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_filename(raw: str | None, max_length: int = 255) -> str:
+    """The name of an uploaded file as it may be stored and sent back: no folders (`../../x`
+    is `x`), no control or direction-override characters, at most `max_length` characters
+    with its extension kept; "" when nothing is left."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = _FILENAME_DROP.sub("", name).strip()
+    if name in (".", ".."):
+        return ""
+    if len(name) > max_length:
+        stem, dot, extension = name.rpartition(".")
+        if dot and stem and len(extension) < 16:
+            name = stem[: max_length - len(extension) - 1].rstrip() + "." + extension
+        else:
+            name = name[:max_length]
+    return name
+
+
+def positive_id(raw) -> int | None:
+    """The id of a record from a query string: ASCII digits that fit the database's INTEGER,
+    else None ("²" is a digit to str.isdigit, 99999999999 overflows the column)."""
+    text = str(raw or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number < 2**31 else None
 
 
 class Errors:
@@ -61,6 +98,6 @@ def check_text(
     value = value.strip()
     if len(value) > max_length:
         errors.add(field, _("At most %(n)d characters.", n=max_length))
-    if "\x00" in value:
+    if CONTROL_CHARACTERS.search(value):
         errors.add(field, _("Contains a forbidden character."))
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -107,15 +108,39 @@ def _load_web_user() -> None:
         set_actor(Actor(g.user.email, g.user.id))
 
 
+#: JSON nested deeper than this is no record of ours; parsing and checking it recurse per level
+#: (a body of 100,000 "[" was a RecursionError: a 500 for anyone, before authentication).
+MAX_JSON_DEPTH = 32
+
+
+def _json_depth(value) -> int:
+    """How deeply a parsed JSON value nests (without recursion), stopping past the limit."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_JSON_DEPTH:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            stack.extend(
+                (child, level + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
+    return deepest
+
+
+#: NUL, and the halves of a surrogate pair alone ("\\ud800" in JSON): no UTF-8 text holds them,
+#: so the database refuses them (a lone surrogate was a UnicodeEncodeError: a 500).
+_FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
+
+
 def _nul_fields(value, path: str = "") -> list[str]:
-    """Where a NUL character hides in a JSON value (databases refuse it; so do we, clearly)."""
+    """Where a NUL character or a lone surrogate hides in a JSON value (databases refuse them;
+    so do we, clearly)."""
     if isinstance(value, str):
-        return [path or "_request"] if "\x00" in value else []
+        return [path or "_request"] if _FORBIDDEN.search(value) else []
     if isinstance(value, dict):
         found = []
         for key, item in value.items():
             name = f"{path}.{key}" if path else str(key)
-            found += ([name] if "\x00" in str(key) else []) + _nul_fields(item, name)
+            found += ([name] if _FORBIDDEN.search(str(key)) else []) + _nul_fields(item, name)
         return found
     if isinstance(value, list):
         return [f for i, item in enumerate(value) for f in _nul_fields(item, f"{path}.{i}")]
@@ -129,12 +154,24 @@ def _refuse_nul_characters():
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             fields += [k for k, v in request.form.items(multi=True) if "\x00" in k or "\x00" in v]
         elif request.is_json:
-            fields += _nul_fields(request.get_json(silent=True))
+            try:
+                body = request.get_json(silent=True)
+                too_deep = _json_depth(body) > MAX_JSON_DEPTH
+            except RecursionError:
+                too_deep = True
+            if too_deep:
+                return _refuse(_("The JSON body is nested too deeply."), [])
+            fields += _nul_fields(body)
     if not fields:
         return None
-    message = _("Contains a forbidden character.")
+    return _refuse(_("Contains a forbidden character."), fields)
+
+
+def _refuse(message: str, fields):
+    """A 400 naming the fields (or the whole request) and why."""
     if is_api_request():
-        return jsonify({"errors": {field: [message] for field in fields}}), 400
+        errors = {field: [message] for field in fields} or {"_request": [message]}
+        return jsonify({"errors": errors}), 400
     return render_template("errors/error.html", code=400, title=message), 400
 
 
@@ -165,7 +202,10 @@ def _error_title(code: int) -> str:
         404: _("Not found"),
         405: _("Method not allowed"),
         409: _("Conflict"),
-        413: _("The upload is too large"),
+        413: _(
+            "The upload is too large: at most %(mb)d MB may be sent at once.",
+            mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024),
+        ),
         422: _("The data is not valid"),
         429: _("Too many attempts, please wait and try again."),
         500: _("Something went wrong on our side; the error has been logged."),
@@ -180,7 +220,9 @@ def handle_http_error(exc: HTTPException):
 
         data = getattr(exc, "data", None)
         errors = webargs_errors(data) if isinstance(data, dict) else None
-        body = {"errors": errors or {"_request": [exc.description or _error_title(code)]}}
+        # werkzeug's own text for 413 does not say the limit; ours does.
+        described = _error_title(code) if code == 413 else exc.description
+        body = {"errors": errors or {"_request": [described or _error_title(code)]}}
         response = jsonify(body)
         response.status_code = code
         if code == 405 and getattr(exc, "valid_methods", None):

@@ -17,6 +17,7 @@ from ppp_tracker.auth.access import Permission, require, scope
 from ppp_tracker.auth.models import Role, User
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
 from ppp_tracker.deadlines import services
@@ -41,8 +42,7 @@ def _logged_in():
 
 
 def _int_arg(name: str) -> int | None:
-    raw = (request.args.get(name) or "").strip()
-    return int(raw) if raw.isdigit() else None
+    return positive_id(request.args.get(name))
 
 
 @bp.get("/deadlines")

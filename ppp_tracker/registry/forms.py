@@ -15,9 +15,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from ppp_tracker.core.forms import MoneyField, PercentField
+from ppp_tracker.core.forms import MoneyField, NumberRange, PercentField
 from ppp_tracker.registry.codes import (
     Arrangement,
     ContractStatus,

@@ -20,7 +20,13 @@ from ppp_tracker import clock
 from ppp_tracker.auth.access import in_scope
 from ppp_tracker.auth.models import User
 from ppp_tracker.core.errors import Invalid
-from ppp_tracker.core.validation import Errors, check_date_range, check_text, normalise_dashes
+from ppp_tracker.core.validation import (
+    Errors,
+    check_date_range,
+    check_text,
+    normalise_dashes,
+    safe_filename,
+)
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.rules import relative_due, relative_phrase
@@ -940,7 +946,7 @@ def add_document(
 ) -> Document:
     errors = Errors()
     doc_type = _enum(errors, "document_type", document_type, DocumentType)
-    filename = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    filename = safe_filename(filename)
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if not filename:
         errors.add("file", _("Choose a file."))

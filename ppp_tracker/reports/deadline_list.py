@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from ppp_tracker.auth.models import User
 from ppp_tracker.claims.penalty import penalty_line
+from ppp_tracker.core.validation import positive_id
 from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.queries import deadlines, milestone_timing_on
 from ppp_tracker.deadlines.rules import Timing
@@ -46,8 +47,7 @@ class DeadlineFilter:
 
 
 def _positive_int(raw) -> int | None:
-    text = str(raw or "").strip()
-    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
+    return positive_id(raw)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -247,8 +248,9 @@ def _xlsx_cell(sheet, value, kind: str):
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = "DD.MM.YYYY"
         return cell
-    # Text: a string beginning with "=" would otherwise be stored as a formula by openpyxl.
-    cell = WriteOnlyCell(sheet, value=neutralise(str(value)))
+    # Text: a string beginning with "=" would otherwise be stored as a formula by openpyxl, and
+    # a control character (older rows may hold one) would make openpyxl refuse the whole sheet.
+    cell = WriteOnlyCell(sheet, value=neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value))))
     cell.data_type = "s"
     return cell
 

@@ -29,7 +29,7 @@ from ppp_tracker import clock
 from ppp_tracker.auth.access import in_scope, scope
 from ppp_tracker.auth.models import User
 from ppp_tracker.core.errors import Conflict, Invalid
-from ppp_tracker.core.validation import normalise_dashes
+from ppp_tracker.core.validation import normalise_dashes, safe_filename
 from ppp_tracker.db import db
 from ppp_tracker.money import MoneyError, parse_money, parse_percent
 from ppp_tracker.registry import services
@@ -53,6 +53,11 @@ MAX_ROWS = 20_000
 PREVIEW_ROWS = 30
 #: Longest text accepted in one cell (the longest registry field is 20,000).
 MAX_CELL = 20_000
+#: A workbook that unpacks to more than this is refused before it is read (a "zip bomb" of a few
+#: kilobytes can unpack to gigabytes); a full 20,000-row sheet unpacks to a few dozen MB.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+#: The start of an OLE2 compound file: an old .xls, or an .xlsx encrypted with a password.
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 #: A worker that has shown no sign of life for this long has died; its batch may be taken over.
 STALE_AFTER_SECONDS = 15 * 60
 
@@ -146,8 +151,17 @@ def file_format_of(filename: str, content: bytes) -> str:
     """ "xlsx" or "csv" from the name and the bytes; refuses anything else."""
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
+        if content.startswith(OLE_MAGIC):
+            # Excel keeps a workbook with a password to open inside such a container.
+            raise FileRefused(
+                _(
+                    "The workbook is protected with a password (or is an old .xls). Remove the "
+                    "password, save it as .xlsx and upload it again."
+                )
+            )
         if not content.startswith(b"PK\x03\x04"):
             raise FileRefused(_("This is not an Excel workbook (.xlsx), although it is named so."))
+        _check_unpacked_size(content)
         return "xlsx"
     if name.endswith(".csv") or name.endswith(".txt"):
         if content.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF")):
@@ -160,9 +174,29 @@ def file_format_of(filename: str, content: bytes) -> str:
     raise FileRefused(_("Upload an Excel workbook (.xlsx) or a CSV file (.csv)."))
 
 
+def _check_unpacked_size(content: bytes) -> None:
+    """Refuse a workbook whose parts unpack to more than MAX_UNPACKED_BYTES. Python's zipfile
+    never unpacks more than the sizes the archive declares, so the declared sizes are a bound."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # damaged: the reader says so with its reason
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise FileRefused(
+            _(
+                "The workbook unpacks to more than %(mb)d MB, far more than a table of the "
+                "registry; it cannot be imported. Save only the table as a new .xlsx.",
+                mb=MAX_UNPACKED_BYTES // (1024 * 1024),
+            )
+        )
+
+
 def _cell_text(value) -> str:
     if value is None:
         return ""
+    if type(value).__name__ in ("ArrayFormula", "DataTableFormula"):
+        return "=" + str(getattr(value, "text", "") or "")
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
     if isinstance(value, date):
@@ -178,7 +212,9 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list]]:
     from openpyxl import load_workbook
 
     try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        # Formulas as written (not the values Excel cached, which may be stale or missing),
+        # so that read_file can refuse them.
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise FileRefused(
             _(
@@ -314,13 +350,32 @@ def read_file(kind: ImportKind, filename: str, content: bytes) -> ReadFile:
         raise FileRefused(_("The file has no rows.")) from None
     mapping = map_header(kind, header)
     out = []
+    formulas: list[str] = []
     for number, cells in rows:
         if len(out) >= MAX_ROWS:
             raise FileRefused(
                 _("The file has more than %(n)d rows; split it into smaller files.", n=MAX_ROWS)
             )
         values = {key: (cells[i] if i < len(cells) else "") for i, key in mapping.items()}
+        formulas += [
+            _(
+                "row %(row)d, column «%(column)s»: %(formula)s",
+                row=number,
+                column=column_label(kind, key),
+                formula=text[:60],
+            )
+            for key, text in values.items()
+            if text.startswith("=")
+        ]
         out.append((number, values))
+    if formulas:
+        raise FileRefused(
+            _(
+                "Formulas are not imported; type the values themselves (in Excel: copy, then "
+                "Paste Special → Values). %(cells)s",
+                cells="; ".join(formulas[:5]) + ("; …" if len(formulas) > 5 else ""),
+            )
+        )
     if not out:
         raise FileRefused(_("The file has a header but no data rows."))
     return ReadFile(file_format, mapping, out)
@@ -335,7 +390,7 @@ def create_batch(user: User, kind: str, filename: str, content: bytes) -> Import
         import_kind = ImportKind(kind)
     except ValueError:
         raise Invalid.one("kind", _("Choose what the file contains.")) from None
-    filename = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:255]
+    filename = safe_filename(filename)
     if not filename:
         raise Invalid.one("file", _("Choose a file."))
     try:

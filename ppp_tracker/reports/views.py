@@ -29,6 +29,7 @@ from ppp_tracker import clock
 from ppp_tracker.auth.access import Permission, get_in_scope, require
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
 from ppp_tracker.registry.views import region_choices
@@ -114,7 +115,7 @@ def timeline():
     user = require(Permission.READ)
     today = clock.today()
     region = request.args.get("region") or None
-    project_id = request.args.get("project_id", type=int)
+    project_id = positive_id(request.args.get("project_id"))
     projects = timeline_data.scoped_projects(user, region=region, project_id=project_id)
     charts_by_project = [
         (project, charts.timeline(timeline_data.project_rows(project, today), today=today))

@@ -1,0 +1,62 @@
+"""Hostile request bodies for the JSON API that schemathesis does not write: JSON nested 100,000
+deep, lone surrogates, NUL, bodies over the upload limit — each a 4xx in the documented error
+shape, before or after authentication, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from ppp_tracker.db import db
+from ppp_tracker.registry.models import Party
+
+pytestmark = pytest.mark.usefixtures("app")
+
+
+def _post(client, body: bytes, headers: dict | None = None):
+    return client.post(
+        "/api/v1/parties",
+        data=body,
+        headers={**(headers or {}), "Content-Type": "application/json"},
+    )
+
+
+@pytest.mark.parametrize("authenticated", [True, False])
+def test_deeply_nested_json_is_refused_not_a_recursion_error(
+    client, make_user, api_token, authenticated
+):
+    headers = api_token(make_user("admin", None)) if authenticated else {}
+    for body in ("[" * 100_000 + "]" * 100_000, '{"name": ' * 5_000 + "1" + "}" * 5_000):
+        response = _post(client, body.encode(), headers)
+        assert response.status_code == 400, response.get_data(as_text=True)[:300]
+        assert list(response.get_json()["errors"]) == ["_request"]
+    # An ordinary body of a few levels is still read (and checked by the rules).
+    response = _post(client, b'{"name": "A", "kind": "contractor", "x": [[[{"y": 1}]]]}', headers)
+    assert response.status_code in (401, 422)
+
+
+def test_lone_surrogates_and_nul_are_refused_naming_the_field(client, make_user, api_token):
+    headers = api_token(make_user("admin", None))
+    for name in ("A\\ud800B", "\\udfffB", "A\\u0000B"):
+        body = f'{{"kind": "contractor", "name": "{name}"}}'.encode()
+        response = _post(client, body, headers)
+        assert response.status_code == 400, response.get_data(as_text=True)[:300]
+        assert list(response.get_json()["errors"]) == ["name"]
+    # A real pair of surrogates is one character (an emoji) and is fine.
+    response = _post(
+        client, '{"kind": "contractor", "name": "ТОО \\ud83d\\ude00"}'.encode(), headers
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)[:300]
+    assert db.session.scalar(sa.select(Party.name)) == "ТОО \U0001f600"
+
+
+def test_a_body_over_the_limit_is_a_json_413(app, client, make_user, api_token):
+    headers = api_token(make_user("admin", None))
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    try:
+        body = b'{"kind": "contractor", "name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+        response = _post(client, body, headers)
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 20 * 1024 * 1024
+    assert response.status_code == 413
+    assert "1" in response.get_json()["errors"]["_request"][0]  # the limit, in MB
