@@ -27,6 +27,7 @@ PAGES = {
     "dashboard": "/",
     "contracts": "/contracts",
     "contracts, page 40 by amount": "/contracts?sort=-amount&page=40",
+    "deadlines (all of the scope)": "/deadlines",
 }
 USERS = {"manager (all regions)": "manager@bench.kz", "officer (KZ-35)": "officer-kz-35@bench.kz"}
 
