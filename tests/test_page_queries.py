@@ -68,3 +68,20 @@ def test_a_page_with_stored_figures_reads_the_user_once(app, client, make_user, 
     db.session.commit()
     statements = _page_statements(app, client, "/")
     assert len([s for s in statements if "FROM users" in s]) == 1, statements
+
+
+def test_what_every_page_shares_is_read_in_one_round_trip(app, client, make_user):
+    """The layout around a page (user, menu, language, stale-scan banner) costs one query: the
+    logged-in user, with the last completed scan the banner needs (core.web.WITH_USER)."""
+    login(client, make_user("viewer", None))
+
+    def page():
+        response = client.get("/no-such-page")
+        assert response.status_code == 404
+        # The banner still tells the truth: no scan has completed here.
+        assert "alert-warning" in response.get_data(as_text=True)
+
+    page()
+    statements = _statements_of(app, page)
+    assert len(statements) == 1, statements
+    assert "FROM users" in statements[0] and "scan_runs" in statements[0]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import sqlalchemy as sa
+from flask import Flask, g
 
+from ppp_tracker.core import web
 from ppp_tracker.db import db
 from ppp_tracker.extensions import login_manager
 
@@ -14,7 +16,21 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        if not user_id.isdigit():
+            return None
+        extras = web.WITH_USER
+        if not extras:
+            user = db.session.get(User, int(user_id))
+        else:
+            # The user and what every page needs (core.web.WITH_USER) in one round trip.
+            row = db.session.execute(
+                sa.select(User, *[fn().scalar_subquery() for fn in extras.values()]).where(
+                    User.id == int(user_id)
+                )
+            ).first()
+            user = row[0] if row is not None else None
+            if row is not None:
+                g._with_user = dict(zip(extras, row[1:], strict=True))
         return user if user is not None and user.active else None
 
     login_manager.login_view = "auth.login"
