@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from tests import factories
 from tests.alerting import karaganda, purge_alert_queue  # noqa: F401
 from tests.conftest import login
@@ -70,10 +72,12 @@ def test_a_page_with_stored_figures_reads_the_user_once(app, client, make_user, 
     assert len([s for s in statements if "FROM users" in s]) == 1, statements
 
 
-def test_what_every_page_shares_is_read_in_one_round_trip(app, client, make_user):
-    """The layout around a page (user, menu, language, stale-scan banner) costs one query: the
-    logged-in user, with the last completed scan the banner needs (core.web.WITH_USER)."""
-    login(client, make_user("viewer", None))
+@pytest.mark.parametrize("role, region", [("viewer", None), ("officer", "KZ-35")])
+def test_what_every_page_shares_is_read_in_one_round_trip(app, client, make_user, role, region):
+    """The layout around a page (user and region, menu, language, stale-scan banner) costs one
+    query: the logged-in user with their region, and the last completed scan the banner needs
+    (core.web.WITH_USER)."""
+    login(client, make_user(role, region))
 
     def page():
         response = client.get("/no-such-page")

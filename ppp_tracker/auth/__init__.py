@@ -18,19 +18,17 @@ def init_app(app: Flask) -> None:
     def load_user(user_id: str):
         if not user_id.isdigit():
             return None
+        # The user with their region (every page names it) and what every page needs
+        # (core.web.WITH_USER), in one round trip.
         extras = web.WITH_USER
-        if not extras:
-            user = db.session.get(User, int(user_id))
-        else:
-            # The user and what every page needs (core.web.WITH_USER) in one round trip.
-            row = db.session.execute(
-                sa.select(User, *[fn().scalar_subquery() for fn in extras.values()]).where(
-                    User.id == int(user_id)
-                )
-            ).first()
-            user = row[0] if row is not None else None
-            if row is not None:
-                g._with_user = dict(zip(extras, row[1:], strict=True))
+        row = db.session.execute(
+            sa.select(User, *[fn().scalar_subquery() for fn in extras.values()])
+            .options(sa.orm.joinedload(User.region))
+            .where(User.id == int(user_id))
+        ).first()
+        user = row[0] if row is not None else None
+        if row is not None:
+            g._with_user = dict(zip(extras, row[1:], strict=True))
         return user if user is not None and user.active else None
 
     login_manager.login_view = "auth.login"

@@ -129,10 +129,10 @@ def deadline_page(
     """One page of what `deadlines()` lists (same rows, same order, `q` as the export's search):
     (the number of rows, the page actually shown, its milestones). Only the page's milestones
     are loaded; the others are counted from plain (id, date, title, number) rows."""
+    # The title and the contract's number only when searching: thousands of rows travel.
+    columns = [Milestone.id, Milestone.due_on] + ([Milestone.title, Contract.number] if q else [])
     stmt = _filtered(
-        sa.select(Milestone.id, Milestone.due_on, Milestone.title, Contract.number).join(
-            Milestone.contract
-        ),
+        sa.select(*columns).join(Milestone.contract),
         user,
         as_of=as_of,
         state=state,
@@ -147,14 +147,14 @@ def deadline_page(
     # state's test, once per distinct due date.
     kept: dict[date, bool] = {}
     ids = []
-    for milestone_id, due_on, title, number in db.session.execute(stmt):
-        keep = kept.get(due_on)
+    for row in db.session.execute(stmt):
+        keep = kept.get(row[1])
         if keep is None:
-            keep = kept[due_on] = _in_state(
-                calendar.next_working_day(due_on), state, as_of, horizon
+            keep = kept[row[1]] = _in_state(
+                calendar.next_working_day(row[1]), state, as_of, horizon
             )
-        if keep and (not q or matches(q, title, number)):
-            ids.append(milestone_id)
+        if keep and (not q or matches(q, row[2], row[3])):
+            ids.append(row[0])
     pages = max(1, -(-len(ids) // per_page))
     page = min(max(1, page), pages)
     chosen = ids[(page - 1) * per_page : page * per_page]
