@@ -245,3 +245,84 @@ def test_the_outbox_matches_addresses_literally(client, set_today):
     login(client, user("a_b@example.kz", "viewer", None))
     html = client.get("/outbox").get_data(as_text=True)
     assert "Письмо для a_b@example.kz" in html and "Письмо для axb@example.kz" not in html
+
+
+def _table_rows(html: str, table: str) -> list[str]:
+    body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
+    return [text_of(row) for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)[1:]]
+
+
+def test_the_deadline_lists_come_a_page_at_a_time_with_the_counts_on_top(client, set_today):
+    """Thousands of deadlines for all regions: each list shows 25 rows and its full count;
+    its pages keep the other list's, and the exports still have every row."""
+    set_today("2014-06-12")
+    w = karaganda()
+    days = [date(2014, 1, 1) + timedelta(days=3 * n) for n in range(29)]  # up to 24.04.2014
+    for n, day in enumerate(days):
+        factories.milestone(w.contract, title=f"Просрочка {n:02d}", due_on=day)
+    factories.milestone(w.contract, title="Скоро", due_on=date(2014, 6, 20))
+    login(client, w.manager)
+    html = client.get("/deadlines").get_data(as_text=True)
+    overdue = _table_rows(html, "overdue-table")
+    assert len(overdue) == 25
+    badge = re.search(r'id="overdue".*?badge[^>]*>([^<]+)<', html, re.S).group(1)
+    assert badge == "30"  # 29 + the world's own
+    # The most overdue first, as before: the first 25 of the 30 in due-date order.
+    assert "Просрочка 00" in overdue[0] and "Просрочка 24" in overdue[24]
+    assert "Скоро" in text_of(html.split('id="upcoming-table"', 1)[1].split("</table>", 1)[0])
+    assert re.search(r"1–25\D+30", text_of(html.split('id="overdue"', 1)[1]))
+    assert "overdue_page=2#overdue" in html
+
+    second = client.get("/deadlines?overdue_page=2").get_data(as_text=True)
+    rest = _table_rows(second, "overdue-table")
+    assert [r for r in rest if "Просрочка" in r or "ТЭО" in r] == rest and len(rest) == 5
+    assert "Просрочка 25" in rest[0] and any("Представление ТЭО" in r for r in rest)
+    assert "Скоро" in second  # the other list keeps its own (first) page
+    # A page past the end shows the last one; a bad number the first.
+    assert (
+        _table_rows(
+            client.get("/deadlines?overdue_page=99").get_data(as_text=True), "overdue-table"
+        )
+        == rest
+    )
+    assert (
+        len(
+            _table_rows(
+                client.get("/deadlines?overdue_page=x").get_data(as_text=True), "overdue-table"
+            )
+        )
+        == 25
+    )
+
+    exported = client.get("/export/deadlines.csv?state=overdue").get_data(as_text=True)
+    assert len([line for line in exported.splitlines() if "Просрочка" in line]) == 29
+
+
+def test_the_deadline_filters_list_no_contracts_and_search_by_number_or_title(client, set_today):
+    set_today("2014-05-15")
+    w = karaganda()
+    other = factories.contract("KZ-35", number="777-А")
+    factories.milestone(other, title="Отчёт подрядчика", due_on=date(2014, 5, 6))
+    outside = factories.contract("KZ-63", number="999")
+    login(client, w.officer)
+    html = client.get("/deadlines").get_data(as_text=True)
+    assert 'name="contract_id"' not in html and "777-А" in html  # no menu of every contract
+    by_number = client.get("/deadlines?q=777").get_data(as_text=True)
+    rows = " ".join(_table_rows(by_number, "overdue-table"))
+    assert "Отчёт подрядчика" in rows and "Представление ТЭО" not in rows
+    assert "/export/deadlines.csv?state=overdue&amp;q=777" in by_number
+    by_title = " ".join(
+        _table_rows(client.get("/deadlines?q=тэо").get_data(as_text=True), "overdue-table")
+    )
+    assert "Представление ТЭО" in by_title and "Отчёт подрядчика" not in by_title
+    exported = client.get("/export/deadlines.csv?state=overdue&q=777").get_data(as_text=True)
+    assert "Отчёт подрядчика" in exported and "Представление ТЭО" not in exported
+    # A contract chosen on its own page is named, with the way back to all contracts.
+    chosen = client.get(f"/deadlines?contract_id={w.contract.id}").get_data(as_text=True)
+    chip = text_of(chosen.split('id="chosen-contract"', 1)[1].split("</div>", 1)[0])
+    assert "№ 241 · АО «РЦГЧП Карагандинской области»" in chip
+    assert f'name="contract_id" value="{w.contract.id}"' in chosen
+    # Another region's contract is not named, and lists nothing.
+    foreign = client.get(f"/deadlines?contract_id={outside.id}").get_data(as_text=True)
+    assert "999" not in text_of(foreign.split('id="chosen-contract"', 1)[1].split("</div>")[0])
+    assert not [r for r in _table_rows(foreign, "overdue-table") if "Отчёт" in r]

@@ -8,12 +8,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import has_request_context
+from flask_babel import force_locale, gettext
 
 from ppp_tracker import clock
 from ppp_tracker.alerts import jobs
 from ppp_tracker.db import db
 from ppp_tracker.reports import dashboard, snapshots
-from ppp_tracker.reports.models import DashboardSnapshot
+from ppp_tracker.reports.models import DashboardChart, DashboardSnapshot
 from tests import factories
 from tests.alerting import wait_for
 from tests.conftest import login
@@ -177,3 +179,72 @@ def test_a_deadline_scan_in_a_real_worker_refreshes_the_dashboard(
     assert row.data["overdue_count"] == 2
     login(client, make_user("officer", "KZ-35"))
     assert _kpi(client.get("/").get_data(as_text=True), "overdue") == "2"
+
+
+def _charts(scope: str = "*") -> dict[str, DashboardChart]:
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(DashboardChart).where(DashboardChart.scope == scope))
+    return {row.locale: row for row in rows}
+
+
+def test_the_charts_are_stored_in_every_language_escaped_and_inserted_by_the_page(
+    app, client, make_user, set_today
+):
+    """The refresh draws each scope's charts once per language; the page inserts its
+    language's stored charts as they are, and draws them itself when they belong to other
+    figures than the snapshot's."""
+    set_today("2014-06-12")
+    project = factories.project("KZ-35", title="Проект <b>жирный</b> & Co")
+    contract = factories.contract("KZ-35", number="241", project_id=project.id)
+    factories.milestone(contract, title="Представление ТЭО", due_on=date(2014, 5, 1))
+    _refresh(date(2014, 6, 12))
+    charts = _charts()
+    snapshot = db.session.get(DashboardSnapshot, "*")
+    assert set(charts) == set(app.config["LANGUAGES"])
+    assert {c.computed_at for c in charts.values()} == {snapshot.computed_at}
+    for row in charts.values():
+        # Drawn by our autoescaping templates: the project's title as text, never as markup.
+        assert "Проект &lt;b&gt;жирный&lt;/b&gt; &amp; Co" in row.html
+        assert "<b>жирный" not in row.html
+        assert 'id="chart-projects"' in row.html and "№ 241: Представление ТЭО" in row.html
+    with app.test_request_context(), force_locale("kk"):
+        kazakh = gettext("Overdue obligations by region")
+    assert kazakh != "Overdue obligations by region"
+    assert kazakh in charts["kk"].html and kazakh not in charts["ru"].html
+
+    stored = charts["ru"].html
+    login(client, make_user("manager", None))
+    html = client.get("/").get_data(as_text=True)
+    assert stored in html
+    # The page inserts what is stored (marked here), not a drawing of its own…
+    marked = stored.replace('id="chart-regions"', 'id="chart-regions" data-stored')
+    db.session.execute(
+        sa.update(DashboardChart)
+        .where(DashboardChart.scope == "*", DashboardChart.locale == "ru")
+        .values(html=marked)
+    )
+    db.session.commit()
+    assert 'id="chart-regions" data-stored' in client.get("/").get_data(as_text=True)
+    # …and only while it belongs to the snapshot's figures.
+    db.session.execute(
+        sa.update(DashboardChart).values(computed_at=snapshot.computed_at - timedelta(minutes=1))
+    )
+    db.session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert "data-stored" not in html
+    assert stored in html
+
+
+def test_the_charts_drawn_by_the_workers_link_under_the_base_url(app, monkeypatch, set_today):
+    """Outside a request (a worker, the CLI), the charts' links are built under BASE_URL's path,
+    like the pages the app serves there."""
+    monkeypatch.setitem(app.config, "BASE_URL", "https://ppp.example.kz/tracker")
+    set_today("2014-06-12")
+    project = factories.project("KZ-35", title="Мастерская")
+    contract = factories.contract("KZ-35", project_id=project.id)
+    factories.milestone(contract, due_on=date(2014, 5, 1))
+    assert not has_request_context()
+    _refresh(date(2014, 6, 12))
+    html = _charts()["en"].html
+    assert 'href="/tracker/deadlines?region=KZ-35#overdue"' in html
+    assert f'href="/tracker/projects/{project.id}"' in html

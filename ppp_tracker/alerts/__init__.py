@@ -8,7 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from ppp_tracker.alerts import views
+    from ppp_tracker.alerts import services, views
     from ppp_tracker.alerts.cli import deadlines_cli
     from ppp_tracker.alerts.planning import plan_milestone
     from ppp_tracker.alerts.rules import rule_label
@@ -29,6 +29,8 @@ def init_app(app: Flask) -> None:
     CONTRACT_PANELS["alerts"] = views.contract_panel
     web.PROFILE_PANELS["alerts"] = views.profile_panel
     web.BANNER_PROVIDERS["alerts.scan"] = views.scan_banner
+    # The banner's one figure comes with the page's user (no round trip of its own).
+    web.WITH_USER["alerts.last_scan"] = services.last_completed_scan_select
     web.add_nav(web.NavItem("alerts.outbox", _l("Outbox"), order=50), user_menu=True)
 
     from ppp_tracker.alerts.demo import demo_alert_settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
@@ -126,8 +126,20 @@ def plan_of(milestone: Milestone) -> AlertPlan | None:
     return db.session.get(AlertPlan, milestone.id)
 
 
+def last_completed_scan_select():
+    return sa.select(sa.func.max(ScanRun.finished_at))
+
+
 def last_completed_scan() -> datetime | None:
-    return db.session.scalar(sa.select(sa.func.max(ScanRun.finished_at)))
+    """When the last deadline scan finished; read with the page's user when it was (the
+    banner on every page asks), else now."""
+    from ppp_tracker.core.web import NOT_LOADED, with_user
+
+    if has_request_context():
+        last = with_user("alerts.last_scan")
+        if last is not NOT_LOADED:
+            return last
+    return db.session.scalar(last_completed_scan_select())
 
 
 def stale_after() -> timedelta:

@@ -121,3 +121,72 @@ class Listing:
         if self.sort == f"-{key}":
             return "▼"
         return ""
+
+
+@dataclass
+class Pages:
+    """Pagination of a list counted and cut by its page itself (not a `Listing` query), shaped
+    for the `pager` macro: `page_arg` names its page in the query string (a page may show two
+    lists), `anchor` brings the reader back to it."""
+
+    total: int
+    page: int
+    per_page: int
+    page_arg: str = "page"
+    anchor: str | None = None
+
+    @property
+    def pagination(self) -> Pages:
+        return self
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first(self) -> int:
+        return 0 if self.total == 0 else (self.page - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    def iter_pages(self, *, left_edge=2, left_current=2, right_current=4, right_edge=2):
+        """Page numbers with None for a gap, as Flask-SQLAlchemy's pagination gives them."""
+        pages_end = self.pages + 1
+        left_end = min(1 + left_edge, pages_end)
+        yield from range(1, left_end)
+        if left_end == pages_end:
+            return
+        mid_start = max(left_end, self.page - left_current)
+        mid_end = min(self.page + right_current + 1, pages_end)
+        if mid_start - left_end > 0:
+            yield None
+        yield from range(mid_start, mid_end)
+        if mid_end == pages_end:
+            return
+        right_start = max(mid_end, pages_end - right_edge)
+        if right_start - mid_end > 0:
+            yield None
+        yield from range(right_start, pages_end)
+
+    def url(self, page: int) -> str:
+        args = dict(request.args)
+        args[self.page_arg] = page
+        return url_for(request.endpoint, **(request.view_args or {}), **args, _anchor=self.anchor)

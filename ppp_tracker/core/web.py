@@ -305,6 +305,17 @@ ADMIN_ITEMS: dict[str, NavItem] = {}
 BANNER_PROVIDERS: dict[str, Callable[[], list[Banner]]] = {}
 #: Callables returning HTML cards for the profile page (calendar feed, notification settings).
 PROFILE_PANELS: dict[str, Callable[[], Any]] = {}
+#: Figures every page needs, read in the same round trip as the logged-in user (a database round
+#: trip costs more than its query on a busy server): name -> fn() -> a select of one value. The
+#: stale-scan banner reads the last completed scan this way; `with_user(name)` gives the value.
+WITH_USER: dict[str, Callable[[], Any]] = {}
+#: What `with_user` answers when the user was not loaded by the session this request.
+NOT_LOADED = object()
+
+
+def with_user(name: str) -> Any:
+    """The value of `WITH_USER[name]` read with this request's user, or NOT_LOADED."""
+    return g.get("_with_user", {}).get(name, NOT_LOADED)
 
 
 def add_nav(*items: NavItem, user_menu: bool = False) -> None:

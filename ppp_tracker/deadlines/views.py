@@ -17,6 +17,7 @@ from ppp_tracker.auth.access import Permission, require, scope
 from ppp_tracker.auth.models import Role, User
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.listing import PER_PAGE_CHOICES, Pages
 from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
@@ -24,7 +25,7 @@ from ppp_tracker.deadlines import services
 from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.forms import OverrideForm, RemoveOverrideForm
 from ppp_tracker.deadlines.models import CalendarOverride
-from ppp_tracker.deadlines.queries import deadlines as deadline_query
+from ppp_tracker.deadlines.queries import deadline_page
 from ppp_tracker.deadlines.services import milestone_timing
 from ppp_tracker.registry.models import Contract, Party, Region
 
@@ -53,29 +54,43 @@ def deadlines():
     region = request.args.get("region") or None
     contract_id = _int_arg("contract_id")
     officer_id = _int_arg("officer")
+    q = (request.args.get("q") or "").strip()[:200]
     within = _int_arg("within_days")
     within = DEFAULT_WITHIN_DAYS if within is None else min(within, MAX_WITHIN_DAYS)
-    filters = {"region": region, "contract_id": contract_id, "officer_id": officer_id}
-    # Both in due-date order: the most overdue first, then the nearest coming up.
-    overdue = deadline_query(user, as_of=today, state="overdue", **filters)
-    upcoming = deadline_query(user, as_of=today, state="upcoming", within_days=within, **filters)
-    rows = {
-        "overdue": [(m, milestone_timing(m, today, locale)) for m in overdue],
-        "upcoming": [(m, milestone_timing(m, today, locale)) for m in upcoming],
-    }
+    filters = {"region": region, "contract_id": contract_id, "officer_id": officer_id, "q": q}
+    # Both in due-date order: the most overdue first, then the nearest coming up; a page of
+    # each (thousands of rows for all regions), counted in full.
+    per_page = PER_PAGE_CHOICES[0]
+    rows, pages = {}, {}
+    for kind, within_days in (("overdue", None), ("upcoming", within)):
+        total, page, milestones = deadline_page(
+            user,
+            as_of=today,
+            state=kind,
+            within_days=within_days,
+            page=_int_arg(f"{kind}_page") or 1,
+            per_page=per_page,
+            **filters,
+        )
+        rows[kind] = [(m, milestone_timing(m, today, locale)) for m in milestones]
+        pages[kind] = Pages(total, page, per_page, page_arg=f"{kind}_page", anchor=kind)
     regions = db.session.scalars(
         scope(sa.select(Region).order_by(Region.name_ru), user, Region.code)
     ).all()
-    contractor = sa.orm.aliased(Party)
-    contracts = db.session.execute(
-        scope(
-            sa.select(Contract.id, Contract.number, contractor.name)
-            .join(contractor, Contract.contractor_id == contractor.id)
-            .order_by(Contract.number),
-            user,
-            Contract.region_code,
-        )
-    ).all()
+    # The contract filter is a search field (thousands of contracts make no menu); a contract
+    # chosen elsewhere (its page links here) is named, in scope or not at all.
+    chosen_contract = None
+    if contract_id is not None:
+        contractor = sa.orm.aliased(Party)
+        chosen_contract = db.session.execute(
+            scope(
+                sa.select(Contract.number, contractor.name)
+                .join(contractor, Contract.contractor_id == contractor.id)
+                .where(Contract.id == contract_id),
+                user,
+                Contract.region_code,
+            )
+        ).first()
     officers = db.session.scalars(
         sa.select(User)
         .where(
@@ -98,11 +113,12 @@ def deadlines():
     for m, _t in rows["overdue"]:
         line = penalty_line(m.contract, m, today, calendar)
         accrued[m.id] = line.accrued if line else None
-    # The exports carry the page's filters, one list each.
+    # The exports carry the page's filters, one list each, every row (not the page's).
     common = {
         "region": region,
         "contract_id": contract_id,
         "officer": officer_id,
+        "q": q or None,
     }
     exports = {
         "overdue": {"state": "overdue", **common},
@@ -111,15 +127,23 @@ def deadlines():
     return render_template(
         "deadlines/deadlines.html",
         rows=rows,
+        pages=pages,
         accrued=accrued,
         exports={
             k: {a: v for a, v in args.items() if v is not None} for k, args in exports.items()
         },
         within=within,
         regions=[(r.code, r.name(locale)) for r in regions],
-        contracts=[(cid, f"№ {number} · {name}") for cid, number, name in contracts],
+        chosen_contract=(
+            f"№ {chosen_contract[0]} · {chosen_contract[1]}" if chosen_contract else None
+        ),
         officers=[(u.id, u.name) for u in officers],
-        selected={"region": region or "", "contract_id": contract_id, "officer": officer_id},
+        selected={
+            "region": region or "",
+            "contract_id": contract_id,
+            "officer": officer_id,
+            "q": q,
+        },
         last_alerts=last_alerts(ids),
         last_scan=last_completed_scan(),
     )

@@ -102,12 +102,9 @@ def contracts(user: User, args: Mapping | None = None) -> Listing:
         # Only a search or the contractor order needs the contractor's row in the query: without
         # it the count and a page of 10,000 contracts are read from the contracts' own indexes.
         stmt = stmt.join(contractor, Contract.contractor_id == contractor.id)
-    stmt = stmt.options(
-        selectinload(Contract.contractor),
-        selectinload(Contract.customer),
-        selectinload(Contract.project),
-        selectinload(Contract.site),
-    )
+    # The page shows the contractor, the export also the customer (one query each for a page);
+    # the project and the site are shown by neither.
+    stmt = stmt.options(selectinload(Contract.contractor), selectinload(Contract.customer))
     return Listing(
         scope(stmt, user, Contract.region_code),
         search=[Contract.number, Contract.subject, contractor.name, contractor.bin],

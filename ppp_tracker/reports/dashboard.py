@@ -161,6 +161,10 @@ class Dashboard:
     #: When the figures were computed (UTC); None while they are computed for this request.
     computed_at: datetime | None = None
     widgets: list[Widget] = field(default_factory=list)
+    #: The charts drawn when the figures were stored, in the page's language (`snapshots`).
+    charts: Any = None
+    #: Computed and stored by this request (its transaction is to be committed).
+    stored_now: bool = False
 
     def to_json(self) -> dict:
         """Plain JSON values (the snapshot table stores them); `from_json` reads them back."""

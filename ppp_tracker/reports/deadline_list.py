@@ -11,7 +11,7 @@ from ppp_tracker.auth.models import User
 from ppp_tracker.claims.penalty import penalty_line
 from ppp_tracker.core.validation import positive_id
 from ppp_tracker.deadlines.calendar import get_calendar
-from ppp_tracker.deadlines.queries import deadlines, milestone_timing_on
+from ppp_tracker.deadlines.queries import deadlines, matches, milestone_timing_on
 from ppp_tracker.deadlines.rules import Timing
 from ppp_tracker.registry.models import Milestone
 
@@ -73,7 +73,7 @@ def deadline_items(user: User, filters: DeadlineFilter, as_of: date) -> list[Dea
     items = []
     for milestone in milestones:
         contract = milestone.contract
-        if needle and needle not in f"{milestone.title} {contract.number}".lower():
+        if not matches(needle, milestone.title, contract.number):
             continue
         t = milestone_timing_on(milestone, as_of, calendar)
         line = penalty_line(contract, milestone, as_of, calendar)

@@ -170,3 +170,24 @@ class DashboardSnapshot(db.Model):
 
     def __repr__(self) -> str:
         return f"<DashboardSnapshot {self.scope} as of {self.as_of} at {self.computed_at}>"
+
+
+class DashboardChart(db.Model):
+    """The dashboard's charts of one scope in one language, drawn when its figures were stored.
+
+    Drawing the three SVG charts (a few hundred marks with translated tooltips) cost most of
+    the page's time; they change only with the figures, so the workers draw them once per scope
+    and language and the page inserts the stored markup (our own rendering, escaped when drawn).
+    A row whose `computed_at` differs from its snapshot's is not used.
+    """
+
+    __tablename__ = "dashboard_charts"
+
+    scope: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    locale: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    #: The `computed_at` of the snapshot the charts were drawn from.
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    html: Mapped[str] = mapped_column(sa.Text)
+
+    def __repr__(self) -> str:
+        return f"<DashboardChart {self.scope} {self.locale} at {self.computed_at}>"

@@ -5,28 +5,98 @@ reads its scope's row in one query. A row is used only for its own day and while
 two scan intervals (one scan missed); otherwise (no worker yet, a new day, workers down) the page
 computes its scope on the spot and stores it, so the next visitor reads it. Writes are upserts
 that never replace newer figures with older ones, so two refreshes at once are harmless.
+
+With the figures, the dashboard's three SVG charts are drawn in every language and stored
+(`DashboardChart`): drawing them was most of the page's time, and they change only with the
+figures. The page inserts the stored charts of its language when they belong to the snapshot it
+read (same `computed_at`), and draws them itself otherwise.
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
-from flask import current_app
+import sqlalchemy as sa
+from flask import current_app, has_request_context, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
 
 from ppp_tracker import clock
 from ppp_tracker.auth.models import User
 from ppp_tracker.db import db
 from ppp_tracker.reports import dashboard
-from ppp_tracker.reports.models import DashboardSnapshot
+from ppp_tracker.reports.models import DashboardChart, DashboardSnapshot
 
 
-def _upsert(scope: str, board: dashboard.Dashboard, computed_at) -> None:
-    table = DashboardSnapshot.__table__
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
+def _insert(table):
+    if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def draw_charts(board: dashboard.Dashboard) -> Markup:
+    """The dashboard's charts of `board` in the current language (templates autoescape)."""
+    from ppp_tracker.core.web import locale_code
+    from ppp_tracker.reports import charts
+    from ppp_tracker.reports.views import money_text
+
+    locale = locale_code()
+    today = board.as_of
+    region_chart = charts.hbar_chart(
+        [
+            (
+                bar.name(locale),
+                bar.overdue,
+                _("%(money)s accrued", money=money_text(bar.accrued, locale)),
+                url_for("deadlines.deadlines", region=bar.code, _anchor="overdue"),
+            )
+            for bar in board.by_region
+        ]
+    )
+    exposure_chart = charts.line_chart(
+        [(p.on, p.total, p.projected) for p in board.exposure], today=today
+    )
+    overview = charts.timeline(dashboard.overview_rows(board, today), today=today)
+    # Our own template's output (autoescaped): safe to insert as it is.
+    return Markup(  # noqa: S704
+        render_template(
+            "reports/_dashboard_charts.html",
+            board=board,
+            region_chart=region_chart,
+            exposure_chart=exposure_chart,
+            overview=overview,
+            today=today,
+        )
+    )
+
+
+def _draw_in_every_language(board: dashboard.Dashboard) -> dict[str, str]:
+    """The charts in each configured language; links relative to BASE_URL's path outside a
+    request (the workers), as the page's own."""
+    languages = current_app.config["LANGUAGES"]
+    if has_request_context():
+        context = nullcontext()
+    else:
+        base = urlsplit(current_app.config["BASE_URL"])
+        context = current_app.test_request_context(
+            base.path or "/", base_url=f"{base.scheme or 'http'}://{base.netloc}{base.path}"
+        )
+    with context:
+        out = {}
+        for locale in languages:
+            with force_locale(locale):
+                out[locale] = str(draw_charts(board))
+    return out
+
+
+def _upsert(scope: str, board: dashboard.Dashboard, computed_at) -> dict[str, str]:
+    table = DashboardSnapshot.__table__
+    insert = _insert
     values = {
         "scope": scope,
         "as_of": board.as_of,
@@ -41,6 +111,17 @@ def _upsert(scope: str, board: dashboard.Dashboard, computed_at) -> None:
         where=table.c.computed_at <= stmt.excluded.computed_at,
     )
     db.session.execute(stmt)
+    charts = DashboardChart.__table__
+    drawn = _draw_in_every_language(board)
+    for locale, html in drawn.items():
+        stmt = insert(charts).values(scope=scope, locale=locale, computed_at=computed_at, html=html)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[charts.c.scope, charts.c.locale],
+            set_={k: stmt.excluded[k] for k in ("computed_at", "html")},
+            where=charts.c.computed_at <= stmt.excluded.computed_at,
+        )
+        db.session.execute(stmt)
+    return drawn
 
 
 def refresh(as_of: date | None = None) -> int:
@@ -63,17 +144,39 @@ def _fresh(row: DashboardSnapshot | None, as_of: date) -> bool:
     return clock.now() - row.computed_at <= stale
 
 
-def dashboard_for(user: User, as_of: date | None = None) -> dashboard.Dashboard:
-    """The dashboard of `user`'s scope: its stored snapshot, or computed and stored now."""
+def dashboard_for(
+    user: User, as_of: date | None = None, locale: str | None = None
+) -> dashboard.Dashboard:
+    """The dashboard of `user`'s scope: its stored snapshot, or computed and stored now; with
+    its charts in `locale` (the request's language) when they were stored with it."""
+    from ppp_tracker.core.web import locale_code
+
     as_of = as_of or clock.today()
+    locale = locale or locale_code()
     scope = dashboard.scope_key(user)
-    row = db.session.get(DashboardSnapshot, scope)
+    found = db.session.execute(
+        sa.select(DashboardSnapshot, DashboardChart.html)
+        .outerjoin(
+            DashboardChart,
+            sa.and_(
+                DashboardChart.scope == DashboardSnapshot.scope,
+                DashboardChart.locale == locale,
+                DashboardChart.computed_at == DashboardSnapshot.computed_at,
+            ),
+        )
+        .where(DashboardSnapshot.scope == scope)
+    ).first()
+    row, html = found if found is not None else (None, None)
     if _fresh(row, as_of):
         board = dashboard.Dashboard.from_json(row.data, row.computed_at)
+        # Stored by `draw_charts` above: our template's autoescaped output, never user input.
+        board.charts = Markup(html) if html is not None else None  # noqa: S704
     else:
         started = clock.now()
         board = dashboard.compute(as_of, only=scope)[scope]
-        _upsert(scope, board, started)
+        drawn = _upsert(scope, board, started)
         board.computed_at = started
+        board.stored_now = True
+        board.charts = Markup(drawn[locale]) if locale in drawn else None  # noqa: S704
     board.widgets = dashboard.widgets(user)
     return board

@@ -36,7 +36,6 @@ from ppp_tracker.registry.views import region_choices
 from ppp_tracker.reports import (
     calendar_feed,
     charts,
-    dashboard,
     exports,
     imports,
     ocds,
@@ -67,30 +66,16 @@ def dashboard_page():
     user = require(Permission.READ)
     today = clock.today()
     locale = locale_code()
-    board = snapshots.dashboard_for(user, today)
-    # Computed here when no fresh snapshot existed: stored for the next visitor.
-    db.session.commit()
-    region_chart = charts.hbar_chart(
-        [
-            (
-                bar.name(locale),
-                bar.overdue,
-                _("%(money)s accrued", money=_money(bar.accrued, locale)),
-                url_for("deadlines.deadlines", region=bar.code, _anchor="overdue"),
-            )
-            for bar in board.by_region
-        ]
-    )
-    exposure_chart = charts.line_chart(
-        [(p.on, p.total, p.projected) for p in board.exposure], today=today
-    )
-    overview = charts.timeline(dashboard.overview_rows(board, today), today=today)
+    board = snapshots.dashboard_for(user, today, locale)
+    if board.stored_now:
+        # Computed here when no fresh snapshot existed: stored for the next visitor. (Only
+        # then: a commit expires the loaded user, whom the page would read again.)
+        db.session.commit()
     return render_template(
         "reports/dashboard.html",
         board=board,
-        region_chart=region_chart,
-        exposure_chart=exposure_chart,
-        overview=overview,
+        # Stored with the snapshot (drawn by our templates, escaped then), else drawn now.
+        charts=board.charts if board.charts is not None else snapshots.draw_charts(board),
         computed_at=board.computed_at,
         computed_time=clock.to_local(board.computed_at).strftime("%H:%M"),
     )
@@ -104,7 +89,7 @@ def money_compact(value) -> str:
     return format_compact_decimal(value, locale=locale, fraction_digits=1) + "\u00a0₸"
 
 
-def _money(value, locale: str) -> str:
+def money_text(value, locale: str) -> str:
     from ppp_tracker.money import format_money
 
     return format_money(value, locale)

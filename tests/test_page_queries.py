@@ -1,0 +1,91 @@
+"""Queries per page: a list costs the same number of queries for 2 rows as for 20 (no N+1),
+and what every page shares costs the user and the scan banner, nothing more."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests import factories
+from tests.alerting import karaganda, purge_alert_queue  # noqa: F401
+from tests.conftest import login
+from tests.test_reports_dashboard import _statements_of
+
+
+def _page_statements(app, client, url: str) -> list[str]:
+    def get():
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+    get()  # the first visit may load what later ones find cached (the calendar, templates)
+    return _statements_of(app, get)
+
+
+def test_the_contract_list_takes_as_many_queries_for_20_rows_as_for_2(
+    app, client, make_user, set_today
+):
+    set_today("2014-06-12")
+    login(client, make_user("manager", None))
+    for i in range(2):
+        factories.contract("KZ-35" if i % 2 else "KZ-63", site_id=factories.site().id)
+    few = _page_statements(app, client, "/contracts")
+    for i in range(18):
+        factories.contract("KZ-35" if i % 2 else "KZ-63")
+    many = _page_statements(app, client, "/contracts")
+    assert len(many) == len(few), (few, many)
+    # Neither the page nor its export shows a contract's project or site: neither is read.
+    assert not [s for s in many if "FROM projects" in s or "FROM production_sites" in s], many
+
+
+def test_the_deadlines_page_takes_as_many_queries_for_30_rows_as_for_3(
+    app, client, make_user, set_today
+):
+    set_today("2014-06-12")
+    w = karaganda()
+    login(client, w.manager)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            contract = factories.contract("KZ-35" if i % 2 else "KZ-63")
+            factories.milestone(contract, due_on=date(2014, 5, 1 + i % 20))
+            factories.milestone(contract, due_on=date(2014, 6, 20))
+
+    add(2)
+    few = _page_statements(app, client, "/deadlines")
+    add(27)
+    many = _page_statements(app, client, "/deadlines")
+    assert len(many) == len(few), (few, many)
+
+
+def test_a_page_with_stored_figures_reads_the_user_once(app, client, make_user, set_today):
+    """The dashboard commits only when it computed the figures itself: a commit would expire
+    the logged-in user, whom the layout would then read a second time."""
+    from ppp_tracker.db import db
+    from ppp_tracker.reports import snapshots
+
+    set_today("2014-06-12")
+    login(client, make_user("manager", None))
+    snapshots.refresh(date(2014, 6, 12))
+    db.session.commit()
+    statements = _page_statements(app, client, "/")
+    assert len([s for s in statements if "FROM users" in s]) == 1, statements
+
+
+@pytest.mark.parametrize("role, region", [("viewer", None), ("officer", "KZ-35")])
+def test_what_every_page_shares_is_read_in_one_round_trip(app, client, make_user, role, region):
+    """The layout around a page (user and region, menu, language, stale-scan banner) costs one
+    query: the logged-in user with their region, and the last completed scan the banner needs
+    (core.web.WITH_USER)."""
+    login(client, make_user(role, region))
+
+    def page():
+        response = client.get("/no-such-page")
+        assert response.status_code == 404
+        # The banner still tells the truth: no scan has completed here.
+        assert "alert-warning" in response.get_data(as_text=True)
+
+    page()
+    statements = _statements_of(app, page)
+    assert len(statements) == 1, statements
+    assert "FROM users" in statements[0] and "scan_runs" in statements[0]
