@@ -306,6 +306,16 @@ def test_failures_for_one_email_lock_it_from_any_address_until_the_window_passes
     assert left == 0
 
 
+def test_failures_older_than_the_window_are_forgotten_by_the_next_failure(app, client):
+    for n in range(3):
+        assert _attempt(client, f"old{n}@example.kz", "wrong", ip="10.0.3.1").status_code == 401
+    _age_failures(app, app.config["LOGIN_THROTTLE_SECONDS"] + 1)
+    assert _attempt(client, "new@example.kz", "wrong", ip="10.0.3.2").status_code == 401
+    keys = set(db.session.scalars(sa.select(LoginAttempt.key)))
+    # Only the new failure's e-mail and address are left; the aged ones are gone.
+    assert keys == {"email:new@example.kz", "ip:10.0.3.2"}
+
+
 def test_many_failures_from_one_address_lock_that_address_only(app, client, make_user):
     user = make_user("officer")
     app.config["LOGIN_MAX_FAILURES"] = 2  # (restored after the test) fewer slow password checks

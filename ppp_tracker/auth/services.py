@@ -124,6 +124,13 @@ def authenticate(email: str, password: str, ip: str | None) -> User | None:
         # As slow as a wrong password, so the answer's timing does not tell who has an account.
         check_password_hash(_dummy_hash(), password)
     if user is None or not user.active or not user.check_password(password):
+        # Failures older than the window no longer count: forget them (of every key), so the
+        # table holds only what the throttle reads.
+        since = clock.now() - timedelta(seconds=current_app.config["LOGIN_THROTTLE_SECONDS"])
+        db.session.execute(
+            sa.delete(LoginAttempt).where(LoginAttempt.at < since),
+            execution_options={"synchronize_session": False},
+        )
         for key in _throttle_keys(email, ip):
             db.session.add(LoginAttempt(key=key))
         db.session.flush()
