@@ -102,8 +102,10 @@ class Config:
     #: The department's prefix of outgoing letter numbers (14-28-9-1987).
     OUTGOING_NUMBER_PREFIX = env_str("OUTGOING_NUMBER_PREFIX", "14-28-9")
 
-    MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024
     DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_MB", 20) * 1024 * 1024
+    #: The whole request: a little above the document limit, so that a document just over its
+    #: limit reaches the form and gets the form's message rather than the bare 413 page.
+    MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 21) * 1024 * 1024
 
     PERMANENT_SESSION_LIFETIME = timedelta(hours=env_int("SESSION_HOURS", 12))
     SESSION_COOKIE_HTTPONLY = True
