@@ -162,6 +162,31 @@ def stored(user: User, as_of: date, locale: str) -> tuple[DashboardSnapshot, str
     return (found[0], found[1]) if found is not None and _fresh(found[0], as_of) else None
 
 
+def stamp(user: User, as_of: date, locale: str) -> tuple | None:
+    """What identifies the page body of `user`'s scope in `locale`, read without the figures or
+    the charts (a body cached under it is reused): the fresh snapshot's time and its stored
+    charts' length (None when they belong to other figures); None without a fresh snapshot."""
+    found = db.session.execute(
+        sa.select(
+            DashboardSnapshot.as_of,
+            DashboardSnapshot.computed_at,
+            sa.func.length(DashboardChart.html),
+        )
+        .outerjoin(
+            DashboardChart,
+            sa.and_(
+                DashboardChart.scope == DashboardSnapshot.scope,
+                DashboardChart.locale == locale,
+                DashboardChart.computed_at == DashboardSnapshot.computed_at,
+            ),
+        )
+        .where(DashboardSnapshot.scope == dashboard.scope_key(user))
+    ).first()
+    if found is None or not _fresh(found, as_of):
+        return None
+    return (found.computed_at, found[2])
+
+
 _READ = object()
 
 

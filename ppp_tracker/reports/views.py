@@ -106,7 +106,7 @@ def dashboard_page():
     user = require(Permission.READ)
     today = clock.today()
     locale = locale_code()
-    found = snapshots.stored(user, today, locale)
+    stamp = snapshots.stamp(user, today, locale)
     live = widgets(user)
     # The body is rendered once per scope, language, day, snapshot and widget values (the
     # layout around it, with the user's name and CSRF token, is rendered per request).
@@ -119,13 +119,13 @@ def dashboard_page():
         tuple((str(w.title), str(w.value), w.url, w.level, w.note) for w in live),
     )
     cache = body_cache()
-    if found is not None:
-        row, html = found
-        # The stored charts (a 64-bit hash): the body is exactly what they give.
-        key += (row.computed_at, hash(html))
-        body = cache.get(key)
+    # With the snapshot's time and its charts' length (charts of one snapshot are drawn once,
+    # never redrawn otherwise), read without the figures and the 130 KiB of charts.
+    if stamp is not None:
+        body = cache.get(key + stamp)
         if body is not None:
             return render_template("reports/dashboard.html", body=body)
+    found = snapshots.stored(user, today, locale)
     board = snapshots.dashboard_for(user, today, locale, found=found, widgets=live)
     if board.stored_now:
         # Computed here when no fresh snapshot existed: stored for the next visitor. (Only
@@ -144,7 +144,8 @@ def dashboard_page():
     )
     # Shared with every user of the scope: never cache a body that carries a form's token.
     if found is not None and "csrf_token" not in body:
-        cache.put(key, body)
+        row, html = found
+        cache.put((*key, row.computed_at, len(html) if html is not None else None), body)
     return render_template("reports/dashboard.html", body=body)
 
 
