@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale, gettext
 
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.db import db
@@ -16,7 +17,7 @@ from ppp_tracker.registry import services
 from ppp_tracker.reports import dashboard, snapshots
 from ppp_tracker.reports.dashboard import DASHBOARD_WIDGETS, Widget
 from tests import factories
-from tests.conftest import login
+from tests.conftest import login, post_form
 
 NBSP = "\u00a0"
 
@@ -172,7 +173,16 @@ def test_the_dashboard_needs_the_same_number_of_queries_for_more_contracts(
     assert many == few, (few, many)
     assert len(many_page) == len(few_page), (few_page, many_page)
     assert not [s for s in many_page if "milestones" in s], many_page
-    assert len([s for s in many_page if "dashboard_snapshots" in s]) == 1
+    # The first visit after a refresh reads the snapshot's stamp, then its row (figures and
+    # charts) to render the body; later visits reuse the body and read the stamp only.
+    assert len([s for s in many_page if "dashboard_snapshots" in s]) == 2
+    again = _statements_of(app, page)
+    assert len(again) == len(many_page) - 1, again
+    assert [s for s in again if "dashboard_snapshots" in s] == [
+        s for s in many_page if "dashboard_snapshots" in s
+    ][:1]
+    assert [s for s in many_page if "dashboard_snapshots.data" in s], many_page
+    assert not [s for s in again if "dashboard_snapshots.data" in s], again
 
 
 def test_the_timeline_shows_stages_milestones_and_todays_line(client, make_user, set_today):
@@ -205,3 +215,96 @@ def test_the_timeline_of_another_region_is_not_shown(client, make_user, set_toda
     db.session.commit()
     login(client, make_user("officer", "KZ-35"))
     assert "Усть-Каменогорске" not in client.get("/timeline").get_data(as_text=True)
+
+
+def _body(html: str) -> str:
+    """The dashboard's body (what is cached) out of the page: from its heading to the end."""
+    return html[html.index('<h1 class="h3 mb-0">') :]
+
+
+def test_the_cached_body_follows_a_new_snapshot_and_a_widget_value_at_once(
+    app, client, make_user, karaganda_case
+):
+    """The body is rendered once per snapshot and widget values, and shown again from the
+    cache; a new snapshot (a new overdue obligation) and a changed live widget value show on
+    the very next request; it carries neither the user's name nor their CSRF token."""
+    contract = karaganda_case[0]
+    waiting = {"n": 3}
+    saved = dict(DASHBOARD_WIDGETS)
+    DASHBOARD_WIDGETS["test_live"] = lambda user: Widget("Live card", waiting["n"])
+    app.extensions.pop("dashboard_bodies", None)  # the app serves other tests too
+    try:
+        snapshots.refresh(date(2014, 6, 12))
+        db.session.commit()
+        manager = make_user("manager", None)
+        login(client, manager)
+        first = client.get("/").get_data(as_text=True)
+        cache = app.extensions["dashboard_bodies"]
+        assert len(cache) == 1
+        second = client.get("/").get_data(as_text=True)
+        assert len(cache) == 1 and _body(second) == _body(first)
+        assert _kpi(first, "overdue") == "1"
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', first).group(1)
+        for body in cache._items.values():
+            assert token not in body and "csrf_token" not in body and manager.email not in body
+        # A new snapshot: another overdue obligation, at once.
+        factories.milestone(contract, title="Второй срок", due_on=date(2014, 5, 20))
+        snapshots.refresh(date(2014, 6, 12))
+        db.session.commit()
+        assert _kpi(client.get("/").get_data(as_text=True), "overdue") == "2"
+        # A live widget value, at once (no new snapshot).
+        assert (
+            'data-kpi="widget"' in first
+            and '>3</div><div class="text-muted small">Live card' in first
+        )
+        waiting["n"] = 4
+        html = client.get("/").get_data(as_text=True)
+        assert '>4</div><div class="text-muted small">Live card' in html
+    finally:
+        DASHBOARD_WIDGETS.clear()
+        DASHBOARD_WIDGETS.update(saved)
+
+
+def test_a_cached_body_never_goes_to_another_scope_or_language(
+    app, client, make_user, karaganda_case
+):
+    """Bodies cached for all regions, for KZ-35 and in Russian are never shown to an officer
+    of KZ-63 or in Kazakh: each gets their own scope's figures in their own language."""
+    app.extensions.pop("dashboard_bodies", None)  # the app serves other tests too
+    snapshots.refresh(date(2014, 6, 12))
+    db.session.commit()
+    views = {}
+    for name, user in [
+        ("manager", make_user("manager", None)),
+        ("kz35", make_user("officer", "KZ-35")),
+        ("kz63", make_user("officer", "KZ-63")),
+    ]:
+        client = app.test_client()  # a browser of their own
+        login(client, user)
+        views[name] = client.get("/").get_data(as_text=True)
+        again = client.get("/").get_data(as_text=True)  # served from the cache
+        assert _body(again) == _body(views[name])
+    assert _kpi(views["manager"], "overdue") == "1" and _kpi(views["kz35"], "overdue") == "1"
+    assert _kpi(views["kz63"], "overdue") == "0"
+    assert "Представление ТЭО" in views["kz35"] and "Представление ТЭО" not in views["kz63"]
+    assert len({_body(v) for v in views.values()}) == 3
+    for k in app.extensions["dashboard_bodies"]._items:
+        print(k[:5], k[5:])
+    assert len(app.extensions["dashboard_bodies"]) == 3
+
+    # All regions and no widget (their titles are translated): only the language differs.
+    saved = dict(DASHBOARD_WIDGETS)
+    DASHBOARD_WIDGETS.clear()
+    try:
+        client = app.test_client()
+        login(client, make_user("manager", None))
+        russian = client.get("/").get_data(as_text=True)
+        post_form(client, "/locale", {"locale": "kk", "next": "/"}, form_url="/")
+        kazakh = client.get("/").get_data(as_text=True)
+    finally:
+        DASHBOARD_WIDGETS.update(saved)
+    assert 'lang="kk"' in kazakh and _body(kazakh) != _body(russian)
+    with app.test_request_context(), force_locale("kk"):
+        heading = gettext("Overdue obligations")
+    assert heading != "Overdue obligations" and heading in kazakh and heading not in russian
+    assert len(app.extensions["dashboard_bodies"]) == 5

@@ -144,16 +144,9 @@ def _fresh(row: DashboardSnapshot | None, as_of: date) -> bool:
     return clock.now() - row.computed_at <= stale
 
 
-def dashboard_for(
-    user: User, as_of: date | None = None, locale: str | None = None
-) -> dashboard.Dashboard:
-    """The dashboard of `user`'s scope: its stored snapshot, or computed and stored now; with
-    its charts in `locale` (the request's language) when they were stored with it."""
-    from ppp_tracker.core.web import locale_code
-
-    as_of = as_of or clock.today()
-    locale = locale or locale_code()
-    scope = dashboard.scope_key(user)
+def stored(user: User, as_of: date, locale: str) -> tuple[DashboardSnapshot, str | None] | None:
+    """The fresh stored snapshot of `user`'s scope with its charts in `locale` (None when they
+    belong to other figures), in one query; None without a fresh snapshot."""
     found = db.session.execute(
         sa.select(DashboardSnapshot, DashboardChart.html)
         .outerjoin(
@@ -164,10 +157,58 @@ def dashboard_for(
                 DashboardChart.computed_at == DashboardSnapshot.computed_at,
             ),
         )
-        .where(DashboardSnapshot.scope == scope)
+        .where(DashboardSnapshot.scope == dashboard.scope_key(user))
     ).first()
-    row, html = found if found is not None else (None, None)
-    if _fresh(row, as_of):
+    return (found[0], found[1]) if found is not None and _fresh(found[0], as_of) else None
+
+
+def stamp(user: User, as_of: date, locale: str) -> tuple | None:
+    """What identifies the page body of `user`'s scope in `locale`, read without the figures or
+    the charts (a body cached under it is reused): the fresh snapshot's time and its stored
+    charts' length (None when they belong to other figures); None without a fresh snapshot."""
+    found = db.session.execute(
+        sa.select(
+            DashboardSnapshot.as_of,
+            DashboardSnapshot.computed_at,
+            sa.func.length(DashboardChart.html),
+        )
+        .outerjoin(
+            DashboardChart,
+            sa.and_(
+                DashboardChart.scope == DashboardSnapshot.scope,
+                DashboardChart.locale == locale,
+                DashboardChart.computed_at == DashboardSnapshot.computed_at,
+            ),
+        )
+        .where(DashboardSnapshot.scope == dashboard.scope_key(user))
+    ).first()
+    if found is None or not _fresh(found, as_of):
+        return None
+    return (found.computed_at, found[2])
+
+
+_READ = object()
+
+
+def dashboard_for(
+    user: User,
+    as_of: date | None = None,
+    locale: str | None = None,
+    found=_READ,
+    widgets: list[dashboard.Widget] | None = None,
+) -> dashboard.Dashboard:
+    """The dashboard of `user`'s scope: its stored snapshot, or computed and stored now; with
+    its charts in `locale` (the request's language) when they were stored with it. `found` is
+    what `stored` returned when the caller read it already, `widgets` the widgets likewise."""
+    from ppp_tracker.core.web import locale_code
+
+    as_of = as_of or clock.today()
+    locale = locale or locale_code()
+    scope = dashboard.scope_key(user)
+    if found is _READ:
+        found = stored(user, as_of, locale)
+    if found is not None:
+        row, html = found
         board = dashboard.Dashboard.from_json(row.data, row.computed_at)
         # Stored by `draw_charts` above: our template's autoescaped output, never user input.
         board.charts = Markup(html) if html is not None else None  # noqa: S704
@@ -178,5 +219,5 @@ def dashboard_for(
         board.computed_at = started
         board.stored_now = True
         board.charts = Markup(drawn[locale]) if locale in drawn else None  # noqa: S704
-    board.widgets = dashboard.widgets(user)
+    board.widgets = dashboard.widgets(user) if widgets is None else widgets
     return board
