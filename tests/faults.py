@@ -277,9 +277,15 @@ def stop(process: subprocess.Popen) -> None:
 
 def forget_queue(broker_url: str, queue: str) -> None:
     """Leave nothing of this drill in a shared Redis: its queue and the unacknowledged messages
-    a killed worker left (Redis would hand them back only after the visibility timeout)."""
+    a killed worker left."""
+    redis.Redis.from_url(broker_url).delete(queue)
+    forget_unacked(broker_url, queue)
+
+
+def forget_unacked(broker_url: str, queue: str) -> None:
+    """Drop the unacknowledged messages a killed worker left for `queue` (Redis would hand them
+    back only after the visibility timeout, long after the test)."""
     client = redis.Redis.from_url(broker_url)
-    client.delete(queue)
     for tag, payload in client.hscan_iter("unacked"):
         try:
             routing_key = json.loads(payload)[2]

@@ -4,7 +4,6 @@ processes killed with SIGKILL. Each reminder arrives, and arrives once."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -16,7 +15,6 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
-import redis
 import sqlalchemy as sa
 
 from ppp_tracker.alerts.models import AlertDelivery
@@ -30,6 +28,7 @@ from tests.alerting import (  # noqa: F401 - purge_alert_queue is a fixture
     wait_for,
 )
 from tests.conftest import REDIS_URL
+from tests.faults import forget_unacked, stop
 from tests.services import free_port
 
 pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("purge_alert_queue")]
@@ -180,30 +179,6 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _forget_unacked(queue: str) -> None:
-    """Drop from Redis the unacknowledged messages a killed worker left for this session's queue
-    (Redis would hand them back only after the visibility timeout, long after this test)."""
-    client = redis.Redis.from_url(REDIS_URL)
-    for tag, payload in client.hscan_iter("unacked"):
-        try:
-            routing_key = json.loads(payload)[2]
-        except (ValueError, IndexError):
-            continue
-        if routing_key == queue:
-            client.hdel("unacked", tag)
-            client.zrem("unacked_index", tag)
-
-
 def test_a_worker_process_killed_mid_send_loses_nothing(app, hanging_smtp, set_today, tmp_path):
     """The pool process dies while the SMTP server holds the message: the worker requeues the
     task (acks_late, reject_on_worker_lost), which takes the send over when its claim expires."""
@@ -225,7 +200,7 @@ def test_a_worker_process_killed_mid_send_loses_nothing(app, hanging_smtp, set_t
             message="the send taken over after the pool process died",
         )
     finally:
-        _stop(worker)
+        stop(worker)
     [message] = hanging_smtp.accepted
     d = deliveries()[0]
     assert message["Message-ID"] == f"<alert-{d.id}@ppp-tracker>"
@@ -263,8 +238,8 @@ def test_a_whole_worker_killed_mid_send_is_caught_up_by_the_scan(
         wait_for(rescanned_and_sent, timeout=60, interval=1, message="the scan caught it up")
     finally:
         if second is not None:
-            _stop(second)
-        _forget_unacked(app.config["CELERY"]["task_default_queue"])
+            stop(second)
+        forget_unacked(REDIS_URL, app.config["CELERY"]["task_default_queue"])
     [message] = hanging_smtp.accepted
     d = deliveries()[0]
     assert message["Message-ID"] == f"<alert-{d.id}@ppp-tracker>"
@@ -319,7 +294,7 @@ def test_a_starting_worker_scans_at_once(app, smtp_server, set_today, tmp_path):
     try:
         wait_for(lambda: smtp_server.messages, timeout=60, message="the reminder of that scan")
     finally:
-        _stop(worker)
+        stop(worker)
     run = db.session.scalar(sa.select(ScanRun))
     assert (run.trigger, run.as_of, run.alerts) == ("worker", date(2014, 4, 27), 1)
     assert [d.alert.milestone_id for d in deliveries()] == [w.milestone.id]

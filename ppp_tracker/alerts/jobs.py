@@ -111,36 +111,31 @@ def run_scan(
 
 def deliver(delivery_id: int) -> delivery.Outcome:
     """Send one alert delivery: claim (commit), send, record the outcome (commit)."""
-    if not delivery.claim_delivery(delivery_id, clock.now()):
-        busy = delivery.busy_for(AlertDelivery, delivery_id, clock.now())
-        db.session.rollback()
-        return delivery.SKIPPED if busy is None else delivery.Outcome("busy", busy)
-    db.session.commit()
-    try:
-        outcome = delivery.send_delivery(delivery_id, clock.now())
-    except Exception as exc:
-        db.session.rollback()
-        if not isinstance(exc, MailError):
-            current_app.logger.exception("delivery %s failed", delivery_id)
-        outcome = delivery.record_failure(AlertDelivery, delivery_id, exc, clock.now())
-    db.session.commit()
-    return outcome
+    return _send_once(
+        AlertDelivery, delivery_id, delivery.claim_delivery, delivery.send_delivery, "delivery"
+    )
 
 
 def deliver_digest(digest_id: int) -> delivery.Outcome:
     """Send one digest: claim and gather (commit), send, record the outcome (commit)."""
-    if not delivery.claim_digest(digest_id, clock.now()):
-        busy = delivery.busy_for(AlertDigest, digest_id, clock.now())
+    return _send_once(AlertDigest, digest_id, delivery.claim_digest, delivery.send_digest, "digest")
+
+
+def _send_once(model, row_id: int, claim, send, label: str) -> delivery.Outcome:
+    """Claim the row (commit), send it, record the outcome (commit); a row someone else holds is
+    left to them ("busy" with when their claim expires)."""
+    if not claim(row_id, clock.now()):
+        busy = delivery.busy_for(model, row_id, clock.now())
         db.session.rollback()
         return delivery.SKIPPED if busy is None else delivery.Outcome("busy", busy)
     db.session.commit()
     try:
-        outcome = delivery.send_digest(digest_id, clock.now())
+        outcome = send(row_id, clock.now())
     except Exception as exc:
         db.session.rollback()
         if not isinstance(exc, MailError):
-            current_app.logger.exception("digest %s failed", digest_id)
-        outcome = delivery.record_failure(AlertDigest, digest_id, exc, clock.now())
+            current_app.logger.exception("%s %s failed", label, row_id)
+        outcome = delivery.record_failure(model, row_id, exc, clock.now())
     db.session.commit()
     return outcome
 
