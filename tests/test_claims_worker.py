@@ -142,7 +142,8 @@ def test_a_starting_worker_drafts_what_is_overdue_at_once(app, smtp_server, set_
     """Beat's first claims scan comes an interval after it starts: a worker that starts drafts
     at once (so `make run`, or a worker back after an outage, does not wait 15 minutes)."""
     from tests.alerting import karaganda, wait_for
-    from tests.test_alert_workers import _stop, _worker
+    from tests.faults import stop
+    from tests.test_alert_workers import _worker
 
     set_today("2014-06-12")
     w = karaganda()  # due 01.05.2014 → effective 04.05.2014: past the grace period by far
@@ -161,6 +162,6 @@ def test_a_starting_worker_drafts_what_is_overdue_at_once(app, smtp_server, set_
             message="the draft of the start-up claims scan",
         )
     finally:
-        _stop(worker)
+        stop(worker)
     [claim] = db.session.scalars(sa.select(Claim)).all()
     assert claim.contract_id == w.contract.id and str(claim.status) == "draft"
