@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import psycopg
 
@@ -29,7 +29,56 @@ PAGES = {
     "contracts, page 40 by amount": "/contracts?sort=-amount&page=40",
     "deadlines (all of the scope)": "/deadlines",
 }
+#: The pages the goal (≥ 0.5× of /healthz, p99 < 100 ms) is set for; the others are reported.
+GOAL_PAGES = ("dashboard", "contracts", "contracts, page 40 by amount")
 USERS = {"manager (all regions)": "manager@bench.kz", "officer (KZ-35)": "officer-kz-35@bench.kz"}
+#: Pages measured again while the registry changes once a second (a contract's subject, through
+#: the product's service, as an officer's edit would): every change moves the data version, so
+#: the bodies kept per version (core.versions) are rendered again after each write.
+UNDER_WRITES = {
+    "dashboard, a registry write every second": "/",
+    "contracts, a registry write every second": "/contracts",
+}
+WRITE_EVERY_S = 1.0
+
+
+@contextmanager
+def registry_writes(url: str, every: float = WRITE_EVERY_S):
+    """A thread that edits one contract every `every` seconds until the block ends; yields the
+    list of the versions it committed (their count is the number of writes)."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from ppp_tracker.auth.access import SYSTEM_USER
+    from ppp_tracker.db import db
+    from ppp_tracker.registry import services
+    from ppp_tracker.registry.models import Contract
+
+    app = make_app(url)
+    stop = threading.Event()
+    written: list[int] = []
+
+    def run() -> None:
+        with app.app_context():
+            contract_id = db.session.scalar(sa.select(sa.func.min(Contract.id)))
+            while not stop.wait(every):
+                contract = db.session.get(Contract, contract_id)
+                services.save_contract(
+                    SYSTEM_USER, {"subject": f"Поставка, редакция {len(written) + 1}"}, contract
+                )
+                db.session.commit()
+                written.append(len(written) + 1)
+            db.session.remove()
+            db.engine.dispose()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield written
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 @contextmanager
@@ -96,9 +145,11 @@ def main(argv: list[str]) -> int:
             results["snapshot_refresh_s"] = refresh_snapshots(_make(url))
         with gunicorn(url) as (base, _process):
             cookies = {label: login(base, email) for label, email in USERS.items()}
-            targets = [("trivial", TRIVIAL, label) for label in USERS] + [
-                (page, path, label) for page, path in PAGES.items() for label in USERS
-            ]
+            targets = (
+                [("trivial", TRIVIAL, label) for label in USERS]
+                + [(page, path, label) for page, path in PAGES.items() for label in USERS]
+                + [(page, path, label) for page, path in UNDER_WRITES.items() for label in USERS]
+            )
             check(base, [(path, cookies[label]) for _n, path, label in targets])
             # One warm-up pass: the first requests of each worker load the calendar, templates.
             for _n, path, label in targets:
@@ -106,22 +157,26 @@ def main(argv: list[str]) -> int:
             for round_no in range(args.rounds):
                 figures = {}
                 for page, path, label in targets:
-                    f = wrk(
-                        base,
-                        [(path, cookies[label])],
-                        connections=args.connections,
-                        seconds=args.seconds,
-                    )
+                    writes = registry_writes(url) if page in UNDER_WRITES else nullcontext([])
+                    with writes as written:
+                        f = wrk(
+                            base,
+                            [(path, cookies[label])],
+                            connections=args.connections,
+                            seconds=args.seconds,
+                        )
+                    f["registry_writes"] = len(written)
                     figures[f"{page} / {label}"] = f
                     print(
                         f"round {round_no + 1}: {page:<30} {label:<22} {f['rps']:>8.1f} req/s  "
                         f"p50 {f['p50_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  "
-                        f"errors {f['errors']}",
+                        f"errors {f['errors']}"
+                        + (f"  writes {len(written)}" if page in UNDER_WRITES else ""),
                         flush=True,
                     )
                 results["rounds"].append(figures)
     summary = {}
-    for page in PAGES:
+    for page in [*PAGES, *UNDER_WRITES]:
         for label in USERS:
             ratios = [
                 r[f"{page} / {label}"]["rps"] / r[f"trivial / {label}"]["rps"]
@@ -135,7 +190,9 @@ def main(argv: list[str]) -> int:
                 "trivial_rps": round(statistics.median(trivial), 1),
                 "ratio": round(statistics.median(ratios), 3),
                 "p99_ms_worst": max(p99),
-                "goal_met": statistics.median(ratios) >= 0.5 and max(p99) < 100,
+                "goal_met": (statistics.median(ratios) >= 0.5 and max(p99) < 100)
+                if page in GOAL_PAGES
+                else None,
             }
     results["summary"] = summary
     print("\npage / user: throughput, /healthz's in the same rounds, ratio (median), worst p99")
@@ -143,7 +200,7 @@ def main(argv: list[str]) -> int:
         print(
             f"  {key:<48} {s['rps']:>8.1f} req/s vs {s['trivial_rps']:>8.1f}  "
             f"ratio {s['ratio']:.2f}  p99 {s['p99_ms_worst']:.1f} ms  "
-            f"{'goal met' if s['goal_met'] else 'GOAL MISSED'}"
+            + {True: "goal met", False: "GOAL MISSED", None: "(no goal set)"}[s["goal_met"]]
         )
     print("saved", save("web", results))
-    return 0 if all(s["goal_met"] for s in summary.values()) else 1
+    return 0 if all(s["goal_met"] is not False for s in summary.values()) else 1

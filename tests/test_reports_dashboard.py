@@ -173,16 +173,12 @@ def test_the_dashboard_needs_the_same_number_of_queries_for_more_contracts(
     assert many == few, (few, many)
     assert len(many_page) == len(few_page), (few_page, many_page)
     assert not [s for s in many_page if "milestones" in s], many_page
-    # The first visit after a refresh reads the snapshot's stamp, then its row (figures and
-    # charts) to render the body; later visits reuse the body and read the stamp only.
-    assert len([s for s in many_page if "dashboard_snapshots" in s]) == 2
+    # The first visit after a refresh reads the user (with the data version), the snapshot's row
+    # (figures and charts) and the cards' counts to render the body; later visits reuse the body
+    # while the data version stays: the user's own statement is all they read.
+    assert len([s for s in many_page if "dashboard_snapshots.data" in s]) == 1
     again = _statements_of(app, page)
-    assert len(again) == len(many_page) - 1, again
-    assert [s for s in again if "dashboard_snapshots" in s] == [
-        s for s in many_page if "dashboard_snapshots" in s
-    ][:1]
-    assert [s for s in many_page if "dashboard_snapshots.data" in s], many_page
-    assert not [s for s in again if "dashboard_snapshots.data" in s], again
+    assert len(again) == 1 and "data_versions" in again[0] and "FROM users" in again[0], again
 
 
 def test_the_timeline_shows_stages_milestones_and_todays_line(client, make_user, set_today):
@@ -222,47 +218,75 @@ def _body(html: str) -> str:
     return html[html.index('<h1 class="h3 mb-0">') :]
 
 
-def test_the_cached_body_follows_a_new_snapshot_and_a_widget_value_at_once(
+def test_the_cached_body_follows_a_new_snapshot_and_any_data_change_at_once(
     app, client, make_user, karaganda_case
 ):
-    """The body is rendered once per snapshot and widget values, and shown again from the
-    cache; a new snapshot (a new overdue obligation) and a changed live widget value show on
-    the very next request; it carries neither the user's name nor their CSRF token."""
+    """The body is rendered once per data version and shown again from the cache; a new
+    snapshot (a new overdue obligation) and a change of the data a card counts show on the very
+    next request; it carries neither the user's name nor their CSRF token."""
+    from ppp_tracker.registry.models import Party
+
     contract = karaganda_case[0]
-    waiting = {"n": 3}
     saved = dict(DASHBOARD_WIDGETS)
-    DASHBOARD_WIDGETS["test_live"] = lambda user: Widget("Live card", waiting["n"])
-    app.extensions.pop("dashboard_bodies", None)  # the app serves other tests too
+    # A card counting audited records, as the claims feature's cards do.
+    DASHBOARD_WIDGETS["test_parties"] = lambda user: Widget(
+        "Parties card", db.session.scalar(sa.select(sa.func.count(Party.id)))
+    )
+    app.extensions.pop("page_bodies", None)  # the app serves other tests too
     try:
         snapshots.refresh(date(2014, 6, 12))
         db.session.commit()
         manager = make_user("manager", None)
         login(client, manager)
         first = client.get("/").get_data(as_text=True)
-        cache = app.extensions["dashboard_bodies"]
+        cache = app.extensions["page_bodies"]
         assert len(cache) == 1
         second = client.get("/").get_data(as_text=True)
         assert len(cache) == 1 and _body(second) == _body(first)
         assert _kpi(first, "overdue") == "1"
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', first).group(1)
-        for body in cache._items.values():
-            assert token not in body and "csrf_token" not in body and manager.email not in body
+        for entry in cache._items.values():
+            assert token not in entry.body and "csrf_token" not in entry.body
+            assert manager.email not in entry.body
         # A new snapshot: another overdue obligation, at once.
         factories.milestone(contract, title="Второй срок", due_on=date(2014, 5, 20))
         snapshots.refresh(date(2014, 6, 12))
         db.session.commit()
         assert _kpi(client.get("/").get_data(as_text=True), "overdue") == "2"
-        # A live widget value, at once (no new snapshot).
-        assert (
-            'data-kpi="widget"' in first
-            and '>3</div><div class="text-muted small">Live card' in first
-        )
-        waiting["n"] = 4
+        # A card's count moves with any audited change (no new snapshot), at once.
+        parties = db.session.scalar(sa.select(sa.func.count(Party.id)))
+        assert f'>{parties}</div><div class="text-muted small">Parties card' in client.get(
+            "/"
+        ).get_data(as_text=True)
+        factories.party(name="ТОО «Новый подрядчик»")
         html = client.get("/").get_data(as_text=True)
-        assert '>4</div><div class="text-muted small">Live card' in html
+        assert f'>{parties + 1}</div><div class="text-muted small">Parties card' in html
     finally:
         DASHBOARD_WIDGETS.clear()
         DASHBOARD_WIDGETS.update(saved)
+
+
+def test_a_cached_body_is_not_shown_once_its_snapshot_is_too_old(
+    app, client, make_user, karaganda_case, monkeypatch
+):
+    """With no data change, a body is still dropped when its snapshot gets older than two scan
+    intervals (the workers missed a scan): the page then computes the figures itself."""
+    from datetime import timedelta
+
+    from ppp_tracker import clock
+
+    app.extensions.pop("page_bodies", None)
+    snapshots.refresh(date(2014, 6, 12))
+    db.session.commit()
+    login(client, make_user("manager", None))
+    first = client.get("/").get_data(as_text=True)
+    assert client.get("/").get_data(as_text=True) == first  # from the cache
+    stored_at = re.search(r'id="computed-at"[^>]*>([^<]+)<', first).group(1)
+    later = clock.now() + timedelta(minutes=2 * app.config["SCAN_INTERVAL_MINUTES"] + 7)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    recomputed = client.get("/").get_data(as_text=True)
+    assert re.search(r'id="computed-at"[^>]*>([^<]+)<', recomputed).group(1) != stored_at
+    assert later.astimezone(clock.local_zone()).strftime("%H:%M") in recomputed
 
 
 def test_a_cached_body_never_goes_to_another_scope_or_language(
@@ -270,7 +294,7 @@ def test_a_cached_body_never_goes_to_another_scope_or_language(
 ):
     """Bodies cached for all regions, for KZ-35 and in Russian are never shown to an officer
     of KZ-63 or in Kazakh: each gets their own scope's figures in their own language."""
-    app.extensions.pop("dashboard_bodies", None)  # the app serves other tests too
+    app.extensions.pop("page_bodies", None)  # the app serves other tests too
     snapshots.refresh(date(2014, 6, 12))
     db.session.commit()
     views = {}
@@ -288,9 +312,7 @@ def test_a_cached_body_never_goes_to_another_scope_or_language(
     assert _kpi(views["kz63"], "overdue") == "0"
     assert "Представление ТЭО" in views["kz35"] and "Представление ТЭО" not in views["kz63"]
     assert len({_body(v) for v in views.values()}) == 3
-    for k in app.extensions["dashboard_bodies"]._items:
-        print(k[:5], k[5:])
-    assert len(app.extensions["dashboard_bodies"]) == 3
+    assert len(app.extensions["page_bodies"]) == 3
 
     # All regions and no widget (their titles are translated): only the language differs.
     saved = dict(DASHBOARD_WIDGETS)
@@ -307,4 +329,4 @@ def test_a_cached_body_never_goes_to_another_scope_or_language(
     with app.test_request_context(), force_locale("kk"):
         heading = gettext("Overdue obligations")
     assert heading != "Overdue obligations" and heading in kazakh and heading not in russian
-    assert len(app.extensions["dashboard_bodies"]) == 5
+    assert len(app.extensions["page_bodies"]) == 5

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session, attributes, object_mapper
 
+from ppp_tracker.core.versions import changed
 from ppp_tracker.db import utcnow
 
 
@@ -208,6 +209,8 @@ def _write_audit_events(session: Session, flush_context) -> None:
             )
     if rows:
         session.connection().execute(insert(AuditEvent.__table__), rows)
+        # What pages show changed: the data version moves with the commit (core.versions).
+        changed(session)
 
 
 # --- the log cannot be changed -----------------------------------------------------------
@@ -227,11 +230,19 @@ def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_audit_statements(state) -> None:
     """No `update(AuditEvent)` / `delete(AuditEvent)` through the session either."""
-    if not (state.is_update or state.is_delete):
+    if not (state.is_update or state.is_delete or state.is_insert):
         return
     from ppp_tracker.auth.models import AuditEvent
 
     mapper = state.bind_arguments.get("mapper")
+    if mapper is not None and (
+        issubclass(mapper.class_, Audited) or getattr(mapper.class_, "__moves_data_version__", 0)
+    ):
+        # A bulk statement on audited rows (a conditional claim) or on derived data that pages
+        # show (a snapshot's charts): the data version moves too.
+        changed(state.session)
+    if state.is_insert:
+        return
     table = getattr(state.statement, "table", None)
     if (mapper is not None and mapper.class_ is AuditEvent) or (
         table is not None and getattr(table, "name", None) == AuditEvent.__tablename__

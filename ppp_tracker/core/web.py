@@ -371,6 +371,9 @@ def init_app(app: Flask) -> None:
     if not app.testing and not app.debug:
         app.register_error_handler(Exception, handle_unexpected)
     app.context_processor(_template_context)
+    from ppp_tracker.core import versions
+
+    WITH_USER[versions.WITH_USER_NAME] = versions.select_version
     from ppp_tracker.deadlines.rules import days_late_phrase, relative_phrase
 
     app.jinja_env.globals.update(days_late_phrase=days_late_phrase, relative_phrase=relative_phrase)

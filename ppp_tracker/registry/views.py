@@ -21,6 +21,7 @@ from flask_login import login_required
 from ppp_tracker import clock
 from ppp_tracker.auth.access import Permission, acting_user, get_in_scope, require, scope
 from ppp_tracker.auth.models import AuditEvent, Role, User
+from ppp_tracker.core import versions
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.web import locale_code
@@ -447,13 +448,27 @@ def edit_site(site_id: int | None = None):
 
 @bp.get("/contracts")
 def contracts():
-    listing = lists.contracts(acting_user())
-    return render_template(
-        "registry/contracts.html",
-        listing=listing,
-        statuses=ContractStatus,
-        regions=region_choices(blank=_("All regions")),
+    user = acting_user()
+
+    def render() -> str:
+        return render_template(
+            "registry/_contracts_body.html",
+            listing=lists.contracts(user),
+            statuses=ContractStatus,
+            regions=region_choices(blank=_("All regions")),
+        )
+
+    # The same page of the same list is the same body for every user of a scope and role until
+    # the registry changes (the data version moves with every audited commit).
+    key = (
+        "registry.contracts",
+        user.region_code,
+        user.role,
+        locale_code(),
+        clock.today(),
+        tuple(request.args.items(multi=True)),
     )
+    return render_template("registry/contracts.html", body=versions.cached_body(key, render))
 
 
 @bp.get("/contracts/<int:contract_id>")

@@ -159,6 +159,8 @@ class DashboardSnapshot(db.Model):
     """
 
     __tablename__ = "dashboard_snapshots"
+    #: Pages show it: a statement changing it moves the data version (core.versions).
+    __moves_data_version__ = True
 
     #: "*" for all regions, else the region's code (a user's scope).
     scope: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
@@ -182,6 +184,8 @@ class DashboardChart(db.Model):
     """
 
     __tablename__ = "dashboard_charts"
+    #: Pages show it: a statement changing it moves the data version (core.versions).
+    __moves_data_version__ = True
 
     scope: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
     locale: Mapped[str] = mapped_column(sa.String(8), primary_key=True)

@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from ppp_tracker import clock
 from ppp_tracker.auth.models import User
+from ppp_tracker.core import versions
 from ppp_tracker.db import db
 from ppp_tracker.reports import dashboard
 from ppp_tracker.reports.models import DashboardChart, DashboardSnapshot
@@ -111,6 +112,8 @@ def _upsert(scope: str, board: dashboard.Dashboard, computed_at) -> dict[str, st
         where=table.c.computed_at <= stmt.excluded.computed_at,
     )
     db.session.execute(stmt)
+    # The dashboard's body, kept per data version, shows the new figures with this commit.
+    versions.changed(db.session)
     charts = DashboardChart.__table__
     drawn = _draw_in_every_language(board)
     for locale, html in drawn.items():
@@ -135,13 +138,17 @@ def refresh(as_of: date | None = None) -> int:
     return len(boards)
 
 
+def fresh_until(row: DashboardSnapshot):
+    """Until when a snapshot may be shown: the workers refresh every scope after each scan, so
+    one older than two scan intervals means a scan was missed (workers down?) and the figures
+    are computed by the page instead."""
+    return row.computed_at + timedelta(minutes=2 * current_app.config["SCAN_INTERVAL_MINUTES"])
+
+
 def _fresh(row: DashboardSnapshot | None, as_of: date) -> bool:
     if row is None or row.as_of != as_of:
         return False
-    # The workers refresh every scope after each scan: older than two intervals, a scan was
-    # missed (workers down?) and the figures are computed here instead.
-    stale = timedelta(minutes=2 * current_app.config["SCAN_INTERVAL_MINUTES"])
-    return clock.now() - row.computed_at <= stale
+    return clock.now() <= fresh_until(row)
 
 
 def stored(user: User, as_of: date, locale: str) -> tuple[DashboardSnapshot, str | None] | None:
@@ -160,31 +167,6 @@ def stored(user: User, as_of: date, locale: str) -> tuple[DashboardSnapshot, str
         .where(DashboardSnapshot.scope == dashboard.scope_key(user))
     ).first()
     return (found[0], found[1]) if found is not None and _fresh(found[0], as_of) else None
-
-
-def stamp(user: User, as_of: date, locale: str) -> tuple | None:
-    """What identifies the page body of `user`'s scope in `locale`, read without the figures or
-    the charts (a body cached under it is reused): the fresh snapshot's time and its stored
-    charts' length (None when they belong to other figures); None without a fresh snapshot."""
-    found = db.session.execute(
-        sa.select(
-            DashboardSnapshot.as_of,
-            DashboardSnapshot.computed_at,
-            sa.func.length(DashboardChart.html),
-        )
-        .outerjoin(
-            DashboardChart,
-            sa.and_(
-                DashboardChart.scope == DashboardSnapshot.scope,
-                DashboardChart.locale == locale,
-                DashboardChart.computed_at == DashboardSnapshot.computed_at,
-            ),
-        )
-        .where(DashboardSnapshot.scope == dashboard.scope_key(user))
-    ).first()
-    if found is None or not _fresh(found, as_of):
-        return None
-    return (found.computed_at, found[2])
 
 
 _READ = object()

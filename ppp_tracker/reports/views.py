@@ -4,8 +4,6 @@ imports, the calendar feed's profile card — and the public feed and open-data 
 from __future__ import annotations
 
 import io
-import threading
-from collections import OrderedDict
 
 from flask import (
     Blueprint,
@@ -29,6 +27,7 @@ from openpyxl.utils import get_column_letter
 
 from ppp_tracker import clock
 from ppp_tracker.auth.access import Permission, get_in_scope, require
+from ppp_tracker.core import versions
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.validation import positive_id
@@ -63,70 +62,35 @@ def _logged_in():
 # --- dashboard and charts ------------------------------------------------------------------------
 
 
-#: Rendered dashboard bodies kept per process (each about 130–170 KiB): 21 scopes × 3 languages
-#: of one snapshot fit, with room for a few widget values.
-DASHBOARD_BODIES = 96
-
-
-class BodyCache:
-    """A small LRU of rendered dashboard bodies, shared by a process's threads."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict[tuple, Markup] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> Markup | None:
-        with self._lock:
-            body = self._items.get(key)
-            if body is not None:
-                self._items.move_to_end(key)
-            return body
-
-    def put(self, key: tuple, body: Markup) -> None:
-        with self._lock:
-            self._items[key] = body
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-def body_cache() -> BodyCache:
-    """This app's cache (each app its own: tests make many apps with other data)."""
-    return current_app.extensions.setdefault("dashboard_bodies", BodyCache(DASHBOARD_BODIES))
-
-
 def dashboard_page():
     """The start page (`registry.home`): the dashboard of the user's scope."""
     from ppp_tracker.reports.dashboard import scope_key, widgets
 
     user = require(Permission.READ)
     today = clock.today()
+    now = clock.now()
     locale = locale_code()
-    stamp = snapshots.stamp(user, today, locale)
-    live = widgets(user)
-    # The body is rendered once per scope, language, day, snapshot and widget values (the
-    # layout around it, with the user's name and CSRF token, is rendered per request).
+    # The body (everything but the layout with the user's name and CSRF tokens) shows the
+    # scope's snapshot and the feature cards, i.e. audited data and stored figures: it is
+    # rendered once per scope, language, day and data version (core.versions; storing a
+    # snapshot moves the version too) and kept until the snapshot is too old to show.
+    version = versions.current()
     key = (
+        "reports.dashboard",
         scope_key(user),
-        # The region is named in the body: a renamed region shows at once.
+        # The region is named in the body.
         user.region.name(locale) if user.region else None,
         locale,
         today,
-        tuple((str(w.title), str(w.value), w.url, w.level, w.note) for w in live),
+        version,
     )
-    cache = body_cache()
-    # With the snapshot's time and its charts' length (charts of one snapshot are drawn once,
-    # never redrawn otherwise), read without the figures and the 130 KiB of charts.
-    if stamp is not None:
-        body = cache.get(key + stamp)
+    cache = versions.bodies()
+    if version is not None:
+        body = cache.get(key, now)
         if body is not None:
             return render_template("reports/dashboard.html", body=body)
     found = snapshots.stored(user, today, locale)
-    board = snapshots.dashboard_for(user, today, locale, found=found, widgets=live)
+    board = snapshots.dashboard_for(user, today, locale, found=found, widgets=widgets(user))
     if board.stored_now:
         # Computed here when no fresh snapshot existed: stored for the next visitor. (Only
         # then: a commit expires the loaded user, whom the page would read again.)
@@ -142,10 +106,10 @@ def dashboard_page():
             computed_time=clock.to_local(board.computed_at).strftime("%H:%M"),
         )
     )
-    # Shared with every user of the scope: never cache a body that carries a form's token.
-    if found is not None and "csrf_token" not in body:
-        row, html = found
-        cache.put((*key, row.computed_at, len(html) if html is not None else None), body)
+    # Shared with every user of the scope: never keep a body that carries a form's token; nor
+    # one computed without a stored snapshot (the next request stores or finds one).
+    if version is not None and found is not None and "csrf_token" not in body:
+        cache.put(key, body, expires_at=snapshots.fresh_until(found[0]))
     return render_template("reports/dashboard.html", body=body)
 
 

@@ -1,0 +1,163 @@
+"""The data version, and page bodies rendered once per version.
+
+Every committed change of the registry goes through the audit hook (`core.audit`); a commit that
+wrote an audit event — or that stored derived figures a page shows, such as the dashboard's
+snapshot (`changed(session)`) — also moves the one-row counter `data_versions` forward, in the
+same transaction, just before it commits. (A bulk statement through the session on an audited
+model, or on a model marked `__moves_data_version__ = True`, counts too.) Every page reads the
+counter with the logged-in user (`core.web.WITH_USER`, no extra round trip), so a page whose
+body depends only on audited data, the user's scope and role, the language, the day and the
+query string can keep the body it rendered and reuse it until the version moves
+(`cached_body`).
+
+Why the counter is exact under concurrency (PostgreSQL, READ COMMITTED): the increment is an
+UPDATE of one row, so two committing transactions take its lock in turn and the counter's order
+is the order of their commits; a change and its new version become visible together. A request
+that read version N sees, in its later statements, every change committed up to N (and maybe
+newer ones: a body rendered from newer data under N is newer, never older, than N). The lock is
+held only from the increment to the COMMIT right after it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from markupsafe import Markup
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ppp_tracker.db import db
+
+#: `session.info` key: this transaction changed what pages show.
+CHANGED = "ppp_data_changed"
+#: The name of the version among the values read with the user (core.web.WITH_USER).
+WITH_USER_NAME = "core.data_version"
+
+
+class DataVersion(db.Model):
+    """One row: a number that moves with every committed change of audited data."""
+
+    __tablename__ = "data_versions"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+def changed(session: Session) -> None:
+    """Mark the session's transaction as changing what pages show (the audit hook does this for
+    every audited change; derived data that pages show, such as snapshots, call it)."""
+    session.info[CHANGED] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _move_version(session: Session) -> None:
+    # The commit flushes after this hook: flush first, so that the audit hook has seen all.
+    session.flush()
+    if not session.info.pop(CHANGED, False):
+        return
+    table = DataVersion.__table__
+    connection = session.connection()
+    moved = connection.execute(
+        sa.update(table).where(table.c.id == 1).values(version=table.c.version + 1)
+    ).rowcount
+    if not moved:
+        # The row is made by the migration; a database built otherwise gets it now, at a random
+        # start so that a version seen before the table was emptied never comes back.
+        connection.execute(sa.insert(table).values(id=1, version=secrets.randbits(62)))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_change(session: Session) -> None:
+    session.info.pop(CHANGED, None)
+
+
+def select_version():
+    """The version as one value, read in the user's statement (core.web.WITH_USER)."""
+    return sa.select(DataVersion.version).where(DataVersion.id == 1)
+
+
+def current() -> int | None:
+    """The version read with this request's user; None when no user was loaded from the
+    session (nothing may be cached then)."""
+    from ppp_tracker.core.web import NOT_LOADED, with_user
+
+    value = with_user(WITH_USER_NAME)
+    return None if value is NOT_LOADED else value
+
+
+# --- page bodies ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    body: Markup
+    expires_at: datetime | None
+
+
+class BodyCache:
+    """A small LRU of rendered page bodies, shared by a process's threads."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, now: datetime | None = None) -> Markup | None:
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is None:
+                return None
+            if entry.expires_at is not None and (now is None or now > entry.expires_at):
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return entry.body
+
+    def put(self, key: Hashable, body: Markup, expires_at: datetime | None = None) -> None:
+        with self._lock:
+            self._items[key] = _Entry(body, expires_at)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+#: Bodies kept per process: dashboards are 130–170 KiB, list pages 10–25 KiB; 21 scopes × 3
+#: languages of the dashboard and a few hundred list pages fit in about 30 MB.
+BODIES = 400
+
+
+def bodies() -> BodyCache:
+    """This app's cache (each app its own: tests make many apps with other data)."""
+    return current_app.extensions.setdefault("page_bodies", BodyCache(BODIES))
+
+
+def cached_body(key: tuple, render: Callable[[], str]) -> Markup:
+    """The body rendered by `render` (our own autoescaped template's output) for `key`, reused
+    while the data version stays the same.
+
+    `key` must name everything the body shows besides audited data: the page, the user's scope
+    and role, the language, the day, the query string. A body holding a form's CSRF token is
+    never kept: it is the session's own. (The dashboard, whose body also ages with its snapshot,
+    uses `bodies()` with an expiry itself.)
+    """
+    version = current()
+    if version is None:
+        return Markup(render())  # noqa: S704 - our own template's output, autoescaped
+    cache = bodies()
+    full_key = (*key, version)
+    body = cache.get(full_key)
+    if body is None:
+        body = Markup(render())  # noqa: S704 - our own template's output, autoescaped
+        if "csrf_token" not in body:
+            cache.put(full_key, body)
+    return body

@@ -1,0 +1,180 @@
+"""The data version (core.versions) and the page bodies kept per version: a body is reused only
+while nothing it shows has changed, and never crosses a scope, a role or a language."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from ppp_tracker.auth.access import SYSTEM_USER
+from ppp_tracker.core import versions
+from ppp_tracker.db import db
+from ppp_tracker.registry import services
+from ppp_tracker.registry.models import Contract, Party
+from ppp_tracker.reports import snapshots
+from tests import factories
+from tests.conftest import login, post_form
+
+
+def _version() -> int:
+    db.session.commit()  # a fresh read
+    return db.session.scalar(versions.select_version())
+
+
+def test_every_audited_commit_moves_the_version_and_nothing_else_does(app):
+    start = _version()
+    party = factories.party(name="ТОО «Первый»")  # one commit of an audited change
+    assert _version() == start + 1
+    # Nothing changed, a read, a rollback: the version stays.
+    db.session.commit()
+    db.session.scalar(sa.select(Party))
+    services.save_party(SYSTEM_USER, {"name": "ТОО «Откат»"}, party)
+    db.session.flush()
+    db.session.rollback()
+    assert _version() == start + 1
+    # A bulk statement on an audited model (as a claim's conditional send is) moves it too.
+    db.session.execute(
+        sa.update(Party).where(Party.id == party.id).values(name="ТОО «Второй»"),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    assert _version() == start + 2
+    # Stored dashboard figures are shown by pages: storing them moves it as well.
+    snapshots.refresh(date(2014, 6, 12))
+    db.session.commit()
+    assert _version() == start + 3
+
+
+def test_a_missing_row_is_made_again_at_an_unseen_version(app):
+    before = _version()
+    db.session.execute(sa.delete(versions.DataVersion.__table__))
+    db.session.commit()
+    factories.party()
+    after = _version()
+    assert after is not None and after not in (before, before + 1, 1)
+    factories.party()
+    assert _version() == after + 1
+
+
+def test_concurrent_commits_each_move_the_version_once(app, pg_app):
+    """Two transactions committing at once (PostgreSQL): the row lock orders them, each adds one,
+    neither waits for the other longer than its commit."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    start = _version()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            with app.app_context():
+                services.save_party(
+                    SYSTEM_USER, {"name": f"ТОО «Параллельный {n}»", "kind": "tenant"}
+                )
+                db.session.flush()
+                barrier.wait(timeout=10)
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    assert _version() == start + 2
+
+
+def _list_body(html: str) -> str:
+    return html[html.index("<h1") : html.index("</main>")]
+
+
+def test_the_contract_list_is_rendered_once_per_version_and_shows_every_change_at_once(
+    app, client, make_user
+):
+    app.extensions.pop("page_bodies", None)  # the app serves other tests too
+    ours = factories.contract("KZ-35", number="241", subject="Разработка ТЭО")
+    theirs = factories.contract("KZ-63", number="777", subject="Швейный цех")
+    officer = make_user("officer", "KZ-35")
+    login(client, officer)
+    first = client.get("/contracts").get_data(as_text=True)
+    assert "241" in first and "777" not in first and "Разработка ТЭО" in first
+    cache = app.extensions["page_bodies"]
+    assert len(cache) == 1
+    assert _list_body(client.get("/contracts").get_data(as_text=True)) == _list_body(first)
+    assert len(cache) == 1
+    for entry in cache._items.values():
+        assert "csrf_token" not in entry.body and officer.email not in entry.body
+    # A change through the service (as the form and the API make it) shows on the next request.
+    services.save_contract(officer, {"subject": "Строительство ИУ на 1500 мест"}, ours)
+    db.session.commit()
+    html = client.get("/contracts").get_data(as_text=True)
+    assert "Строительство ИУ на 1500 мест" in html and "Разработка ТЭО" not in html
+    # So does a change of a contractor's name (another table shown in the list).
+    services.save_party(SYSTEM_USER, {"name": "АО «Переименованное»"}, ours.contractor)
+    db.session.commit()
+    assert "АО «Переименованное»" in client.get("/contracts").get_data(as_text=True)
+    # And a contract added in the region through the web form, searched at once.
+    r = post_form(
+        client,
+        f"/contracts/{ours.id}/edit",
+        {
+            "number": "241-А",
+            "signed_on": "2013-11-21",
+            "customer_id": ours.customer_id,
+            "contractor_id": ours.contractor_id,
+            "project_id": ours.project_id,
+            "site_id": "",
+            "subject": "Строительство ИУ на 1500 мест",
+            "total_amount": "77 000 000,00",
+            "status": "active",
+            "officer": officer.email,
+            "penalty_rate": "0,1",
+            "penalty_base": "total",
+            "penalty_cap": "",
+            "response_days": "10",
+            "response_working": "y",
+            "grace_working_days": "1",
+        },
+        form_url=f"/contracts/{ours.id}/edit",
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)[-2000:]
+    assert "241-А" in client.get("/contracts?q=241").get_data(as_text=True)
+    assert db.session.get(Contract, theirs.id).number == "777"
+
+
+def test_a_kept_list_body_never_goes_to_another_scope_role_or_language(app, make_user):
+    app.extensions.pop("page_bodies", None)
+    factories.contract("KZ-35", number="241")
+    factories.contract("KZ-63", number="777")
+    pages = {}
+    for name, role, region in [
+        ("officer 35", "officer", "KZ-35"),
+        ("viewer 35", "viewer", "KZ-35"),
+        ("officer 63", "officer", "KZ-63"),
+        ("manager", "manager", None),
+    ]:
+        client = app.test_client()
+        login(client, make_user(role, region))
+        pages[name] = client.get("/contracts").get_data(as_text=True)
+        again = client.get("/contracts").get_data(as_text=True)
+        assert _list_body(again) == _list_body(pages[name])  # its own, from the cache
+    assert "/contracts/new" in pages["officer 35"] and "/contracts/new" not in pages["viewer 35"]
+    assert ">241<" in pages["officer 35"] and ">777<" not in pages["officer 35"]
+    assert ">777<" in pages["officer 63"] and ">241<" not in pages["officer 63"]
+    assert ">241<" in pages["manager"] and ">777<" in pages["manager"]
+    # Another language and another query string are other bodies.
+    client = app.test_client()
+    login(client, make_user("officer", "KZ-35"))
+    russian = client.get("/contracts").get_data(as_text=True)
+    sorted_page = client.get("/contracts?sort=number").get_data(as_text=True)
+    post_form(client, "/locale", {"locale": "en", "next": "/contracts"}, form_url="/contracts")
+    english = client.get("/contracts").get_data(as_text=True)
+    assert "Contracts" in _list_body(english) and "Contracts" not in _list_body(russian)
+    assert "sort=-number" in sorted_page
+    assert "sort=-number" not in russian
