@@ -124,8 +124,21 @@ def stop(process: subprocess.Popen, timeout: float = 15) -> None:
 
 
 @contextmanager
-def gunicorn(database_url: str, *, workers: int = WORKERS, threads: int = THREADS):
-    """gunicorn serving wsgi:app; yields (base_url, process)."""
+def gunicorn(
+    database_url: str,
+    *,
+    workers: int = WORKERS,
+    threads: int = THREADS,
+    worker_connections: int | None = None,
+):
+    """gunicorn serving wsgi:app; yields (base_url, process).
+
+    `worker_connections` caps the connections each worker process holds. wrk's keep-alive
+    connections stay with the worker that accepted them, and one worker often accepts them all
+    (seen: 8 of 8 in one run of 6, which then ran at half the throughput of the others, its
+    other core idle); with a cap of connections / workers each process gets its share, as a load
+    balancer in front of several processes would give them.
+    """
     port = free_port()
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open for the server's lifetime
         prefix="bench-gunicorn-", suffix=".log", delete=False
@@ -148,6 +161,7 @@ def gunicorn(database_url: str, *, workers: int = WORKERS, threads: int = THREAD
             "30",
             "--timeout",
             "120",
+            *(["--worker-connections", str(worker_connections)] if worker_connections else []),
             "wsgi:app",
         ],
         cwd=ROOT,
