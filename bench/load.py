@@ -28,6 +28,7 @@ from bench import dataset
 from bench.common import psycopg_url, save
 from bench.serving import (
     ROOT,
+    WORKERS,
     check,
     gunicorn,
     login,
@@ -161,7 +162,9 @@ def main(argv: list[str]) -> int:
             refresh_snapshots(make_app(url))
         with psycopg.connect(psycopg_url(name), autocommit=True) as conn:
             paths = {label: _paths(conn, region) for label, (_e, region) in USERS.items()}
-        with gunicorn(url) as (base, master):
+        # Each worker process holds its share of the connections (bench.serving.gunicorn).
+        share = max(1, args.connections // WORKERS)
+        with gunicorn(url, worker_connections=share) as (base, master):
             workers = worker_pids(master)
             results["web_after_start_kib"] = {pid: rss_kib(pid) for pid in workers}
             cookies = {label: login(base, email) for label, (email, _r) in USERS.items()}
