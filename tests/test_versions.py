@@ -178,3 +178,24 @@ def test_a_kept_list_body_never_goes_to_another_scope_role_or_language(app, make
     assert "Contracts" in _list_body(english) and "Contracts" not in _list_body(russian)
     assert "sort=-number" in sorted_page
     assert "sort=-number" not in russian
+
+
+def test_the_body_cache_is_bounded_by_count_and_characters_and_drops_expired_bodies():
+    from datetime import UTC, datetime, timedelta
+
+    from markupsafe import Markup
+
+    cache = versions.BodyCache(3, max_chars=10)
+    for key in "abc":
+        cache.put(key, Markup("xx"))
+    assert cache.get("a") == "xx"  # now the most recently used
+    cache.put("d", Markup("xx"))  # one too many: the least recently used ("b") goes
+    assert cache.get("b") is None and len(cache) == 3 and cache.chars == 6
+    cache.put("e", Markup("x" * 8))  # 14 characters: the oldest go until 10 or fewer remain
+    assert cache.chars <= 10 and cache.get("e") == "x" * 8 and cache.get("c") is None
+    cache.put("e", Markup("y"))  # replacing a body counts its characters once
+    assert cache.get("e") == "y" and cache.chars == sum(len(e.body) for e in cache._items.values())
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    cache.put("f", Markup("z"), expires_at=now)
+    assert cache.get("f", now) == "z"
+    assert cache.get("f", now + timedelta(seconds=1)) is None and "f" not in cache._items

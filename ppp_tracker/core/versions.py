@@ -102,10 +102,13 @@ class _Entry:
 
 
 class BodyCache:
-    """A small LRU of rendered page bodies, shared by a process's threads."""
+    """A small LRU of rendered page bodies, shared by a process's threads, bounded by count and
+    by the characters it holds (bodies of versions gone by stay until pushed out)."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, max_chars: int | None = None):
         self.size = size
+        self.max_chars = max_chars
+        self.chars = 0
         self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -115,30 +118,41 @@ class BodyCache:
             if entry is None:
                 return None
             if entry.expires_at is not None and (now is None or now > entry.expires_at):
-                del self._items[key]
+                self._drop(key)
                 return None
             self._items.move_to_end(key)
             return entry.body
 
     def put(self, key: Hashable, body: Markup, expires_at: datetime | None = None) -> None:
         with self._lock:
+            if key in self._items:
+                self._drop(key)
             self._items[key] = _Entry(body, expires_at)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            self.chars += len(body)
+            while self._items and (
+                len(self._items) > self.size
+                or (self.max_chars is not None and self.chars > self.max_chars)
+            ):
+                self._drop(next(iter(self._items)))
+
+    def _drop(self, key: Hashable) -> None:
+        self.chars -= len(self._items.pop(key).body)
 
     def __len__(self) -> int:
         return len(self._items)
 
 
-#: Bodies kept per process: dashboards are 130–170 KiB, list pages 10–25 KiB; 21 scopes × 3
-#: languages of the dashboard and a few hundred list pages fit in about 30 MB.
+#: Bodies kept per process: dashboards are 130–170 thousand characters, list pages 10–25. At
+#: most 400 of them and 16 million characters (32 MB at most: Python keeps Cyrillic text in two
+#: bytes a character): every scope's dashboard in three languages (about 10 million) and a few
+#: hundred list pages.
 BODIES = 400
+BODY_CHARS = 16_000_000
 
 
 def bodies() -> BodyCache:
     """This app's cache (each app its own: tests make many apps with other data)."""
-    return current_app.extensions.setdefault("page_bodies", BodyCache(BODIES))
+    return current_app.extensions.setdefault("page_bodies", BodyCache(BODIES, BODY_CHARS))
 
 
 def cached_body(key: tuple, render: Callable[[], str]) -> Markup:
