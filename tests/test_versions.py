@@ -199,3 +199,31 @@ def test_the_body_cache_is_bounded_by_count_and_characters_and_drops_expired_bod
     cache.put("f", Markup("z"), expires_at=now)
     assert cache.get("f", now) == "z"
     assert cache.get("f", now + timedelta(seconds=1)) is None and "f" not in cache._items
+
+
+def test_savepoints_leave_the_version_to_the_real_commit(app):
+    """A savepoint's release does not move the version (its row would stay locked for the rest
+    of the transaction); a savepoint rolled back keeps the changes made before it counted."""
+    start = _version()
+    party = factories.party(name="ТОО «До»")
+    assert _version() == start + 1
+    services.save_party(SYSTEM_USER, {"name": "ТОО «Снаружи»"}, party)
+    with db.session.begin_nested():
+        factories_party = services.save_party(
+            SYSTEM_USER, {"name": "ТОО «Внутри»", "kind": "tenant"}
+        )
+    assert factories_party.id is not None
+    # Released, not committed: another connection still reads the old version.
+    with db.engine.connect() as other:
+        assert other.execute(versions.select_version()).scalar() == start + 1
+    try:
+        with db.session.begin_nested():
+            services.save_party(SYSTEM_USER, {"name": "ТОО «Откатится»", "kind": "tenant"})
+            db.session.flush()
+            raise RuntimeError("roll the savepoint back")
+    except RuntimeError:
+        pass
+    db.session.commit()
+    assert _version() == start + 2
+    names = set(db.session.scalars(sa.select(Party.name)))
+    assert {"ТОО «Снаружи»", "ТОО «Внутри»"} <= names and "ТОО «Откатится»" not in names

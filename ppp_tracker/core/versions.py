@@ -58,6 +58,10 @@ def changed(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _move_version(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint's release (begin_nested): the version moves with the real COMMIT only,
+        # so that its row is locked for a moment, not for the rest of a long transaction.
+        return
     # The commit flushes after this hook: flush first, so that the audit hook has seen all.
     session.flush()
     if not session.info.pop(CHANGED, False):
@@ -73,9 +77,13 @@ def _move_version(session: Session) -> None:
         connection.execute(sa.insert(table).values(id=1, version=secrets.randbits(62)))
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_change(session: Session) -> None:
-    session.info.pop(CHANGED, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_change(session: Session, transaction) -> None:
+    # When the whole transaction ends (after a COMMIT the mark is gone already; after a rollback
+    # its changes are): a savepoint ending leaves the changes made before it, which still move
+    # the version at the COMMIT.
+    if transaction.parent is None:
+        session.info.pop(CHANGED, None)
 
 
 def select_version():
