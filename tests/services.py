@@ -23,6 +23,9 @@ def celery_worker(app):
 
     celery_app = app.extensions["celery"]
     celery_app.conf.task_always_eager = False
+    # Nor anything of an earlier test: a worker of its own (a subprocess) may have queued work
+    # on this queue before it was stopped (a dashboard refresh of another data set).
+    _purge(celery_app)
     with start_worker(
         celery_app,
         pool="solo",
