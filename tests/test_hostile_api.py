@@ -60,3 +60,31 @@ def test_a_body_over_the_limit_is_a_json_413(app, client, make_user, api_token):
         app.config["MAX_CONTENT_LENGTH"] = 20 * 1024 * 1024
     assert response.status_code == 413
     assert "1" in response.get_json()["errors"]["_request"][0]  # the limit, in MB
+
+
+def test_an_unknown_query_parameter_is_refused_naming_it_not_ignored(client, make_user, api_token):
+    """A misspelt filter (`regoin`) must not answer with every region's records: 400 naming the
+    parameter and the ones the call takes; the documented ones still work, and a write with an
+    unknown parameter changes nothing."""
+    from tests import factories
+
+    factories.contract("KZ-35", number="241")
+    factories.contract("KZ-63", number="777")
+    headers = api_token(make_user("admin", None))
+    r = client.get("/api/v1/contracts?regoin=KZ-35", headers=headers)
+    assert r.status_code == 400, r.get_data(as_text=True)
+    errors = r.get_json()["errors"]
+    assert list(errors) == ["regoin"] and "region" in errors["regoin"][0]
+    r = client.get("/api/v1/contracts?region=KZ-35", headers=headers)
+    assert r.status_code == 200 and [c["number"] for c in r.get_json()] == ["241"]
+    before = db.session.scalar(sa.select(sa.func.count(Party.id)))
+    r = client.post(
+        "/api/v1/parties?dry_run=1",
+        json={"name": "ТОО «Лишний параметр»", "kind": "tenant"},
+        headers=headers,
+    )
+    assert r.status_code == 400 and "dry_run" in r.get_json()["errors"]
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Party.id))) == before
+    # Without a token it is still a 401 first (nothing about the API is told to a stranger).
+    assert client.get("/api/v1/contracts?regoin=KZ-35").status_code == 401

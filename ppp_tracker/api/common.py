@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import Api as SmorestApi
+from flask_smorest import abort as smorest_abort
 
 from ppp_tracker.auth import services as auth_services
 from ppp_tracker.auth.access import Permission, get_in_scope, has_permission
@@ -47,8 +49,9 @@ def documented_errors(
     404 for a record named in the path outside the caller's scope, 400/413/422 for a body that
     is not JSON, too large or not valid, 400/422 for query arguments with a NUL character or not
     valid, 422 for a write the rules refuse, 409 for a claim that changed state under the
-    caller."""
-    codes: set[int] = set()
+    caller; and 400 for a query parameter the operation does not know (a misspelt filter would
+    otherwise be ignored: a silently wider answer), on every operation."""
+    codes: set[int] = {400}
     write = method != "get"
     if not public:
         codes.add(401)
@@ -170,6 +173,45 @@ def authenticate_request() -> None:
         model = PATH_RECORDS.get(name)
         if model is not None:
             get_in_scope(model, value, user)
+    refuse_unknown_query_parameters()
+
+
+_RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def _query_parameters() -> dict[tuple[str, str], frozenset[str]]:
+    """The query parameters each operation documents: (OpenAPI path, method) -> names."""
+    found = current_app.extensions.get("ppp_api_query_parameters")
+    if found is None:
+        spec = current_app.extensions["ppp_api"].spec.to_dict()
+        found = {
+            (path, method): frozenset(
+                p["name"] for p in op.get("parameters", []) if p.get("in") == "query"
+            )
+            for path, item in spec["paths"].items()
+            for method, op in item.items()
+            if isinstance(op, dict) and method in ("get", "post", "put", "patch", "delete")
+        }
+        current_app.extensions["ppp_api_query_parameters"] = found
+    return found
+
+
+def refuse_unknown_query_parameters() -> None:
+    """A query parameter the operation does not document is refused (400, named), not ignored:
+    `?regoin=KZ-35` must not answer with every region's records."""
+    if not request.args or request.url_rule is None:
+        return
+    path = _RULE_ARGUMENT.sub(r"{\1}", request.url_rule.rule)
+    known = _query_parameters().get((path, request.method.lower()))
+    if known is None:
+        return
+    unknown = sorted(set(request.args) - known)
+    if unknown:
+        message = _(
+            "Unknown query parameter; this call takes: %(known)s.",
+            known=", ".join(sorted(known)) or _("none"),
+        )
+        smorest_abort(400, errors={name: [message] for name in unknown})
 
 
 #: Path arguments that name a regional record: `<contract_id>` → Contract. A record outside
