@@ -5,7 +5,7 @@ registry — a handful of queries whose number does not grow with it (see
 `tests/test_reports_dashboard.py`) — with the rules of `deadlines.rules` and the penalty
 calculator. The workers store them after each scan (`reports.snapshots`), so that the page reads
 one row; `build` computes one user's scope on the spot. Other features add cards through
-`DASHBOARD_WIDGETS` (always live: they count the users' own work).
+`DASHBOARD_WIDGETS` (counted with the body, which changes with any audited change).
 """
 
 from __future__ import annotations
@@ -60,7 +60,10 @@ class Widget:
 
 
 #: Cards other features put on the dashboard: name -> fn(user) -> Widget or None (not shown).
-#: The claims feature plugs in "claims waiting for legal staff" and "cases open" here.
+#: The claims feature plugs in "claims waiting for legal staff" and "cases open" here. A card is
+#: computed when the page body is rendered, and the body is kept per scope, language, day and
+#: data version (core.versions): it may show only audited data of the user's scope, the same for
+#: every user and role of that scope.
 DASHBOARD_WIDGETS: dict[str, Callable[[User], Widget | None]] = {}
 
 #: How far back the penalty exposure chart looks and how far ahead it projects, in months.
