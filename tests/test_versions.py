@@ -227,3 +227,36 @@ def test_savepoints_leave_the_version_to_the_real_commit(app):
     assert _version() == start + 2
     names = set(db.session.scalars(sa.select(Party.name)))
     assert {"ТОО «Снаружи»", "ТОО «Внутри»"} <= names and "ТОО «Откатится»" not in names
+
+
+@pytest.mark.parametrize("kind", ["projects", "sites", "parties"])
+def test_every_kept_registry_list_shows_a_change_at_once_and_keeps_to_its_scope(
+    app, make_user, kind
+):
+    """The projects, sites and counterparties lists are kept like the contract list: an edit
+    shows on the next request, and a region's records never reach another region's officer
+    (counterparties are one directory for every region)."""
+    app.extensions.pop("page_bodies", None)
+    make = {
+        "projects": lambda region, name: factories.project(region, title=name),
+        "sites": lambda region, name: factories.site(region, name=name),
+        "parties": lambda region, name: factories.party(name=name),
+    }[kind]
+    save = {
+        "projects": lambda obj, name: services.save_project(SYSTEM_USER, {"title": name}, obj),
+        "sites": lambda obj, name: services.save_site(SYSTEM_USER, {"name": name}, obj),
+        "parties": lambda obj, name: services.save_party(SYSTEM_USER, {"name": name}, obj),
+    }[kind]
+    ours = make("KZ-35", "Запись Караганды")
+    make("KZ-63", "Запись Усть-Каменогорска")
+    client = app.test_client()
+    login(client, make_user("officer", "KZ-35"))
+    first = client.get(f"/{kind}").get_data(as_text=True)
+    assert "Запись Караганды" in first
+    assert ("Запись Усть-Каменогорска" in first) == (kind == "parties")
+    assert _list_body(client.get(f"/{kind}").get_data(as_text=True)) == _list_body(first)
+    assert len(app.extensions["page_bodies"]) == 1  # the second request was served from it
+    save(ours, "Запись переименована")
+    db.session.commit()
+    again = client.get(f"/{kind}").get_data(as_text=True)
+    assert "Запись переименована" in again and "Запись Караганды" not in again

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import (
@@ -198,10 +199,34 @@ def edit_institution(institution_id: int | None = None):
 # --- parties --------------------------------------------------------------------------------
 
 
+def _list_page(name: str, title: str, context: Callable[[], dict]) -> str:
+    """A registry list (`lists.LISTS[name]`) as a page. Its body — table, filters, pager, export
+    links — is the same for every user of a scope and role until the registry changes: it is
+    rendered once per (region, role, language, day, query string, data version) and kept
+    (core.versions.cached_body); the layout around it is the user's own."""
+    user = acting_user()
+
+    def render() -> str:
+        return render_template(
+            f"registry/_{name}_body.html", listing=lists.LISTS[name](user), **context()
+        )
+
+    key = (
+        f"registry.{name}",
+        user.region_code,
+        user.role,
+        locale_code(),
+        clock.today(),
+        tuple(request.args.items(multi=True)),
+    )
+    return render_template(
+        "registry/list_page.html", title=title, body=versions.cached_body(key, render)
+    )
+
+
 @bp.get("/parties")
 def parties():
-    listing = lists.parties(acting_user())
-    return render_template("registry/parties.html", listing=listing, kinds=PartyKind)
+    return _list_page("parties", _("Counterparties"), lambda: {"kinds": PartyKind})
 
 
 @bp.get("/parties/<int:party_id>")
@@ -266,12 +291,10 @@ def edit_party(party_id: int | None = None):
 
 @bp.get("/projects")
 def projects():
-    listing = lists.projects(acting_user())
-    return render_template(
-        "registry/projects.html",
-        listing=listing,
-        kinds=ProjectKind,
-        regions=region_choices(blank=_("All regions")),
+    return _list_page(
+        "projects",
+        _("Projects"),
+        lambda: {"kinds": ProjectKind, "regions": region_choices(blank=_("All regions"))},
     )
 
 
@@ -385,12 +408,10 @@ def edit_stage(project_id: int, kind: str):
 
 @bp.get("/sites")
 def sites():
-    listing = lists.sites(acting_user())
-    return render_template(
-        "registry/sites.html",
-        listing=listing,
-        arrangements=Arrangement,
-        regions=region_choices(blank=_("All regions")),
+    return _list_page(
+        "sites",
+        _("Production sites"),
+        lambda: {"arrangements": Arrangement, "regions": region_choices(blank=_("All regions"))},
     )
 
 
@@ -448,27 +469,11 @@ def edit_site(site_id: int | None = None):
 
 @bp.get("/contracts")
 def contracts():
-    user = acting_user()
-
-    def render() -> str:
-        return render_template(
-            "registry/_contracts_body.html",
-            listing=lists.contracts(user),
-            statuses=ContractStatus,
-            regions=region_choices(blank=_("All regions")),
-        )
-
-    # The same page of the same list is the same body for every user of a scope and role until
-    # the registry changes (the data version moves with every audited commit).
-    key = (
-        "registry.contracts",
-        user.region_code,
-        user.role,
-        locale_code(),
-        clock.today(),
-        tuple(request.args.items(multi=True)),
+    return _list_page(
+        "contracts",
+        _("Contracts"),
+        lambda: {"statuses": ContractStatus, "regions": region_choices(blank=_("All regions"))},
     )
-    return render_template("registry/contracts.html", body=versions.cached_body(key, render))
 
 
 @bp.get("/contracts/<int:contract_id>")
