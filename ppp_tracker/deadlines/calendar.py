@@ -16,6 +16,7 @@ import holidays
 import sqlalchemy as sa
 from flask import g, has_app_context
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ppp_tracker.db import db
 
@@ -152,17 +153,20 @@ class WorkingCalendar:
         return count
 
 
+#: "a Monday" … "a Sunday": the reason a weekend day is off (translated when asked, one a call).
+_WEEKDAY_NAMES = (
+    _l("a Monday"),
+    _l("a Tuesday"),
+    _l("a Wednesday"),
+    _l("a Thursday"),
+    _l("a Friday"),
+    _l("a Saturday"),
+    _l("a Sunday"),
+)
+
+
 def weekday_name(day: date) -> str:
-    names = [
-        _("a Monday"),
-        _("a Tuesday"),
-        _("a Wednesday"),
-        _("a Thursday"),
-        _("a Friday"),
-        _("a Saturday"),
-        _("a Sunday"),
-    ]
-    return names[day.weekday()]
+    return str(_WEEKDAY_NAMES[day.weekday()])
 
 
 def add_months(start: date, months: int) -> date:

@@ -11,7 +11,8 @@ from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import get_calendar
-from ppp_tracker.deadlines.rules import DUE_SOON_DAYS, OPEN_STATUSES, Timing, timing
+from ppp_tracker.deadlines.rules import DUE_SOON_DAYS, Timing, timing
+from ppp_tracker.registry.codes import OPEN_MILESTONE_STATUSES
 from ppp_tracker.registry.models import Contract, Milestone
 
 #: No run of consecutive days off in Kazakhstan is longer than this; an effective due date is
@@ -30,22 +31,32 @@ def _filtered(
     region: str | None,
     officer_id: int | None,
 ):
-    """`stmt` (milestones joined to their contracts) narrowed to the open milestones of the
-    user's scope and the filters; by the contractual due date only — the caller keeps those whose
-    effective due date (a working day on or after it) is in the asked state."""
+    """`stmt` (a select of milestones) narrowed to the open milestones of the user's scope and
+    the filters; by the contractual due date only — the caller keeps those whose effective due
+    date (a working day on or after it) is in the asked state.
+
+    The contract is asked about in a subquery, and only when the scope or a filter needs it: the
+    milestones of every region are then counted from the open milestones' index alone."""
     stmt = stmt.where(
-        Milestone.status.in_(list(OPEN_STATUSES)), Milestone.due_on.is_not(None)
+        Milestone.status.in_(OPEN_MILESTONE_STATUSES), Milestone.due_on.is_not(None)
     ).order_by(Milestone.due_on, Milestone.id)
-    stmt = scope(stmt, user, Contract.region_code)
+    contracts = scope(sa.select(Contract.id), user, Contract.region_code)
+    if region:
+        contracts = contracts.where(Contract.region_code == region)
+    if user.region_code is not None or region:
+        stmt = stmt.where(Milestone.contract_id.in_(contracts))
     if contract_id is not None:
         stmt = stmt.where(Milestone.contract_id == contract_id)
-    if region:
-        stmt = stmt.where(Contract.region_code == region)
     if officer_id is not None:
         stmt = stmt.where(
             sa.or_(
                 Milestone.responsible_id == officer_id,
-                sa.and_(Milestone.responsible_id.is_(None), Contract.officer_id == officer_id),
+                sa.and_(
+                    Milestone.responsible_id.is_(None),
+                    Milestone.contract_id.in_(
+                        sa.select(Contract.id).where(Contract.officer_id == officer_id)
+                    ),
+                ),
             )
         )
     horizon = within_days if within_days is not None else DUE_SOON_DAYS
@@ -83,9 +94,7 @@ def deadlines(
     `officer_id` keeps those the user is responsible for (directly or as the contract's officer).
     """
     stmt = _filtered(
-        sa.select(Milestone)
-        .join(Milestone.contract)
-        .options(
+        sa.select(Milestone).options(
             selectinload(Milestone.contract),
             selectinload(Milestone.responsible),
             selectinload(Milestone.due_date_changes),
@@ -127,13 +136,13 @@ def deadline_page(
     officer_id: int | None = None,
 ) -> tuple[int, int, list[Milestone]]:
     """One page of what `deadlines()` lists (same rows, same order, `q` as the export's search):
-    (the number of rows, the page actually shown, its milestones). Only the page's milestones
-    are loaded; the others are counted from plain (id, date, title, number) rows."""
-    # The title and the contract's number only when searching: thousands of rows travel.
-    columns = [Milestone.id, Milestone.due_on] + ([Milestone.title, Contract.number] if q else [])
-    stmt = _filtered(
-        sa.select(*columns).join(Milestone.contract),
-        user,
+    (the number of rows, the page actually shown, its milestones).
+
+    Without a search the database counts the rows per contractual due date and the calendar
+    judges each date once (the rule of `deadlines.rules.effective_due`, without composing its
+    explanation); with one, the rows travel as (id, date, title, number) and are matched here, as
+    the export matches them. Only the page's milestones are loaded."""
+    filters = dict(
         as_of=as_of,
         state=state,
         within_days=within_days,
@@ -143,36 +152,71 @@ def deadline_page(
     )
     horizon = within_days if within_days is not None else DUE_SOON_DAYS
     calendar = get_calendar()
-    # The rule of deadlines.rules.effective_due (without composing its explanation), and the
-    # state's test, once per distinct due date.
+
+    def in_state(due_on: date) -> bool:
+        return _in_state(calendar.next_working_day(due_on), state, as_of, horizon)
+
+    if q:
+        return _searched_page(user, q, in_state, page, per_page, filters)
+    per_date = db.session.execute(
+        _filtered(sa.select(Milestone.due_on, sa.func.count()), user, **filters)
+        .order_by(None)
+        .group_by(Milestone.due_on)
+        .order_by(Milestone.due_on)
+    ).all()
+    kept = [(due_on, n) for due_on, n in per_date if in_state(due_on)]
+    total = sum(n for _d, n in kept)
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    if not kept:
+        return total, page, []
+    # The effective due date never comes before a later contractual date's (the next working
+    # day of a later day is not earlier), and each state is a span of effective dates: the kept
+    # contractual dates are one unbroken run of the dates counted, from the first to the last.
+    stmt = _filtered(sa.select(Milestone), user, **filters).where(
+        Milestone.due_on.between(kept[0][0], kept[-1][0])
+    )
+    return total, page, _loaded(stmt.limit(per_page).offset((page - 1) * per_page))
+
+
+def _searched_page(user, q, in_state, page, per_page, filters):
+    """`deadline_page` with a text search: the title and the contract's number travel (only
+    here: thousands of rows) and are matched like the export's search."""
+    stmt = _filtered(
+        sa.select(Milestone.id, Milestone.due_on, Milestone.title, Contract.number).join(
+            Milestone.contract
+        ),
+        user,
+        **filters,
+    )
     kept: dict[date, bool] = {}
     ids = []
     for row in db.session.execute(stmt):
         keep = kept.get(row[1])
         if keep is None:
-            keep = kept[row[1]] = _in_state(
-                calendar.next_working_day(row[1]), state, as_of, horizon
-            )
-        if keep and (not q or matches(q, row[2], row[3])):
+            keep = kept[row[1]] = in_state(row[1])
+        if keep and matches(q, row[2], row[3]):
             ids.append(row[0])
     pages = max(1, -(-len(ids) // per_page))
     page = min(max(1, page), pages)
     chosen = ids[(page - 1) * per_page : page * per_page]
     if not chosen:
         return len(ids), page, []
-    loaded = {
-        m.id: m
-        for m in db.session.scalars(
-            sa.select(Milestone)
-            .where(Milestone.id.in_(chosen))
-            .options(
+    loaded = {m.id: m for m in _loaded(sa.select(Milestone).where(Milestone.id.in_(chosen)))}
+    return len(ids), page, [loaded[i] for i in chosen]
+
+
+def _loaded(stmt) -> list[Milestone]:
+    """The milestones of `stmt` with what a deadline row shows of them."""
+    return list(
+        db.session.scalars(
+            stmt.options(
                 selectinload(Milestone.contract).selectinload(Contract.officer),
                 selectinload(Milestone.responsible),
                 selectinload(Milestone.due_date_changes),
             )
         )
-    }
-    return len(ids), page, [loaded[i] for i in chosen]
+    )
 
 
 def milestone_timing_on(milestone: Milestone, as_of: date, calendar=None) -> Timing:

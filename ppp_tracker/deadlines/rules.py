@@ -13,14 +13,17 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from ppp_tracker.deadlines.calendar import WorkingCalendar, add_months
-from ppp_tracker.registry.codes import LabelledEnum, MilestoneStatus, RelativeUnit
+from ppp_tracker.registry.codes import (
+    OPEN_MILESTONE_STATUSES,
+    LabelledEnum,
+    MilestoneStatus,
+    RelativeUnit,
+)
 
 #: A milestone is "due soon" this many calendar days ahead unless a caller says otherwise.
 DUE_SOON_DAYS = 7
 
-OPEN_STATUSES = frozenset(
-    {MilestoneStatus.SCHEDULED, MilestoneStatus.NOT_MET, MilestoneStatus.PARTIALLY_MET}
-)
+OPEN_STATUSES = frozenset(OPEN_MILESTONE_STATUSES)
 
 
 class MilestoneState(LabelledEnum):

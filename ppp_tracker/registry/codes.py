@@ -238,6 +238,16 @@ class MilestoneStatus(LabelledEnum):
         }
 
 
+#: A milestone in one of these states is still owed (in the order the deadlines queries and the
+#: partial index `ix_milestones_open_due_on_contract_id` name them, so that PostgreSQL matches one
+#: to the other).
+OPEN_MILESTONE_STATUSES = (
+    MilestoneStatus.NOT_MET,
+    MilestoneStatus.PARTIALLY_MET,
+    MilestoneStatus.SCHEDULED,
+)
+
+
 class Obligor(LabelledEnum):
     CONTRACTOR = "contractor"
     CUSTOMER = "customer"

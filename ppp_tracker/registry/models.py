@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from ppp_tracker.core.audit import Audited
 from ppp_tracker.db import Money, Percent, Scaled, UTCDateTime, db, utcnow
 from ppp_tracker.registry.codes import (
+    OPEN_MILESTONE_STATUSES,
     Arrangement,
     ContractStatus,
     DocumentType,
@@ -282,6 +283,12 @@ class Installment(Audited, db.Model):
         return f"<Installment {self.id} {self.amount} due {self.due_on}>"
 
 
+#: The predicate of the open milestones' partial index (`registry.codes.OPEN_MILESTONE_STATUSES`).
+OPEN_MILESTONES = "status IN ({}) AND due_on IS NOT NULL".format(
+    ", ".join(f"'{status.value}'" for status in OPEN_MILESTONE_STATUSES)
+)
+
+
 class Milestone(Audited, TimestampMixin, db.Model):
     """An obligation with a due date; the unit that deadlines, alerts and claims work on."""
 
@@ -293,6 +300,16 @@ class Milestone(Audited, TimestampMixin, db.Model):
         # from this index alone (with the contract id only, PostgreSQL read every milestone of
         # each contract — 100 a contract — to keep a handful). Serves contract id lookups too.
         sa.Index("ix_milestones_contract_id_status_due_on", "contract_id", "status", "due_on"),
+        # The open milestones by due date, with their contract: the deadlines page counts them
+        # per due date from this index alone (`deadlines.queries.deadline_page`); the predicate
+        # is `deadlines.rules.OPEN_STATUSES`, which the page's query names in the same order.
+        sa.Index(
+            "ix_milestones_open_due_on_contract_id",
+            "due_on",
+            "contract_id",
+            postgresql_where=sa.text(OPEN_MILESTONES),
+            sqlite_where=sa.text(OPEN_MILESTONES),
+        ),
         # Milestones whose stored effective due date is still to be computed (after an upgrade).
         sa.Index(
             "ix_milestones_unplanned",
