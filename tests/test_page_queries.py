@@ -19,6 +19,8 @@ def _page_statements(app, client, url: str) -> list[str]:
         assert response.status_code == 200, url
 
     get()  # the first visit may load what later ones find cached (the calendar, templates)
+    # …and keeps the page's body (core.versions): drop it, so that the page is rendered again.
+    app.extensions.pop("page_bodies", None)
     return _statements_of(app, get)
 
 
@@ -33,7 +35,7 @@ def test_the_contract_list_takes_as_many_queries_for_20_rows_as_for_2(
     for i in range(18):
         factories.contract("KZ-35" if i % 2 else "KZ-63")
     many = _page_statements(app, client, "/contracts")
-    assert len(many) == len(few), (few, many)
+    assert len(many) == len(few) > 3, (few, many)
     # Neither the page nor its export shows a contract's project or site: neither is read.
     assert not [s for s in many if "FROM projects" in s or "FROM production_sites" in s], many
 
@@ -55,7 +57,7 @@ def test_the_deadlines_page_takes_as_many_queries_for_30_rows_as_for_3(
     few = _page_statements(app, client, "/deadlines")
     add(27)
     many = _page_statements(app, client, "/deadlines")
-    assert len(many) == len(few), (few, many)
+    assert len(many) == len(few) > 3, (few, many)
 
 
 def test_a_page_with_stored_figures_reads_the_user_once(app, client, make_user, set_today):

@@ -260,3 +260,54 @@ def test_every_kept_registry_list_shows_a_change_at_once_and_keeps_to_its_scope(
     db.session.commit()
     again = client.get(f"/{kind}").get_data(as_text=True)
     assert "Запись переименована" in again and "Запись Караганды" not in again
+
+
+def test_the_deadlines_page_is_kept_until_the_registry_the_alert_log_or_the_scan_moves(
+    app, make_user, set_today
+):
+    """The deadlines body is kept like the lists; besides the registry it shows the alert log
+    (the last reminder of each row), which the scan writes, and when the scan last finished."""
+    from ppp_tracker.alerts.scan import scan_batch
+    from tests.alerting import karaganda, scan
+
+    app.extensions.pop("page_bodies", None)
+    set_today("2014-05-15")
+    w = karaganda(due_on=date(2014, 5, 20))
+    theirs = factories.contract("KZ-63")
+    factories.milestone(theirs, title="Чужой срок", due_on=date(2014, 5, 10))
+    client = app.test_client()
+    login(client, w.officer)
+
+    def upcoming() -> str:
+        html = client.get("/deadlines").get_data(as_text=True)
+        return html.split('id="upcoming-table"')[1].split("</table>")[0]
+
+    first = upcoming()
+    assert "Представление ТЭО" in first and "Чужой срок" not in first
+    assert upcoming() == first and len(app.extensions["page_bodies"]) == 1
+    # The scan's new alert (the reminder 5 days before) shows as the row's last reminder as
+    # soon as its batch commits, before the scan has finished (a scan of a million milestones
+    # takes minutes; its end moves the "last checked" time, which names the body too).
+    scan_batch(date(2014, 5, 15))
+    db.session.commit()
+    mid_scan = upcoming()
+    no_reminder = '<span class="text-muted">—</span>'
+    assert no_reminder in first and no_reminder not in mid_scan
+
+    def last_check() -> str:
+        html = client.get("/deadlines").get_data(as_text=True)
+        return html.split('id="last-scan">')[1].split("</div>")[0]
+
+    assert "Напоминания ещё не проверялись" in last_check()
+    scan("2014-05-15")
+    assert "Напоминания последний раз проверялись" in last_check()
+    # A new milestone through the service shows at once.
+    factories.milestone(w.contract, title="Отчёт о ходе работ", due_on=date(2014, 5, 26))
+    assert "Отчёт о ходе работ" in upcoming()
+    # The manager of every region has a body of their own, with the other region's row.
+    other = app.test_client()
+    login(other, w.manager)
+    assert "Чужой срок" in other.get("/deadlines").get_data(as_text=True)
+    assert "Чужой срок" not in client.get("/deadlines").get_data(as_text=True)
+    for entry in app.extensions["page_bodies"]._items.values():
+        assert "csrf_token" not in entry.body and w.officer.email not in entry.body

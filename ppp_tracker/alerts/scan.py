@@ -30,6 +30,7 @@ from ppp_tracker.alerts.models import (
 from ppp_tracker.alerts.planning import rules_by_contract
 from ppp_tracker.alerts.rules import AlertRules, Stage, is_overdue_rule
 from ppp_tracker.auth.models import AlertMode, Role, User
+from ppp_tracker.core import versions
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.rules import OPEN_STATUSES
 from ppp_tracker.registry.models import Contract, Milestone
@@ -217,8 +218,10 @@ def _handle(milestone: Milestone, row, rules: AlertRules, as_of: date) -> tuple[
 
 
 def _create_alert(milestone: Milestone, stage: Stage, as_of: date) -> int | None:
+    """The alert of this stage (None when it existed). Pages show the alert log (the deadline
+    lists' last reminder): a new alert moves the data version with the batch's commit."""
     effective = milestone.effective_due_on
-    return _insert_ignoring_duplicates(
+    alert_id = _insert_ignoring_duplicates(
         Alert.__table__,
         {
             "milestone_id": milestone.id,
@@ -231,6 +234,9 @@ def _create_alert(milestone: Milestone, stage: Stage, as_of: date) -> int | None
             "created_at": clock.now(),
         },
     )
+    if alert_id is not None:
+        versions.changed(db.session)
+    return alert_id
 
 
 # --- digests ------------------------------------------------------------------------------

@@ -1,14 +1,13 @@
 """The data version, and page bodies rendered once per version.
 
 Every committed change of the registry goes through the audit hook (`core.audit`); a commit that
-wrote an audit event — or that stored derived figures a page shows, such as the dashboard's
-snapshot (`changed(session)`) — also moves the one-row counter `data_versions` forward, in the
-same transaction, just before it commits. (A bulk statement through the session on an audited
-model, or on a model marked `__moves_data_version__ = True`, counts too.) Every page reads the
-counter with the logged-in user (`core.web.WITH_USER`, no extra round trip), so a page whose
-body depends only on audited data, the user's scope and role, the language, the day and the
-query string can keep the body it rendered and reuse it until the version moves
-(`cached_body`).
+wrote an audit event — or that stored derived data a page shows, such as the dashboard's snapshot
+or the scan's new alerts (`changed(session)`) — also moves the one-row counter `data_versions`
+forward, in the same transaction, just before it commits. (A bulk statement through the session on
+an audited model, or on a model marked `__moves_data_version__ = True`, counts too.) Every page
+reads the counter with the logged-in user (`core.web.WITH_USER`, no extra round trip), so a page
+whose body depends only on audited data, the user's scope and role, the language, the day and the
+query string can keep the body it rendered and reuse it until the version moves (`cached_body`).
 
 Why the counter is exact under concurrency (PostgreSQL, READ COMMITTED): the increment is an
 UPDATE of one row, so two committing transactions take its lock in turn and the counter's order

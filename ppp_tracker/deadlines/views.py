@@ -15,6 +15,7 @@ from flask_login import login_required
 from ppp_tracker import clock
 from ppp_tracker.auth.access import Permission, require, scope
 from ppp_tracker.auth.models import Role, User
+from ppp_tracker.core import versions
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.listing import PER_PAGE_CHOICES, Pages
@@ -48,7 +49,26 @@ def _int_arg(name: str) -> int | None:
 
 @bp.get("/deadlines")
 def deadlines():
+    """What is overdue and what is coming up. The body is kept per (scope, role, language, day,
+    query string, last scan, data version): the registry's changes and the alerts the scan
+    creates move the data version (core.versions), the scan's end the last scan."""
     user = require(Permission.READ)
+    from ppp_tracker.alerts.services import last_completed_scan
+
+    key = (
+        "deadlines",
+        user.region_code,
+        user.role,
+        locale_code(),
+        clock.today(),
+        tuple(request.args.items(multi=True)),
+        last_completed_scan(),
+    )
+    body = versions.cached_body(key, lambda: _deadlines_body(user))
+    return render_template("deadlines/deadlines.html", body=body)
+
+
+def _deadlines_body(user: User) -> str:
     today = clock.today()
     locale = locale_code()
     region = request.args.get("region") or None
@@ -125,7 +145,7 @@ def deadlines():
         "upcoming": {"state": "upcoming", "within_days": within, **common},
     }
     return render_template(
-        "deadlines/deadlines.html",
+        "deadlines/_body.html",
         rows=rows,
         pages=pages,
         accrued=accrued,
