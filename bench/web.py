@@ -41,6 +41,7 @@ USERS = {"manager (all regions)": "manager@bench.kz", "officer (KZ-35)": "office
 UNDER_WRITES = {
     "dashboard, a registry write every second": "/",
     "contracts, a registry write every second": "/contracts",
+    "deadlines, a registry write every second": "/deadlines",
 }
 WRITE_EVERY_S = 1.0
 
