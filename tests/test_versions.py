@@ -4,6 +4,7 @@ while nothing it shows has changed, and never crosses a scope, a role or a langu
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 
 import pytest
@@ -311,3 +312,70 @@ def test_the_deadlines_page_is_kept_until_the_registry_the_alert_log_or_the_scan
     assert "Чужой срок" not in client.get("/deadlines").get_data(as_text=True)
     for entry in app.extensions["page_bodies"]._items.values():
         assert "csrf_token" not in entry.body and w.officer.email not in entry.body
+
+
+def _ask_in_threads(app, names, render, version=41):
+    """`cached_body` asked by a thread of its own per name (a gthread worker's requests), each in
+    a request whose user statement read data version `version`; returns each thread's body or
+    the exception it met."""
+    from flask import g
+
+    results = {}
+
+    def ask(name):
+        with app.test_request_context():
+            g._with_user = {versions.WITH_USER_NAME: version}
+            try:
+                results[name] = str(versions.cached_body(("test.page",), render))
+            except RuntimeError as exc:
+                results[name] = exc
+
+    threads = {name: threading.Thread(target=ask, args=(name,), name=name) for name in names}
+    return threads, results
+
+
+def test_after_a_change_one_thread_renders_the_body_and_the_others_take_it(app):
+    app.extensions.pop("page_bodies", None)
+    rendering, release, renders = threading.Event(), threading.Event(), []
+
+    def render():
+        renders.append(threading.current_thread().name)
+        rendering.set()
+        assert release.wait(10)
+        return "<p>Сроки</p>"
+
+    threads, results = _ask_in_threads(app, ["first", "2", "3", "4"], render)
+    threads["first"].start()
+    assert rendering.wait(10)  # the first request is rendering the body…
+    for name in ("2", "3", "4"):
+        threads[name].start()  # …when three more ask for the same one
+    time.sleep(0.3)  # (ordering only: let them reach the cache before the render ends)
+    release.set()
+    for thread in threads.values():
+        thread.join(10)
+    assert renders == ["first"]
+    assert set(results.values()) == {"<p>Сроки</p>"}
+    assert not app.extensions["page_bodies"]._rendering
+
+
+def test_a_failed_render_leaves_the_waiting_requests_to_render_their_own(app):
+    app.extensions.pop("page_bodies", None)
+    rendering, release = threading.Event(), threading.Event()
+
+    def render():
+        if threading.current_thread().name == "first":
+            rendering.set()
+            assert release.wait(10)
+            raise RuntimeError("the template failed")
+        return "<p>Сроки</p>"
+
+    threads, results = _ask_in_threads(app, ["first", "2"], render)
+    threads["first"].start()
+    assert rendering.wait(10)
+    threads["2"].start()
+    time.sleep(0.3)
+    release.set()
+    for thread in threads.values():
+        thread.join(10)
+    assert isinstance(results["first"], RuntimeError) and results["2"] == "<p>Сроки</p>"
+    assert not app.extensions["page_bodies"]._rendering

@@ -118,6 +118,8 @@ class BodyCache:
         self.chars = 0
         self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        #: Keys whose body a thread is rendering now, with the event it sets when done.
+        self._rendering: dict[Hashable, threading.Event] = {}
 
     def get(self, key: Hashable, now: datetime | None = None) -> Markup | None:
         with self._lock:
@@ -142,6 +144,21 @@ class BodyCache:
             ):
                 self._drop(next(iter(self._items)))
 
+    def claim(self, key: Hashable) -> threading.Event | None:
+        """None when the caller is to render `key`'s body (and must call `done(key)` after,
+        whatever happens); otherwise the event another thread sets when its render is done."""
+        with self._lock:
+            rendering = self._rendering.get(key)
+            if rendering is None:
+                self._rendering[key] = threading.Event()
+            return rendering
+
+    def done(self, key: Hashable) -> None:
+        with self._lock:
+            rendering = self._rendering.pop(key, None)
+        if rendering is not None:
+            rendering.set()
+
     def _drop(self, key: Hashable) -> None:
         self.chars -= len(self._items.pop(key).body)
 
@@ -155,6 +172,9 @@ class BodyCache:
 #: hundred list pages.
 BODIES = 400
 BODY_CHARS = 16_000_000
+#: How long a request waits for another thread's render of the same body before rendering its
+#: own (a render takes 5–40 ms; a slow one must not hold the others much longer than that).
+RENDER_WAIT_S = 2.0
 
 
 def bodies() -> BodyCache:
@@ -177,8 +197,19 @@ def cached_body(key: tuple, render: Callable[[], str]) -> Markup:
     cache = bodies()
     full_key = (*key, version)
     body = cache.get(full_key)
-    if body is None:
+    if body is not None:
+        return body
+    # After a change every thread asking for the page would render it at once (each render
+    # tens of milliseconds of CPU, queued on the same cores): one renders, the others wait for
+    # its body — or render their own if it kept none (an error, a CSRF token) or took too long.
+    rendering = cache.claim(full_key)
+    if rendering is not None:
+        rendering.wait(RENDER_WAIT_S)
+        return cache.get(full_key) or Markup(render())  # noqa: S704 - as below
+    try:
         body = Markup(render())  # noqa: S704 - our own template's output, autoescaped
         if "csrf_token" not in body:
             cache.put(full_key, body)
+    finally:
+        cache.done(full_key)
     return body
