@@ -8,8 +8,8 @@ Each round runs wrk on each page as a manager (all regions) and as a regional of
 right after wrk on `/healthz` with the same session, for the same time with the same number of
 connections; the ratio of a page is its throughput divided by that `/healthz`'s (the median of
 the rounds). Goal, for the dashboard and the contract list: ≥ 0.5, and p99 under 100 ms. The
-dashboard and the contract list are measured again while a thread edits a contract every second
-(each edit moves the data version, so their bodies are rendered again).
+dashboard, the contract list and the deadlines page are measured again while a thread edits a
+contract every second (each edit moves the data version, so their bodies are rendered again).
 """
 
 from __future__ import annotations
