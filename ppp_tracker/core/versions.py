@@ -213,3 +213,24 @@ def cached_body(key: tuple, render: Callable[[], str]) -> Markup:
     finally:
         cache.done(full_key)
     return body
+
+
+def scope_body(user, page: str, render: Callable[[], str], *extra: Hashable) -> Markup:
+    """`cached_body` for a page whose body is the same for every user of a scope (region) and
+    role: keyed by the page, the user's region and role, the language, the day, the query
+    string, and `extra` (whatever else the body shows that the data version does not follow)."""
+    from flask import request
+
+    from ppp_tracker import clock
+    from ppp_tracker.core.web import locale_code
+
+    key = (
+        page,
+        user.region_code,
+        user.role,
+        locale_code(),
+        clock.today(),
+        tuple(request.args.items(multi=True)),
+        *extra,
+    )
+    return cached_body(key, render)

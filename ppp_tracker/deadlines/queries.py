@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.listing import Pages
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.rules import DUE_SOON_DAYS, Timing, timing
@@ -43,7 +44,7 @@ def _filtered(
     contracts = scope(sa.select(Contract.id), user, Contract.region_code)
     if region:
         contracts = contracts.where(Contract.region_code == region)
-    if user.region_code is not None or region:
+    if contracts.whereclause is not None:
         stmt = stmt.where(Milestone.contract_id.in_(contracts))
     if contract_id is not None:
         stmt = stmt.where(Milestone.contract_id == contract_id)
@@ -166,8 +167,7 @@ def deadline_page(
     ).all()
     kept = [(due_on, n) for due_on, n in per_date if in_state(due_on)]
     total = sum(n for _d, n in kept)
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    page = _shown_page(total, page, per_page)
     if not kept:
         return total, page, []
     # The effective due date never comes before a later contractual date's (the next working
@@ -197,13 +197,17 @@ def _searched_page(user, q, in_state, page, per_page, filters):
             keep = kept[row[1]] = in_state(row[1])
         if keep and matches(q, row[2], row[3]):
             ids.append(row[0])
-    pages = max(1, -(-len(ids) // per_page))
-    page = min(max(1, page), pages)
+    page = _shown_page(len(ids), page, per_page)
     chosen = ids[(page - 1) * per_page : page * per_page]
     if not chosen:
         return len(ids), page, []
     loaded = {m.id: m for m in _loaded(sa.select(Milestone).where(Milestone.id.in_(chosen)))}
     return len(ids), page, [loaded[i] for i in chosen]
+
+
+def _shown_page(total: int, page: int, per_page: int) -> int:
+    """The asked page, or the nearest that exists (the last one for a page past the end)."""
+    return min(max(1, page), Pages(total, page, per_page).pages)
 
 
 def _loaded(stmt) -> list[Milestone]:

@@ -55,16 +55,9 @@ def deadlines():
     user = require(Permission.READ)
     from ppp_tracker.alerts.services import last_completed_scan
 
-    key = (
-        "deadlines",
-        user.region_code,
-        user.role,
-        locale_code(),
-        clock.today(),
-        tuple(request.args.items(multi=True)),
-        last_completed_scan(),
+    body = versions.scope_body(
+        user, "deadlines", lambda: _deadlines_body(user), last_completed_scan()
     )
-    body = versions.cached_body(key, lambda: _deadlines_body(user))
     return render_template("deadlines/deadlines.html", body=body)
 
 

@@ -302,7 +302,8 @@ class Milestone(Audited, TimestampMixin, db.Model):
         sa.Index("ix_milestones_contract_id_status_due_on", "contract_id", "status", "due_on"),
         # The open milestones by due date, with their contract: the deadlines page counts them
         # per due date from this index alone (`deadlines.queries.deadline_page`); the predicate
-        # is `deadlines.rules.OPEN_STATUSES`, which the page's query names in the same order.
+        # is `registry.codes.OPEN_MILESTONE_STATUSES`, which the page's query names in the same
+        # order.
         sa.Index(
             "ix_milestones_open_due_on_contract_id",
             "due_on",

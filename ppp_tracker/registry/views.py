@@ -203,7 +203,7 @@ def _list_page(name: str, title: str, context: Callable[[], dict]) -> str:
     """A registry list (`lists.LISTS[name]`) as a page. Its body — table, filters, pager, export
     links — is the same for every user of a scope and role until the registry changes: it is
     rendered once per (region, role, language, day, query string, data version) and kept
-    (core.versions.cached_body); the layout around it is the user's own."""
+    (core.versions.scope_body); the layout around it is the user's own."""
     user = acting_user()
 
     def render() -> str:
@@ -211,16 +211,10 @@ def _list_page(name: str, title: str, context: Callable[[], dict]) -> str:
             f"registry/_{name}_body.html", listing=lists.LISTS[name](user), **context()
         )
 
-    key = (
-        f"registry.{name}",
-        user.region_code,
-        user.role,
-        locale_code(),
-        clock.today(),
-        tuple(request.args.items(multi=True)),
-    )
     return render_template(
-        "registry/list_page.html", title=title, body=versions.cached_body(key, render)
+        "registry/list_page.html",
+        title=title,
+        body=versions.scope_body(user, f"registry.{name}", render),
     )
 
 
