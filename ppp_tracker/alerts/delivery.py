@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
+from ppp_tracker.alerts.audience import refusal
 from ppp_tracker.alerts.compose import alert_email, digest_email
 from ppp_tracker.alerts.models import (
     Alert,
@@ -123,8 +124,10 @@ def _cancel_reason(delivery: AlertDelivery) -> CancelReason | None:
     """Why this reminder is no longer true at the time of sending, if it is not."""
     alert = delivery.alert
     milestone = alert.milestone
-    if not delivery.user.active:
-        return CancelReason.INACTIVE_USER
+    # The recipient as they are now, not as they were when the alert was planned.
+    refused = refusal(delivery.user, milestone.region_code, delivery.reason)
+    if refused is not None:
+        return refused
     if milestone.status not in OPEN_STATUSES:
         return CancelReason.CLOSED
     if milestone.effective_due_on != alert.effective_due_on:

@@ -54,6 +54,8 @@ class CancelReason(LabelledEnum):
     DATE_CHANGED = "date_changed"
     SUPERSEDED = "superseded"
     INACTIVE_USER = "inactive_user"
+    OUT_OF_SCOPE = "out_of_scope"
+    ROLE_CHANGED = "role_changed"
 
     @classmethod
     def _labels(cls):
@@ -62,6 +64,8 @@ class CancelReason(LabelledEnum):
             "date_changed": _l("the due date changed"),
             "superseded": _l("a later reminder replaced it"),
             "inactive_user": _l("the user is no longer active"),
+            "out_of_scope": _l("the user no longer works in this region"),
+            "role_changed": _l("the user's role no longer receives it"),
         }
 
 

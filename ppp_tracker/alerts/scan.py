@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from ppp_tracker import clock
+from ppp_tracker.alerts.audience import may_receive
 from ppp_tracker.alerts.models import (
     OPEN_DELIVERY_STATUSES,
     Alert,
@@ -96,14 +97,18 @@ def recipients(milestone: Milestone, rule: str) -> list[tuple[User, RecipientRea
     overdue reminder on — and always when nobody is responsible, so that no date goes unseen."""
     out: dict[int, tuple[User, RecipientReason]] = {}
     contract = milestone.contract
+    region = contract.region_code
+    # Each person as they are now (audience.may_receive): one moved to another region, given
+    # another role or deactivated is passed over, and the next in line is told instead.
     responsible = milestone.responsible
-    if responsible is not None and responsible.active:
+    if may_receive(responsible, region, RecipientReason.RESPONSIBLE):
         out[responsible.id] = (responsible, RecipientReason.RESPONSIBLE)
-    elif contract.officer is not None and contract.officer.active:
+    elif may_receive(contract.officer, region, RecipientReason.OFFICER):
         out[contract.officer.id] = (contract.officer, RecipientReason.OFFICER)
     if is_overdue_rule(rule) or not out:
-        for manager in managers_of(contract.region_code):
-            out.setdefault(manager.id, (manager, RecipientReason.MANAGER))
+        for manager in managers_of(region):
+            if may_receive(manager, region, RecipientReason.MANAGER):
+                out.setdefault(manager.id, (manager, RecipientReason.MANAGER))
     return list(out.values())
 
 

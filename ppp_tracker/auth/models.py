@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, attributes, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ppp_tracker.core.audit import Audited
@@ -156,3 +158,32 @@ class AuditEvent(db.Model):
         return (
             f"<AuditEvent {self.id} {self.actor} {self.action} {self.entity_type}#{self.entity_id}>"
         )
+
+
+#: name -> fn(session, user): called in the flush that changes a user's role, region or
+#: active flag (the alerts re-plan the user's waiting reminders).
+USER_SCOPE_HOOKS: dict[str, Callable[[Session, User], None]] = {}
+#: The columns that decide what a user may see and receive.
+SCOPE_COLUMNS = ("role", "region_code", "active")
+
+
+@event.listens_for(Session, "before_flush")
+def _user_scope_changed(session: Session, flush_context, instances) -> None:
+    if not USER_SCOPE_HOOKS:
+        return
+    changed = [
+        obj
+        for obj in session.dirty
+        if isinstance(obj, User)
+        and obj not in session.deleted
+        and any(
+            attributes.get_history(obj, key, passive=attributes.PASSIVE_NO_INITIALIZE).has_changes()
+            for key in SCOPE_COLUMNS
+        )
+    ]
+    if not changed:
+        return
+    with session.no_autoflush:
+        for user in changed:
+            for hook in USER_SCOPE_HOOKS.values():
+                hook(session, user)
