@@ -52,4 +52,9 @@ def scan(as_of: str | None, notify: bool):
 def show_numbering():
     """The department's prefix and the last outgoing number used."""
     prefix = numbering.department_prefix()
-    click.echo(f"{prefix}: last used {prefix}-{numbering.last_used(prefix)}")
+    counter = (
+        f" (restarts every 1 January; counter of {clock.today().year})"
+        if numbering.restarts_yearly()
+        else ""
+    )
+    click.echo(f"{prefix}: last used {prefix}-{numbering.last_used(prefix)}{counter}")

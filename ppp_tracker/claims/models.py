@@ -28,7 +28,7 @@ class Claim(Audited, TimestampMixin, db.Model):
 
     __tablename__ = "claims"
     __table_args__ = (
-        sa.UniqueConstraint("outgoing_prefix", "outgoing_seq"),
+        sa.UniqueConstraint("outgoing_prefix", "outgoing_year", "outgoing_seq"),
         sa.Index("ix_claims_status_response_due_on", "status", "response_due_on"),
         sa.CheckConstraint(
             "(status IN ('draft', 'approved', 'withdrawn')) OR (outgoing_number IS NOT NULL"
@@ -62,8 +62,12 @@ class Claim(Audited, TimestampMixin, db.Model):
 
     outgoing_prefix: Mapped[str | None] = mapped_column(sa.String(32))
     outgoing_seq: Mapped[int | None] = mapped_column(sa.Integer)
-    #: "14-28-9-1987": assigned when the letter is sent, unique, never reused.
-    outgoing_number: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: The year of the letter's date: with a yearly sequence a number is unique per prefix and
+    #: year (numbering.py); with the continuous one it is unique across years too.
+    outgoing_year: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    #: "14-28-9-1987": assigned when the letter is sent, never reused (within its year when the
+    #: sequence restarts yearly).
+    outgoing_number: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     sent_on: Mapped[date | None]
     #: sent_on + the contract's response period (working or calendar days).
     response_due_on: Mapped[date | None]
@@ -239,7 +243,8 @@ class ClaimFile(Audited, db.Model):
 
 
 class OutgoingSequence(Audited, db.Model):
-    """The department's outgoing-number counter per prefix: 14-28-9 → last used 1987.
+    """The department's outgoing-number counter per prefix and year: 14-28-9 → last used 1987
+    (year 0: the counter that never restarts; 2027: the counter of letters dated in 2027).
 
     A send takes the next number with one `UPDATE … SET last_number = last_number + 1 …
     RETURNING`, which locks the row until the send commits: concurrent sends wait for each
@@ -249,6 +254,8 @@ class OutgoingSequence(Audited, db.Model):
     __tablename__ = "outgoing_sequences"
 
     prefix: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    #: The year the counter numbers (OUTGOING_NUMBER_RESTARTS_YEARLY), 0 when it never restarts.
+    year: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, default=0)
     last_number: Mapped[int] = mapped_column(sa.Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -257,7 +264,7 @@ class OutgoingSequence(Audited, db.Model):
         return None
 
     def __repr__(self) -> str:
-        return f"<OutgoingSequence {self.prefix} last={self.last_number}>"
+        return f"<OutgoingSequence {self.prefix} {self.year or ''} last={self.last_number}>"
 
 
 class LetterTemplate(Audited, db.Model):

@@ -631,17 +631,17 @@ def send_claim(user, claim: Claim, sent_on, outgoing_number: str | None = None) 
     _require_editable(claim)
     errors.raise_if_any()
     if number is not None:
-        clash = db.session.scalar(sa.select(Claim.id).where(Claim.outgoing_number == str(number)))
-        if clash is not None:
+        if numbering.is_used(number, sent_on):
             raise Conflict({"outgoing_number": [_("No. %(n)s is already used.", n=str(number))]})
-        numbering.register_used(number)
+        numbering.register_used(number, sent_on)
     else:
-        number = numbering.take_next()
+        number = numbering.take_next(on=sent_on)
     due = response_due(claim.contract, sent_on)
     fields = {
         "status": ClaimStatus.SENT,
         "outgoing_prefix": number.prefix,
         "outgoing_seq": number.seq,
+        "outgoing_year": sent_on.year,
         "outgoing_number": str(number),
         "sent_on": sent_on,
         "response_due_on": due,

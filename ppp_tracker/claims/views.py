@@ -748,10 +748,16 @@ def numbering_page():
     recent = db.session.scalars(
         sa.select(Claim)
         .where(Claim.outgoing_prefix == prefix)
-        .order_by(Claim.outgoing_seq.desc())
+        .order_by(Claim.outgoing_year.desc(), Claim.outgoing_seq.desc())
         .limit(10)
     ).all()
     status = 422 if form.errors else 200
     return render_template(
-        "claims/numbering.html", form=form, prefix=prefix, last=last, recent=recent
+        "claims/numbering.html",
+        form=form,
+        prefix=prefix,
+        last=last,
+        recent=recent,
+        yearly=numbering.restarts_yearly(),
+        year=clock.today().year,
     ), status
