@@ -150,7 +150,10 @@ PUBLIC_ENDPOINTS = {"api-docs.openapi_json", "tokens_api.Tokens"}
 
 def authenticate_request() -> None:
     """Every API call but the token request and the spec needs `Authorization: Bearer …`."""
-    if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
+    if request.method == "OPTIONS":
+        return
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        refuse_unknown_query_parameters()
         return
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
