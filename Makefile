@@ -9,7 +9,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-dev system-run system-test translations lint format bench migrate demo worker clean
+.PHONY: run test fuzz install install-dev system-run system-test translations lint format bench migrate demo worker clean
 
 $(VENV)/.installed-base: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ run: system-run demo
 
 test: system-test install-dev translations
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The property-based runs with random data and more examples, to hunt (make test runs them
+# derandomized). What a hunt finds becomes a fixed regression test.
+FUZZ_TESTS ?= tests/test_api_schemathesis.py
+fuzz: system-test install-dev translations
+	FUZZ=1 $(PY) -m pytest $(FUZZ_TESTS) $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
