@@ -1,5 +1,5 @@
 """Fixtures: a fresh PostgreSQL database (and a SQLite file) per test session, migrated with
-Alembic; tables emptied after each test; a test client with real CSRF; a user factory."""
+Alembic; tables emptied after each test (DELETE, ids restarted); a test client with real CSRF; a user factory."""
 
 from __future__ import annotations
 
@@ -109,15 +109,28 @@ def _empty_tables(app) -> None:
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
         with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # The audit log refuses TRUNCATE (migration security_01); lifting that is an
+            postgresql = conn.dialect.name == "postgresql"
+            if postgresql:
+                # The audit log refuses deletion (migration security_01); lifting that is an
                 # explicit owner's action, taken here only, and undone in the same transaction.
                 conn.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
-                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # DELETE, children first, rather than TRUNCATE: a test leaves a few rows in a few
+            # tables, and TRUNCATE's cost is per table (new files for each of ~40): measured
+            # under load, 1.66 s a test for TRUNCATE against 0.17 s for DELETE.
+            for table in tables:
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+            if postgresql:
                 conn.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
-            else:
-                for table in tables:
-                    conn.execute(sa.text(f"DELETE FROM {table}"))
+                # What TRUNCATE … RESTART IDENTITY did: ids start at 1 again in every test.
+                conn.execute(
+                    sa.text(
+                        "SELECT setval(seq.oid, 1, false) FROM pg_class seq"
+                        " JOIN pg_depend dep ON dep.objid = seq.oid AND dep.deptype IN ('a', 'i')"
+                        " JOIN pg_class tab ON tab.oid = dep.refobjid"
+                        " WHERE seq.relkind = 'S' AND tab.relname = ANY(:tables)"
+                    ),
+                    {"tables": tables},
+                )
 
 
 def _fresh(app):
