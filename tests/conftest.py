@@ -1,5 +1,6 @@
 """Fixtures: a fresh PostgreSQL database (and a SQLite file) per test session, migrated with
-Alembic; tables emptied after each test (DELETE, ids restarted); a test client with real CSRF; a user factory."""
+Alembic; tables emptied after each test (DELETE, ids restarted); a test client with real CSRF;
+a user factory."""
 
 from __future__ import annotations
 
