@@ -15,11 +15,13 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, update_wrapper
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +29,15 @@ from babel.numbers import format_decimal
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes, pass_context, pass_eval_context
+from jinja2 import filters as _jinja_filters
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from num2words import num2words
 
 from config import BASE_DIR
+from ppp_tracker.core.errors import Invalid
+from ppp_tracker.core.pdf import local_fetcher
 from ppp_tracker.money import format_money, format_number
 
 LETTER_DIR = BASE_DIR / "templates" / "letters"
@@ -246,19 +251,114 @@ FILTER_HELP = {
 }
 
 
-#: The longest text or list a letter text may build with `*`, `%` or `range()`: far above any
-#: letter, far below what would exhaust the memory of the web or worker process.
+#: The longest text or list a letter text may build with `*`, `~`, `+`, `%`, `replace`, `join`,
+#: a string method or `range()`: far above any letter's value, far below what would exhaust the
+#: memory of the web or worker process.
 MAX_BUILT = 10_000
+#: What one rendering of a letter text may do at most: the characters it writes (its output and
+#: what it builds on the way: macro results, loop bodies), the loop steps and calls it makes, and
+#: the time it takes. A letter is a few thousand characters and a few hundred steps.
+MAX_OUTPUT = 200_000
+MAX_STEPS = 100_000
+MAX_RENDER_SECONDS = 2.0
 #: Jinja's filters and globals that build text or lists of a size given as a number
 #: ("x"|center(10**9), lipsum(10**6)); letters do not need them.
 AMPLIFYING_FILTERS = ("center", "indent", "wordwrap", "format", "batch", "slice")
+#: Filters that yield one item per item of their input: each item is a step.
+_LAZY_FILTERS = ("map", "select", "reject", "selectattr", "rejectattr")
 _WIDE_FORMAT = re.compile(r"%[^a-zA-Z%]*\d{5,}")
+_WIDE_BRACES = re.compile(r"\{[^{}]*\d{5,}")
+
+
+class LetterLimit(SecurityError):
+    """A letter text that would take more than its share of the machine."""
+
+
+class _Budget:
+    """What is left to one rendering (render_blocks): steps, characters, time."""
+
+    __slots__ = ("deadline", "steps", "written")
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.written = 0
+        self.deadline = time.monotonic() + MAX_RENDER_SECONDS
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise LetterLimit(f"more than {MAX_STEPS} loop steps and calls")
+        if time.monotonic() > self.deadline:
+            raise LetterLimit(f"rendering took longer than {MAX_RENDER_SECONDS:g} s")
+
+    def write(self, chars: int) -> None:
+        self.written += chars
+        if self.written > MAX_OUTPUT:
+            raise LetterLimit(f"the letter would be longer than {MAX_OUTPUT} characters")
+
+
+#: The budget of the rendering under way in this thread or task (None outside render_blocks, e.g.
+#: when Jinja folds constants while compiling).
+_BUDGET: ContextVar[_Budget | None] = ContextVar("letter_budget", default=None)
+
+
+def _weight(value, depth: int = 0) -> int:
+    """How many characters or items a value holds (a list of one long text weighs its length)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, (list, tuple)) and depth < 3:
+        return sum(1 + _weight(item, depth + 1) for item in value)
+    return 1
+
+
+def _bounded(value):
+    if _weight(value) > MAX_BUILT:
+        raise LetterLimit(f"a value of more than {MAX_BUILT} items is not allowed")
+    return value
+
+
+def _ints_fit(*values) -> None:
+    for value in values:
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_BUILT:
+            raise LetterLimit(f"a number this large is not allowed here ({value})")
+
+
+def _replaced_size(text: str, old: str, new: str, count: int = -1) -> int:
+    times = len(text) + 1 if old == "" else text.count(old)
+    if count is not None and 0 <= count < times:
+        times = count
+    return len(text) + times * (len(new) - len(old))
+
+
+def _joined(items, separator: str) -> str:
+    """`separator.join(items)`, refused as soon as it would pass MAX_BUILT."""
+    parts, size = [], 0
+    for item in items:
+        part = item if isinstance(item, str) else str(item)
+        size += len(part) + len(separator)
+        if size > MAX_BUILT:
+            raise LetterLimit(f"a value of more than {MAX_BUILT} items is not allowed")
+        parts.append(part)
+    return separator.join(parts)
+
+
+def _check_str_call(text: str, method: str, args: tuple, kwargs: dict) -> None:
+    """Refuse a string method that would build a huge text ("x".ljust(10**9), .replace)."""
+    _ints_fit(*args, *kwargs.values())
+    if method == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
+        count = args[2] if len(args) > 2 and isinstance(args[2], int) else -1
+        if _replaced_size(text, args[0], args[1], count) > MAX_BUILT:
+            raise LetterLimit(f"a value of more than {MAX_BUILT} items is not allowed")
+    if method in ("format", "format_map") and _WIDE_BRACES.search(text):
+        raise LetterLimit("a format wider than 9999 is not allowed")
 
 
 class LetterSandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox that also refuses to build huge values ("x" * 10**9)."""
+    """Jinja's immutable sandbox that also bounds what a letter text may build and do: no value
+    beyond MAX_BUILT ("x" * 10**9, replace, join, `~`), and each rendering within MAX_STEPS loop
+    steps and calls, MAX_OUTPUT characters and MAX_RENDER_SECONDS (render_blocks)."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def call_binop(self, context, operator, left, right):
         if operator == "**" and isinstance(right, (int, float)):
@@ -270,12 +370,126 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
                 if (
                     isinstance(seq, (str, list, tuple))
                     and isinstance(times, int)
-                    and len(seq) * times > MAX_BUILT
+                    and _weight(seq) * times > MAX_BUILT
                 ):
                     raise SecurityError(f"a value of more than {MAX_BUILT} items is not allowed")
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and abs(left).bit_length() + abs(right).bit_length() > 4096
+            ):
+                raise SecurityError("a number this large is not allowed")
         if operator == "%" and isinstance(left, str) and _WIDE_FORMAT.search(left):
             raise SecurityError("a format wider than 9999 is not allowed")
-        return super().call_binop(context, operator, left, right)
+        result = super().call_binop(context, operator, left, right)
+        if operator == "+":
+            _bounded(result)
+        return result
+
+    def call(__self, __context, __obj, *args, **kwargs):
+        budget = _BUDGET.get()
+        if budget is not None:
+            budget.step()
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            _check_str_call(owner, getattr(__obj, "__name__", ""), args, kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        if isinstance(owner, str):
+            _bounded(result)
+        elif isinstance(result, str) and budget is not None:
+            budget.write(len(result))  # a macro's output, built before it is written
+        return result
+
+    def wrap_str_format(self, value):
+        sandboxed = super().wrap_str_format(value)
+        if sandboxed is None:
+            return None
+
+        def bounded(*args, **kwargs):
+            _check_str_call(value.__self__, "format", args, kwargs)
+            return _bounded(sandboxed(*args, **kwargs))
+
+        return bounded
+
+    def _generate(self, source, name, filename, defer_init=False):
+        _guard_tree(source)
+        return super()._generate(source, name, filename, defer_init=defer_init)
+
+
+def _guard_tree(tree: nodes.Template) -> None:
+    """Before compiling: every loop counts its steps (and the text its body writes each time), and
+    every `~` is bounded. The parsed tree that the static check reads is left as written."""
+
+    def wrap(node, name, *args):
+        return nodes.Filter(node, name, [nodes.Const(a) for a in args], [], None, None).set_lineno(
+            node.lineno
+        )
+
+    for node in list(tree.find_all(nodes.Node)):
+        for field, value in node.iter_fields():
+            if isinstance(value, nodes.Concat):
+                setattr(node, field, wrap(value, "_built"))
+            elif isinstance(value, list):
+                value[:] = [wrap(v, "_built") if isinstance(v, nodes.Concat) else v for v in value]
+        if isinstance(node, nodes.For):
+            body = [*node.body, *node.else_]
+            chars = sum(
+                len(n.data)
+                for part in body
+                for n in [part, *part.find_all(nodes.TemplateData)]
+                if isinstance(n, nodes.TemplateData)
+            ) + sum(
+                len(n.value)
+                for part in body
+                for n in [part, *part.find_all(nodes.Const)]
+                if isinstance(n, nodes.Const) and isinstance(n.value, str)
+            )
+            node.iter = wrap(node.iter, "_counted", chars)
+
+
+def _counting(items, budget: _Budget, chars: int = 0, lazy: bool = False):
+    for item in items:
+        budget.step()
+        budget.write(len(item) if lazy and isinstance(item, str) else chars)
+        yield item
+
+
+@pass_context  # never folded into a constant while compiling: each rendering counts its loops
+def _counted(_context, items, chars: int = 0):
+    budget = _BUDGET.get()
+    return items if budget is None else _counting(items, budget, chars)
+
+
+def _lazy(fn):
+    def counted(*args, **kwargs):
+        items = fn(*args, **kwargs)
+        budget = _BUDGET.get()
+        return items if budget is None else _counting(items, budget, lazy=True)
+
+    return update_wrapper(counted, fn)
+
+
+def _finalize(value):
+    """Every `{{ … }}` written anywhere (the letter, a macro, a `set` block) counts."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        if not isinstance(value, str):
+            value = "" if value is None else str(value)
+        budget.write(len(value))
+    return value
+
+
+def _replace(eval_ctx, value, old, new, count=None):
+    text, old, new = str(value), str(old), str(new)
+    if _replaced_size(text, old, new, -1 if count is None else count) > MAX_BUILT:
+        raise LetterLimit(f"a value of more than {MAX_BUILT} items is not allowed")
+    return _jinja_filters.do_replace(eval_ctx, value, old, new, count)
+
+
+def _join(eval_ctx, value, d="", attribute=None):
+    if attribute is not None:
+        value = map(_jinja_filters.make_attrgetter(eval_ctx.environment, attribute), value)
+    return _joined(value, str(d))
 
 
 def _short_range(*args):
@@ -288,15 +502,22 @@ def _short_range(*args):
 @lru_cache(maxsize=4)
 def environment(lang: str) -> ImmutableSandboxedEnvironment:
     """The sandbox letter texts run in: no attribute tricks, no mutation, every name known, no
-    value built beyond MAX_BUILT."""
+    value built beyond MAX_BUILT, each rendering bounded (LetterSandbox)."""
     env = LetterSandbox(
         undefined=StrictUndefined,
         autoescape=False,  # the output is text; the DOCX and HTML frames escape it
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
     for name in AMPLIFYING_FILTERS:
         env.filters.pop(name, None)
+    for name in _LAZY_FILTERS:
+        env.filters[name] = _lazy(env.filters[name])
+    env.filters["replace"] = pass_eval_context(_replace)
+    env.filters["join"] = pass_eval_context(_join)
+    env.filters["_built"] = _bounded
+    env.filters["_counted"] = _counted
     env.globals.pop("lipsum", None)
     env.globals["range"] = _short_range
     env.filters.update(_filters(lang))
@@ -309,15 +530,25 @@ def _compiled(lang: str, text: str):
 
 
 def render_blocks(text: str, context: dict, lang: str) -> dict[str, list[str]]:
-    """The letter text's blocks rendered with the context: block name -> paragraphs."""
+    """The letter text's blocks rendered with the context: block name -> paragraphs. A text that
+    would pass a limit of the sandbox raises SecurityError (LetterLimit)."""
     template = _compiled(lang, text)
-    ctx = template.new_context(context)
-    out: dict[str, list[str]] = {}
-    for name in BLOCKS:
-        render = template.blocks.get(name)
-        rendered = "".join(render(ctx)) if render else ""
-        out[name] = [line.strip() for line in rendered.splitlines() if line.strip()]
-    return out
+    budget = _Budget()
+    token = _BUDGET.set(budget)
+    try:
+        ctx = template.new_context(context)
+        out: dict[str, list[str]] = {}
+        for name in BLOCKS:
+            render = template.blocks.get(name)
+            rendered = []
+            for chunk in render(ctx) if render else ():
+                budget.write(len(chunk))
+                rendered.append(chunk)
+            text_ = "".join(rendered)
+            out[name] = [line.strip() for line in text_.splitlines() if line.strip()]
+        return out
+    finally:
+        _BUDGET.reset(token)
 
 
 # --- validation of an admin's text ---------------------------------------------------------------
@@ -733,12 +964,15 @@ def letter_html(context: dict) -> str:
 
 
 def render_pdf_html(html: str) -> bytes:
-    """The PDF of a letter's HTML, with the shipped DejaVu fonts (Cyrillic, Kazakh, ₸)."""
+    """The PDF of a letter's HTML, with the shipped DejaVu fonts (Cyrillic, Kazakh, ₸); it reads
+    nothing but the app's static files (no URL in a letter makes the server fetch it)."""
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
     fonts = FontConfiguration()
-    return HTML(string=html, base_url=STATIC_DIR.as_uri() + "/").write_pdf(font_config=fonts)
+    return HTML(
+        string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=local_fetcher(STATIC_DIR)
+    ).write_pdf(font_config=fonts)
 
 
 @dataclass(frozen=True)
@@ -758,8 +992,14 @@ class RenderedLetter:
 
 
 def compose(text: str, facts: dict, lang: str) -> RenderedLetter:
-    """A letter text applied to a claim's facts, ready to become DOCX, HTML or PDF."""
-    blocks = render_blocks(text, facts, lang)
+    """A letter text applied to a claim's facts, ready to become DOCX, HTML or PDF; a text that
+    passes a limit of the sandbox with these facts is refused (Invalid on `body`)."""
+    try:
+        blocks = render_blocks(text, facts, lang)
+    except SecurityError as exc:
+        raise Invalid.one(
+            "body", _("The letter text cannot be rendered: %(why)s", why=str(exc))
+        ) from exc
     return RenderedLetter(lang, blocks, frame_context(blocks, facts, lang))
 
 

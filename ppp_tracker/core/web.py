@@ -31,6 +31,7 @@ from werkzeug.routing import IntegerConverter
 
 from ppp_tracker import clock
 from ppp_tracker.core.audit import SYSTEM, Actor, set_actor
+from ppp_tracker.core.errors import Invalid
 from ppp_tracker.i18n import LANGUAGE_NAMES
 from ppp_tracker.money import format_money, format_number
 
@@ -251,6 +252,16 @@ def handle_csrf_error(exc: CSRFError):
     )
 
 
+def handle_refused(exc: Invalid):
+    """A service's refusal that a view did not show next to its fields: the page says why (422,
+    409), never a 500."""
+    if is_api_request():
+        return jsonify({"errors": exc.errors}), exc.status
+    reasons = " ".join(m for messages in exc.errors.values() for m in messages)
+    title = f"{_error_title(exc.status)}: {reasons}" if reasons else _error_title(exc.status)
+    return render_template("errors/error.html", code=exc.status, title=title), exc.status
+
+
 def handle_unexpected(exc: Exception):
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     if is_api_request():
@@ -368,6 +379,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(Invalid, handle_refused)
     if not app.testing and not app.debug:
         app.register_error_handler(Exception, handle_unexpected)
     app.context_processor(_template_context)

@@ -11,6 +11,7 @@ from flask import current_app, render_template
 
 from ppp_tracker import clock
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.pdf import local_fetcher
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Region
 from ppp_tracker.reports.deadline_list import DeadlineFilter, DeadlineItem, deadline_items
@@ -40,19 +41,9 @@ def _fonts_dir() -> Path:
 
 
 def _local_fetcher():
-    """A WeasyPrint fetcher that reads our fonts and nothing else (no network, no other file):
-    the report's text comes from users, so nothing in it may make the server fetch a URL."""
-    from weasyprint.urls import URLFetcher
-
-    fonts = _fonts_dir().resolve().as_uri() + "/"
-
-    class FontsOnly(URLFetcher):
-        def fetch(self, url, headers=None):
-            if not url.startswith(fonts) or ".." in url:
-                raise ValueError(f"refusing to fetch {url}")
-            return super().fetch(url, headers)
-
-    return FontsOnly(allowed_protocols=("file",), fail_on_errors=True)
+    """Our fonts and nothing else (no network, no other file): the report's text comes from
+    users, so nothing in it may make the server fetch a URL."""
+    return local_fetcher(_fonts_dir(), fail_on_errors=True)
 
 
 def overdue_pdf(user: User, as_of: date, locale: str, region: str | None = None) -> bytes:

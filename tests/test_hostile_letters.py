@@ -1,0 +1,214 @@
+"""A letter text (edited by admins, run in the sandbox) cannot take more than its share of the
+machine: no value beyond MAX_BUILT however it is built, each rendering within its loop steps,
+characters and time — refused with a clear message, on saving and on rendering a real claim —
+and a letter's PDF fetches nothing outside the app."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import sqlalchemy as sa
+
+from ppp_tracker.claims import letters
+from ppp_tracker.claims import services as claims
+from ppp_tracker.claims.models import LetterTemplate
+from ppp_tracker.core.errors import Invalid
+from ppp_tracker.db import db
+from tests import factories
+from tests.claims_world import claims_world
+from tests.conftest import login
+
+#: Each builds (or loops) far past the limits with text short enough to pass the length check.
+BOMBS = [
+    # the review's findings: a replace that multiplies, nested loops that write nothing
+    '{{ ("x" * 10000)|replace("x", "y" * 10000) }}',
+    "{% for i in range(3000) %}{% for j in range(3000) %}{% endfor %}{% endfor %}",
+    # the same through other doors
+    '{{ ("x" * 10000).replace("x", "y" * 10000) }}',
+    '{{ (["x" * 10000] * 10000)|join }}',
+    '{{ range(10000)|map("string")|map("replace", "1", "y" * 9999)|join }}',
+    '{{ "x".ljust(999999999) }}',
+    '{{ "{:>999999999}".format(1) }}',
+    '{{ "{:>{}}".format(1, 999999999) }}',
+    '{{ ("x" * 10000) ~ ("x" * 10000) }}',
+    '{{ ("x" * 10000) + ("x" * 10000) }}',
+    "{% for a in '" + "ab" * 1000 + "' %}{% for b in '" + "ab" * 1000 + "' %}"
+    "{% endfor %}{% endfor %}",
+    '{% set x %}{% for i in range(10000) %}{{ "y" * 9999 }}{% endfor %}{% endset %}{{ x|length }}',
+]
+
+
+@pytest.mark.parametrize("payload", BOMBS)
+def test_a_letter_text_that_builds_or_loops_too_much_is_refused_on_saving(app, make_user, payload):
+    admin = make_user("admin", None)
+    text = letters.default_text("ru").replace("{{ contract.subject }}", payload, 1)
+    assert len(text) < letters.MAX_TEMPLATE_CHARS
+    started = time.monotonic()
+    with pytest.raises(Invalid) as refused:
+        claims.save_template(admin, "ru", text)
+    # three sample letters are rendered; each stops at its limits
+    assert time.monotonic() - started < 3 * letters.MAX_RENDER_SECONDS + 2
+    [message] = refused.value.errors["body"]
+    assert message.startswith("Строка 36: Запрещено"), message
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LetterTemplate)) == 0
+
+
+def _with(payload: str) -> str:
+    return letters.default_text("ru").replace("{{ contract.subject }}", payload, 1)
+
+
+def test_a_letter_longer_than_the_limit_is_refused():
+    # 30 x 9,000 characters: each value is allowed, the letter is not
+    text = _with('{% for i in range(30) %}{{ "я" * 9000 }}{% endfor %}')
+    with pytest.raises(letters.LetterLimit, match=f"longer than {letters.MAX_OUTPUT} characters"):
+        letters.render_blocks(text, letters.sample_context(), "ru")
+    # ten of them are a long letter, but a letter
+    fine = _with('{% for i in range(10) %}{{ "я" * 9000 }}{% endfor %}')
+    body = letters.render_blocks(fine, letters.sample_context(), "ru")["body"]
+    assert "я" * 90_000 in "".join(body)
+
+
+def test_recursion_that_doubles_a_text_or_the_work_is_stopped():
+    ctx = letters.sample_context()
+    doubling = _with(
+        "{% macro d(s, n) %}{% if n %}{{ d(s ~ s, n - 1) }}{% else %}{{ s|length }}{% endif %}"
+        '{% endmacro %}{{ d("x", 40) }}'
+    )
+    with pytest.raises(letters.LetterLimit, match="more than 10000 items"):
+        letters.render_blocks(doubling, ctx, "ru")
+    # 2**40 calls that write nothing: stopped by the count of calls (or, on a busy machine, by
+    # the clock, whichever comes first)
+    tree = _with(
+        "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}"
+    )
+    started = time.monotonic()
+    with pytest.raises(
+        letters.LetterLimit, match=f"more than {letters.MAX_STEPS} loop steps|took longer"
+    ):
+        letters.render_blocks(tree, ctx, "ru")
+    assert time.monotonic() - started < letters.MAX_RENDER_SECONDS + 1
+    # the same macro on a small tree renders: 2**4 leaves of "ok"
+    small = _with(
+        "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% else %}ok{% endif %}"
+        "{% endmacro %}{{ f(4) }}"
+    )
+    assert "ok" * 16 in "".join(letters.render_blocks(small, ctx, "ru")["body"])
+
+
+def test_a_rendering_that_runs_past_its_time_is_stopped(monkeypatch):
+    # 150 x 150 steps (and as many calls) stay under the step limit; sorting a list each step
+    # takes time: about a second here, far more than the tenth of a second allowed below
+    assert letters.MAX_STEPS > 2 * 150 * 150
+    text = _with(
+        "{% for i in range(150) %}{% for j in range(150) %}"
+        "{% set x = range(300)|list|sort %}{% endfor %}{% endfor %}"
+    )
+    monkeypatch.setattr(letters, "MAX_RENDER_SECONDS", 0.1)
+    started = time.monotonic()
+    with pytest.raises(letters.LetterLimit, match=r"longer than 0\.1 s"):
+        letters.render_blocks(text, letters.sample_context(), "ru")
+    assert time.monotonic() - started < 0.5
+
+
+def test_the_default_letters_render_well_within_the_limits():
+    for lang in ("ru", "kk"):
+        for variant in range(3):
+            started = time.monotonic()
+            blocks = letters.render_blocks(
+                letters.default_text(lang), letters.sample_context(variant), lang
+            )
+            assert blocks["body"] and time.monotonic() - started < letters.MAX_RENDER_SECONDS
+
+
+def test_a_text_that_explodes_only_with_a_real_claim_is_refused_with_a_clear_message(
+    app, client, make_user
+):
+    # The sample letters are contract 241; this text bombs any other contract, so it is saved.
+    admin = make_user("admin", None)
+    bomb = (
+        '{% if contract.number != "241" %}{% for i in range(3000) %}{% for j in range(3000) %}'
+        "{% endfor %}{% endfor %}{% endif %}{{ contract.subject }}"
+    )
+    claims.save_template(admin, "ru", _with(bomb))
+    db.session.commit()
+    contract = factories.contract("KZ-35", number="77-ПЧП")
+    world = claims_world(contract)
+    lawyer = make_user("legal", "KZ-35")
+    login(client, lawyer)
+    response = client.get(f"/claims/{world['claim_id']}/letter.pdf?lang=ru")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Текст письма нельзя сформировать" in page
+    # the claim's page still opens and says why there is no preview
+    assert client.get(f"/claims/{world['claim_id']}").status_code == 200
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_GET(self):
+        self.requests.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    """A tiny HTTP server on 127.0.0.1 that records every request it gets."""
+    _Recorder.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_letter_pdf_fetches_nothing_outside_the_app(app, http_server, tmp_path):
+    port = http_server.server_address[1]
+    secret = tmp_path / "secret.css"
+    secret.write_text("body { color: red }")
+    html = letters.letter_html(
+        letters.compose(letters.default_text("ru"), letters.sample_context(), "ru").frame
+    ).replace(
+        "</body>",
+        f'<img src="http://127.0.0.1:{port}/x"><link rel="stylesheet" '
+        f'href="http://127.0.0.1:{port}/y.css"><img src="{secret.as_uri()}">'
+        f'<img src="fonts/../../../config.py"></body>',
+    )
+    pdf = letters.render_pdf_html(html)
+    assert pdf.startswith(b"%PDF")
+    assert _Recorder.requests == []
+    # the server is there: a plain request reaches it
+    import urllib.request
+
+    urllib.request.urlopen(f"http://127.0.0.1:{port}/probe", timeout=5).close()
+    assert _Recorder.requests == ["/probe"]
+
+
+def test_a_letter_pdf_still_has_its_shipped_fonts(app, tmp_path):
+    import subprocess
+
+    pdf = letters.compose(letters.default_text("kk"), letters.sample_context(), "kk").pdf()
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(pdf)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    assert "Letter-Sans" in fonts.stdout  # the @font-face of the frame, read from static/
+
+
+def test_a_template_text_with_markup_cannot_reach_the_pdf_fetcher(app, http_server):
+    port = http_server.server_address[1]
+    text = _with(
+        f'<img src="http://127.0.0.1:{port}/x"><style>@import url(http://127.0.0.1:{port}/y);</style>'
+    )
+    assert letters.check_text(text, "ru") == []
+    pdf = letters.compose(text, letters.sample_context(), "ru").pdf()
+    assert pdf.startswith(b"%PDF") and _Recorder.requests == []
