@@ -103,6 +103,8 @@ class Config:
     OUTGOING_NUMBER_PREFIX = env_str("OUTGOING_NUMBER_PREFIX", "14-28-9")
     #: Restart the outgoing sequence every 1 January (numbers unique per prefix and year).
     OUTGOING_NUMBER_RESTARTS_YEARLY = env_bool("OUTGOING_NUMBER_RESTARTS_YEARLY", False)
+    #: Civil Code Art. 178: penalty days older than this many years are shown as time-barred.
+    PENALTY_LIMITATION_YEARS = env_int("PENALTY_LIMITATION_YEARS", 3)
 
     DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_MB", 20) * 1024 * 1024
     #: The whole request: a little above the document limit, so that a document just over its

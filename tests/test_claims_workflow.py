@@ -97,7 +97,9 @@ def test_late_obligations_of_one_contract_go_into_one_letter(contract, set_today
     _scan("2014-06-12")
     [claim] = _claims()
     assert sorted(claim.milestone_ids) == sorted([a.id, b.id])
-    assert claim.penalty_total == D("77000.00") * (39 + 23)
+    # a late 05.05–12.06 (39 days), b late 21.05–12.06 (23 days) — all of them days of a's
+    # delay too: a day of the contract's delay counts once (DESIGN §4), 39 × 77,000.00.
+    assert claim.penalty_total == D("77000.00") * 39 == D("3003000.00")
 
 
 def test_a_second_draft_for_the_same_milestone_and_stage_is_impossible(contract, set_today):

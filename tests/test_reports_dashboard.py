@@ -96,9 +96,11 @@ def test_penalty_exposure_follows_the_calculator_month_by_month(app, make_user, 
     assert by_day[date(2014, 5, 31)].total == Decimal("2079000.00")
     assert by_day[date(2014, 4, 30)].total == Decimal("0.00")
     # 30.06.2014, not yet reached, is projected as if nothing were performed: the TEO 57 days
-    # late, the expertise (due Monday 16.06.2014) 14 days late, both on the contract total.
+    # late (05.05–30.06), the expertise (due Monday 16.06.2014) 14 days late — but those 14 days
+    # are days of the TEO's delay too, and a day of the contract's delay counts once (DESIGN §4):
+    # 57 × 77,000.00, not (57 + 14) × 77,000.00.
     assert by_day[date(2014, 6, 30)].projected
-    assert by_day[date(2014, 6, 30)].total == Decimal("4389000.00") + Decimal("1078000.00")
+    assert by_day[date(2014, 6, 30)].total == Decimal("77000.00") * 57 == Decimal("4389000.00")
 
 
 def test_another_feature_adds_a_card_through_the_widget_extension_point(

@@ -13,9 +13,9 @@ from flask_babel import gettext as _
 
 from ppp_tracker.alerts.models import Alert, AlertDelivery, AlertDigest
 from ppp_tracker.alerts.rules import is_overdue_rule, rule_label
-from ppp_tracker.claims.penalty import penalty_line
 from ppp_tracker.core.mail import Email
 from ppp_tracker.deadlines.calendar import get_calendar
+from ppp_tracker.deadlines.penalty import milestone_penalty
 from ppp_tracker.deadlines.rules import effective_due
 from ppp_tracker.money import format_money
 
@@ -78,7 +78,7 @@ def alert_view(alert: Alert, locale: str) -> AlertView:
     explanation = effective_due(calendar, milestone.due_on, locale).explanation()
     penalty = None
     if is_overdue_rule(alert.rule):
-        line = penalty_line(contract, milestone, alert.as_of, calendar)
+        line = milestone_penalty(milestone, alert.as_of, calendar)
         if line is not None and line.accrued > Decimal(0):
             penalty = format_money(line.accrued, locale)
     responsible = milestone.responsible or contract.officer

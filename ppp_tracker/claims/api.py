@@ -41,8 +41,8 @@ from ppp_tracker.claims.codes import (
 )
 from ppp_tracker.claims.models import Case, Claim
 from ppp_tracker.claims.numbering import normalise_number
-from ppp_tracker.claims.penalty import contract_penalty
 from ppp_tracker.claims.tasks import queue_render
+from ppp_tracker.deadlines.penalty import contract_penalty
 from ppp_tracker.registry.models import Contract
 
 blp = api_blueprint("claims_api", "Penalties, claim letters and lawsuits")
@@ -85,6 +85,36 @@ class PenaltyLineSchema(ma.Schema):
     capped = ma.fields.Boolean()
     cap_amount = MoneyField(allow_none=True)
     missing_value = ma.fields.Boolean()
+    counted_from = StrictDate(
+        allow_none=True,
+        metadata={"description": "first day charged to this obligation (none: no day)"},
+    )
+    counted_to = StrictDate(allow_none=True, metadata={"description": "last day charged"})
+    days_counted = ma.fields.Integer(
+        metadata={
+            "description": "days charged to this obligation: with base `total` a day of delay"
+            " counts once for the contract, for the earliest-due obligation late on it"
+        }
+    )
+    days_time_barred = ma.fields.Integer(
+        metadata={"description": "days counted older than the limitation period"}
+    )
+    time_barred = MoneyField(metadata={"description": "the amount of those days"})
+
+
+class PenaltyWarningSchema(ma.Schema):
+    code = ma.fields.String(
+        metadata={"description": "cap_reached | above_contract_sum | time_barred"}
+    )
+    message = ma.fields.String()
+    amount = MoneyField()
+    days = ma.fields.Integer()
+    since = StrictDate(metadata={"description": "time_barred: the first day not time-barred"})
+    years = ma.fields.Integer(metadata={"description": "time_barred: the limitation period"})
+
+
+def warnings_out(warnings) -> list[dict]:
+    return [{**w.as_dict(), "message": w.text} for w in warnings]
 
 
 class PenaltyTermsSchema(ma.Schema):
@@ -97,7 +127,9 @@ class ContractPenaltySchema(ma.Schema):
     as_of = StrictDate()
     milestones = ma.fields.List(ma.fields.Nested(PenaltyLineSchema))
     total = MoneyField()
+    days_counted = ma.fields.Integer()
     terms = ma.fields.Nested(PenaltyTermsSchema)
+    warnings = ma.fields.List(ma.fields.Nested(PenaltyWarningSchema))
 
 
 @blp.route("/contracts/<int(max=2147483647):contract_id>/penalty")
@@ -115,6 +147,8 @@ class ContractPenalty(MethodView):
                 {**asdict(line), "daily_amount": line.daily_amount} for line in result.lines
             ],
             "total": result.total,
+            "days_counted": result.days_counted,
+            "warnings": warnings_out(result.warnings),
             "terms": {
                 "rate_percent_per_day": result.terms.rate_percent_per_day,
                 "base": str(result.terms.base),

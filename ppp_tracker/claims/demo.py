@@ -19,8 +19,8 @@ from ppp_tracker import clock
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.models import User
 from ppp_tracker.claims import cases, services
-from ppp_tracker.claims.penalty import contract_penalty
 from ppp_tracker.db import db
+from ppp_tracker.deadlines.penalty import contract_penalty
 from ppp_tracker.registry.demo import KARAGANDA_TITLE
 from ppp_tracker.registry.models import Contract, Milestone, Project
 

@@ -48,17 +48,17 @@ from ppp_tracker.claims.models import (
     LawsuitFlag,
     LetterTemplate,
 )
-from ppp_tracker.claims.penalty import PenaltyTerms, contract_penalty
 from ppp_tracker.core.audit import current_actor
 from ppp_tracker.core.errors import Conflict, Invalid
 from ppp_tracker.core.mail import Email, MailError, send_email
 from ppp_tracker.core.validation import Errors, check_date_range, check_text, normalise_dashes
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import WorkingCalendar, get_calendar
+from ppp_tracker.deadlines.penalty import contract_penalty
 from ppp_tracker.deadlines.rules import OPEN_STATUSES, effective_due, fmt
 from ppp_tracker.money import format_money
 from ppp_tracker.registry import services as registry_services
-from ppp_tracker.registry.codes import ContractStatus, MilestoneStatus, Obligor
+from ppp_tracker.registry.codes import ContractStatus, MilestoneStatus, Obligor, PenaltyBase
 from ppp_tracker.registry.models import Contract, Milestone
 from ppp_tracker.registry.services import _money
 
@@ -213,10 +213,10 @@ def _check_free_stage(errors: Errors, milestones: list[Milestone], sequence: int
 
 
 def _apply_penalty(claim: Claim, contract: Contract, result) -> None:
-    terms = PenaltyTerms.of(contract)
+    terms = result.terms
     calendar = get_calendar()
     claim.penalty_rate_percent = terms.rate_percent_per_day
-    claim.penalty_base = terms.base
+    claim.penalty_base = PenaltyBase(terms.base)
     claim.penalty_cap_percent = terms.cap_percent
     claim.penalty_total = result.total
     claim.lines.clear()

@@ -51,7 +51,6 @@ from ppp_tracker.claims.forms import (
     WithdrawForm,
 )
 from ppp_tracker.claims.models import Case, Claim, LawsuitFlag
-from ppp_tracker.claims.penalty import contract_penalty
 from ppp_tracker.claims.tasks import queue_render
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
@@ -59,6 +58,7 @@ from ppp_tracker.core.listing import Listing
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db, round_tiyn
 from ppp_tracker.deadlines.calendar import get_calendar
+from ppp_tracker.deadlines.penalty import contract_penalty
 from ppp_tracker.deadlines.rules import effective_due, fmt
 from ppp_tracker.money import format_money
 from ppp_tracker.registry.codes import Obligor

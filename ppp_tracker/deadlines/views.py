@@ -118,13 +118,14 @@ def _deadlines_body(user: User) -> str:
         .order_by(User.name)
     ).all()
     from ppp_tracker.alerts.services import last_alerts, last_completed_scan
-    from ppp_tracker.claims.penalty import penalty_line
+    from ppp_tracker.deadlines.penalty import contract_penalties
 
     ids = [m.id for m, _t in rows["overdue"] + rows["upcoming"]]
     calendar = get_calendar()
+    penalties = contract_penalties({m.contract_id for m, _t in rows["overdue"]}, today, calendar)
     accrued = {}
     for m, _t in rows["overdue"]:
-        line = penalty_line(m.contract, m, today, calendar)
+        line = penalties[m.contract_id].row(m.id) if m.contract_id in penalties else None
         accrued[m.id] = line.accrued if line else None
     # The exports carry the page's filters, one list each, every row (not the page's).
     common = {

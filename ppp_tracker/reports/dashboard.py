@@ -23,9 +23,9 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from ppp_tracker.auth.models import User
-from ppp_tracker.claims.penalty import PenaltyTerms, penalty_line
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import WorkingCalendar, add_months, get_calendar
+from ppp_tracker.deadlines.penalty import penalty_of, terms_of
 from ppp_tracker.deadlines.rules import (
     OPEN_STATUSES,
     MilestoneState,
@@ -390,32 +390,30 @@ def compute(as_of: date, only: str | None = None) -> dict[str, Dashboard]:
     exposure = {k: dict.fromkeys(days, Decimal("0.00")) for k in keys}
     by_contract: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
     contract_info: dict[int, tuple[str, str, str]] = {}
-    terms: dict[int, PenaltyTerms] = {}
+    members: dict[int, list] = defaultdict(list)
     for m in candidates:
         contract_info[m.contract_id] = (m.number, m.subject, m.region_code)
-        contract_terms = terms.get(m.contract_id)
-        if contract_terms is None:
-            contract_terms = terms[m.contract_id] = PenaltyTerms.of(m)
-        eff = _effective(calendar, m.due_on, m.effective_due_on)
-        member = scopes.of(m.region_code)
-        known: dict[date, Decimal] = {}
-        for day in days[bisect_right(days, eff) :]:
-            counted = min(day, m.met_on) if m.met_on else day
-            accrued = known.get(counted)
-            if accrued is None:
-                # A row carries both the milestone's and its contract's columns (labelled).
-                line = penalty_line(_ContractOf(m), m, day, calendar, contract_terms)
-                accrued = known[counted] = line.accrued if line else Decimal("0.00")
+        members[m.contract_id].append(m)
+    for contract_id, rows in members.items():
+        # A row carries both the milestone's and its contract's columns (labelled); the days of
+        # delay are counted once per contract (core.penalty), so the whole contract is asked.
+        terms = terms_of(rows[0])
+        first_late = min(_effective(calendar, m.due_on, m.effective_due_on) for m in rows)
+        member = scopes.of(contract_info[contract_id][2])
+        for day in days[bisect_right(days, first_late) :]:
+            result = penalty_of(terms, rows, day, calendar)
+            total = result.total
             for k in member:
-                exposure[k][day] += accrued
+                exposure[k][day] += total
             if day == as_of:
-                by_contract[m.contract_id] += accrued
-                if m.id in open_by_id:
-                    r, region = open_by_id[m.id]
-                    open_by_id[m.id] = (
-                        DeadlineRow(*_fields(r)[:-1], accrued),
-                        region,
-                    )
+                by_contract[contract_id] += total
+                for line in result.rows:
+                    if line.milestone_id in open_by_id:
+                        r, region = open_by_id[line.milestone_id]
+                        open_by_id[line.milestone_id] = (
+                            DeadlineRow(*_fields(r)[:-1], line.accrued),
+                            region,
+                        )
     for r, region in open_by_id.values():
         for k in scopes.of(region):
             if r.state == MilestoneState.OVERDUE:
@@ -520,15 +518,6 @@ def compute(as_of: date, only: str | None = None) -> dict[str, Dashboard]:
             overview_more=max(0, projects_in_scope - len(drawn)),
         )
     return boards
-
-
-class _ContractOf:
-    """The contract's columns of a labelled row, under the names the calculator reads."""
-
-    __slots__ = ("total_amount",)
-
-    def __init__(self, row):
-        self.total_amount = row.total_amount
 
 
 def _fields(r: DeadlineRow) -> tuple:

@@ -8,9 +8,9 @@ from datetime import date
 from decimal import Decimal
 
 from ppp_tracker.auth.models import User
-from ppp_tracker.claims.penalty import penalty_line
 from ppp_tracker.core.validation import positive_id
 from ppp_tracker.deadlines.calendar import get_calendar
+from ppp_tracker.deadlines.penalty import contract_penalties
 from ppp_tracker.deadlines.queries import deadlines, matches, milestone_timing_on
 from ppp_tracker.deadlines.rules import Timing
 from ppp_tracker.registry.models import Milestone
@@ -71,12 +71,15 @@ def deadline_items(user: User, filters: DeadlineFilter, as_of: date) -> list[Dea
     needle = filters.q.lower()
     calendar = get_calendar()
     items = []
+    found = []
     for milestone in milestones:
-        contract = milestone.contract
-        if not matches(needle, milestone.title, contract.number):
-            continue
+        if matches(needle, milestone.title, milestone.contract.number):
+            found.append(milestone)
+    penalties = contract_penalties({m.contract_id for m in found}, as_of, calendar)
+    for milestone in found:
         t = milestone_timing_on(milestone, as_of, calendar)
-        line = penalty_line(contract, milestone, as_of, calendar)
+        result = penalties.get(milestone.contract_id)
+        line = result.row(milestone.id) if result is not None else None
         items.append(DeadlineItem(milestone, t, line.accrued if line else Decimal("0.00")))
     if filters.state == "overdue":
         items.sort(key=lambda i: (-i.timing.days_late, i.milestone.id))
