@@ -88,10 +88,18 @@ def test_the_same_calculation_comes_from_the_api(client, make_user, api_token, c
                 "capped": False,
                 "cap_amount": "7700000.00",
                 "missing_value": False,
+                # 05.05–12.06.2014: 27 + 12 days, none older than three years.
+                "counted_from": "2014-05-05",
+                "counted_to": "2014-06-12",
+                "days_counted": 39,
+                "days_time_barred": 0,
+                "time_barred": "0.00",
             }
         ],
         "total": "3003000.00",
+        "days_counted": 39,
         "terms": {"rate_percent_per_day": "0.1", "base": "total", "cap_percent": "10"},
+        "warnings": [],
     }
 
 
