@@ -28,7 +28,9 @@ def case241(app, set_today):
         total_amount=D("77000000.00"),
         penalty={"rate_percent_per_day": D("0.1"), "base": "total", "cap_percent": D("10")},
     )
-    state = factories.milestone(contract, due_on=date(2014, 5, 1), title="Государственная экспертиза")
+    state = factories.milestone(
+        contract, due_on=date(2014, 5, 1), title="Государственная экспертиза"
+    )
     sector = factories.milestone(contract, due_on=date(2014, 7, 1), title="Отраслевая экспертиза")
     return contract, state, sector
 
@@ -64,7 +66,7 @@ def test_the_letter_table_shows_periods_and_days_counted_in_the_letters_language
 
 
 def test_a_sent_russian_letter_says_itogo_whoever_fetches_it(client, make_user, api_token, case241):
-    contract, state, sector = case241
+    contract, state, _sector = case241
     lawyer, other = make_user("legal"), make_user("legal")
     for u in (lawyer, other):
         u.locale = "en"
