@@ -238,7 +238,8 @@ def test_no_cap_above_the_contract_sum_and_time_barred_days_are_warned(any_app):
     # Three years back from 10.06.2017 is 10.06.2014: 03.06–09.06.2014 (7 days) are older.
     assert (barred.code, barred.days, barred.since) == ("time_barred", 7, date(2014, 6, 10))
     assert barred.amount == D("7000.00")
-    assert "Art. 297" in above.text and "Art. 178" in barred.text
+    assert "ст. 297 ГК РК" in above.text and "ст. 178 ГК РК" in barred.text
+    assert "7 дней периода" in barred.text.replace("\xa0", " ")
 
 
 def test_the_limitation_period_is_a_setting(any_app):
