@@ -34,8 +34,6 @@ from ppp_tracker.registry.codes import (
     SiteStatus,
 )
 
-DATE_HELP = _l("DD.MM.YYYY")
-
 
 def optional_int_coerce(value):
     if value in (None, "", "None"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from ppp_tracker.deadlines.calendar import add_months
@@ -316,7 +316,3 @@ def _time_ticks(start: date, end: date) -> list[tuple[date, str]]:
             ticks.append((day, label))
         day = add_months(day, step)
     return ticks
-
-
-def one_day_after(day: date) -> date:
-    return day + timedelta(days=1)
