@@ -49,6 +49,9 @@ class AlertMode(LabelledEnum):
 class User(Audited, UserMixin, db.Model):
     __tablename__ = "users"
     __audit_exclude__ = ("password_hash",)
+    #: When a colleague last logged in is nobody else's business (the audit log is read by the
+    #: whole region).
+    __audit_ignore__ = ("last_login_at",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(255), unique=True)

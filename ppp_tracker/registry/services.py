@@ -18,8 +18,8 @@ from flask_babel import gettext as _
 
 from ppp_tracker import clock
 from ppp_tracker.auth.access import in_scope
-from ppp_tracker.auth.models import User
-from ppp_tracker.core.errors import Invalid
+from ppp_tracker.auth.models import AuditEvent, Role, User
+from ppp_tracker.core.errors import Forbidden, Invalid
 from ppp_tracker.core.validation import (
     Errors,
     check_date_range,
@@ -238,7 +238,67 @@ def save_institution(user: User, data: dict, institution: Institution | None = N
     return institution
 
 
+def party_regions(party_id: int) -> set[str]:
+    """The regions whose records use the party: contracts (customer or contractor), projects
+    (investor) and production sites (operator)."""
+    uses = sa.union(
+        sa.select(Contract.region_code).where(
+            sa.or_(Contract.customer_id == party_id, Contract.contractor_id == party_id)
+        ),
+        sa.select(Project.region_code).where(Project.investor_id == party_id),
+        sa.select(ProductionSite.region_code).where(ProductionSite.operator_id == party_id),
+    )
+    return set(db.session.scalars(sa.select(uses.subquery().c[0])))
+
+
+def created_by(user: User, entity_type: str, entity_id: int) -> bool:
+    """Whether the audit log names `user` as the creator of the record."""
+    return (
+        db.session.scalar(
+            sa.select(AuditEvent.id).where(
+                AuditEvent.entity_type == entity_type,
+                AuditEvent.entity_id == str(entity_id),
+                AuditEvent.action == "create",
+                AuditEvent.actor_id == user.id,
+            )
+        )
+        is not None
+    )
+
+
+def party_change_refusal(user: User, party: Party) -> str | None:
+    """Why `user` may not change the counterparty, or None.
+
+    A counterparty is shared by every region that uses it, and its name and requisites go into
+    their letters: an administrator or a user of every region may change it; a regional user
+    only one used by their own region's records alone, or one nobody uses yet that they created.
+    """
+    if user.region_code is None or Role(user.role) == Role.ADMIN:
+        return None
+    regions = party_regions(party.id)
+    if regions - {user.region_code}:
+        return _(
+            "This counterparty is also used by contracts of other regions (%(regions)s): only an "
+            "administrator or a user of all regions may change it.",
+            regions=", ".join(sorted(regions - {user.region_code})),
+        )
+    if not regions and not created_by(user, "parties", party.id):
+        return _(
+            "This counterparty is not used by your region's records and was created by someone "
+            "else: only an administrator or a user of all regions may change it."
+        )
+    return None
+
+
+def check_party_change(user: User, party: Party) -> None:
+    refusal = party_change_refusal(user, party)
+    if refusal is not None:
+        raise Forbidden(refusal)
+
+
 def save_party(user: User, data: dict, party: Party | None = None) -> Party:
+    if party is not None:
+        check_party_change(user, party)
     errors = Errors()
     partial = party is not None
     values: dict[str, Any] = {}
@@ -281,6 +341,8 @@ def save_party(user: User, data: dict, party: Party | None = None) -> Party:
             values["region_code"] = None
         elif db.session.get(Region, code) is None:
             errors.add("region", _("Unknown region code %(code)s.", code=code))
+        elif not in_scope(user, code):
+            errors.add("region", _("This region is outside your scope."))
         else:
             values["region_code"] = code
     errors.raise_if_any()

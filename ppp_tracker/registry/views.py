@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import (
@@ -20,7 +21,15 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from ppp_tracker import clock
-from ppp_tracker.auth.access import Permission, acting_user, get_in_scope, require, scope
+from ppp_tracker.auth.access import (
+    Permission,
+    acting_user,
+    get_in_scope,
+    has_permission,
+    in_scope,
+    require,
+    scope,
+)
 from ppp_tracker.auth.models import AuditEvent, Role, User
 from ppp_tracker.core import versions
 from ppp_tracker.core.errors import Invalid
@@ -110,8 +119,22 @@ def _blank_to_none(value):
     return value
 
 
-def _history(*pairs: tuple[str, list]) -> list[AuditEvent]:
-    """Audit events of the given (entity_type, ids) pairs, newest first."""
+@dataclass(frozen=True)
+class HistoryEntry:
+    """An audit event as the reader may see it: who, when, what and the changes."""
+
+    at: object
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    changes: dict
+
+
+def _history(*pairs: tuple[str, list]) -> list[HistoryEntry]:
+    """Audit events of the given (entity_type, ids) pairs, newest first, as the reader may see
+    them: a regional reader sees a user of another region (a counterparty is shared by the
+    regions that use it) only as such, not by name."""
     conditions = [
         sa.and_(AuditEvent.entity_type == entity, AuditEvent.entity_id.in_([str(i) for i in ids]))
         for entity, ids in pairs
@@ -119,9 +142,25 @@ def _history(*pairs: tuple[str, list]) -> list[AuditEvent]:
     ]
     if not conditions:
         return []
-    return db.session.scalars(
-        sa.select(AuditEvent).where(sa.or_(*conditions)).order_by(AuditEvent.at.desc()).limit(200)
+    rows = db.session.execute(
+        sa.select(AuditEvent, User.region_code, User.id.is_not(None))
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(sa.or_(*conditions))
+        .order_by(AuditEvent.at.desc())
+        .limit(200)
     ).all()
+    reader = acting_user()
+    entries = []
+    for event, actor_region, is_user in rows:
+        actor = event.actor
+        if is_user and reader is not None and not in_scope(reader, actor_region):
+            actor = _("a user of another region")
+        entries.append(
+            HistoryEntry(
+                event.at, actor, event.action, event.entity_type, event.entity_id, event.changes
+            )
+        )
+    return entries
 
 
 def _save(form, save, redirect_to, *, field_map=None):
@@ -241,6 +280,8 @@ def party(party_id: int):
         party=party,
         contracts=contracts,
         history=_history(("parties", [party.id])),
+        may_edit=has_permission(user, Permission.EDIT_PARTIES)
+        and services.party_change_refusal(user, party) is None,
     )
 
 
@@ -249,6 +290,10 @@ def party(party_id: int):
 def edit_party(party_id: int | None = None):
     user = require(Permission.EDIT_PARTIES)
     party = (db.session.get(Party, party_id) or abort(404)) if party_id else None
+    if party is not None:
+        refusal = services.party_change_refusal(user, party)
+        if refusal is not None:
+            abort(403, description=refusal)
     form = PartyForm(obj=party)
     form.region.choices = [("", "—"), *region_choices()]
     if request.method == "GET" and party is not None:
