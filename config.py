@@ -11,6 +11,10 @@ INSTANCE_DIR = Path(os.environ.get("PPP_INSTANCE_DIR", BASE_DIR / "instance")).r
 
 #: The only secret key that may ever be in the repository; production refuses it.
 DEV_SECRET_KEY = "dev-only-not-a-secret"  # noqa: S105
+#: What PPP_ENV may say; anything else (`prod`, `Production`) stops the start.
+ENVIRONMENTS = ("development", "test", "production")
+#: Production refuses a shorter SECRET_KEY (it signs the session cookies).
+MIN_SECRET_KEY_LENGTH = 32
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
@@ -145,16 +149,37 @@ class ProductionConfig(Config):
 
 
 def load_config(overrides: dict | None = None) -> dict:
-    """The settings as a dict; production refuses to start with the development secret key."""
-    env_name = env_str("PPP_ENV", "development")
+    """The settings as a dict. PPP_ENV must name one of ENVIRONMENTS exactly, and production
+    refuses to start without a SECRET_KEY of its own of at least MIN_SECRET_KEY_LENGTH
+    characters: a typo must not quietly run a production with the development key, non-Secure
+    cookies and no HSTS."""
+    env_name = (overrides or {}).get("ENV_NAME") or env_str("PPP_ENV", "development")
+    if env_name not in ENVIRONMENTS:
+        raise RuntimeError(
+            f"PPP_ENV must be one of {', '.join(ENVIRONMENTS)} (exactly, in lower case); "
+            f"got {env_name!r}"
+        )
     cls = ProductionConfig if env_name == "production" else Config
     settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+    settings["SECRET_KEY"] = env_str("SECRET_KEY", DEV_SECRET_KEY)
+    if env_name == "production":
+        # Read now, not when this module was first imported under another PPP_ENV.
+        settings["SESSION_COOKIE_SECURE"] = env_bool("SESSION_COOKIE_SECURE", True)
+        settings["REMEMBER_COOKIE_SECURE"] = True
     settings["ENV_NAME"] = env_name
     settings["CELERY"] = dict(settings["CELERY"])
     if overrides:
         settings.update(overrides)
-    if settings["ENV_NAME"] == "production" and settings["SECRET_KEY"] in (None, DEV_SECRET_KEY):
-        raise RuntimeError(
-            "SECRET_KEY is not set: production refuses to start with the development key"
-        )
+    if settings["ENV_NAME"] == "production":
+        key = settings["SECRET_KEY"]
+        if key in (None, DEV_SECRET_KEY):
+            raise RuntimeError(
+                "SECRET_KEY is not set: production refuses to start with the development key"
+            )
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise RuntimeError(
+                f"SECRET_KEY is too short ({len(key)} characters): production needs at least "
+                f"{MIN_SECRET_KEY_LENGTH}, e.g. python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'"
+            )
     return settings

@@ -59,6 +59,10 @@ def create_app(config: dict | None = None) -> Flask:
         importlib.import_module(name).init_app(app)
     init_api(app)
 
+    from ppp_tracker.core.serving import hide_server_header
+
+    hide_server_header()
+
     from workers import celery_init_app
 
     celery_init_app(app)

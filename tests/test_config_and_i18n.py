@@ -19,7 +19,7 @@ def test_production_refuses_to_start_without_its_own_secret_key(monkeypatch):
         load_config()
     with pytest.raises(RuntimeError):
         load_config({"SECRET_KEY": DEV_SECRET_KEY})
-    settings = load_config({"SECRET_KEY": "a-real-secret-from-the-vault"})
+    settings = load_config({"SECRET_KEY": "a-real-secret-from-the-vault-of-48-characters-x"})
     assert settings["SESSION_COOKIE_SECURE"] is True
 
 

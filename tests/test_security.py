@@ -57,7 +57,7 @@ def test_session_cookie_is_httponly_and_samesite(client, make_user):
 def test_production_cookies_are_secure(pg_database, monkeypatch):
     monkeypatch.setenv("PPP_ENV", "production")
     app = create_app(
-        {**base_config(pg_database, None), "SECRET_KEY": "prod-secret-value-1234567890"}
+        {**base_config(pg_database, None), "SECRET_KEY": "prod-secret-value-1234567890-abcdef"}
     )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
@@ -242,7 +242,7 @@ def test_security_headers_on_a_500(pg_database):
 def test_production_session_cookie_is_secure_httponly_and_samesite(pg_database, monkeypatch):
     monkeypatch.setenv("PPP_ENV", "production")
     app = create_app(
-        {**base_config(pg_database, None), "SECRET_KEY": "prod-secret-value-1234567890"}
+        {**base_config(pg_database, None), "SECRET_KEY": "prod-secret-value-1234567890-abcdef"}
     )
     assert app.config["REMEMBER_COOKIE_HTTPONLY"] and app.config["REMEMBER_COOKIE_SAMESITE"]
     client = app.test_client()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 
 from ppp_tracker.auth import services
 from ppp_tracker.auth.models import Role, User
@@ -75,7 +76,13 @@ def revoke_tokens(email: str, prefix: str | None):
 
 
 def ensure_demo_users() -> list[tuple[str, str, str | None]]:
-    """Create the demo users that do not exist yet; returns (email, role, region) of each."""
+    """Create the demo users that do not exist yet; returns (email, role, region) of each.
+    Refused in production: their password is printed and in the repository."""
+    if current_app.config.get("ENV_NAME") == "production":
+        raise click.ClickException(
+            "refused in production (PPP_ENV=production): the demo users' password is public; "
+            "create real users with `flask users create`"
+        )
     rows = []
     for email, role, region, name in DEMO_USERS:
         if db.session.scalar(sa.select(User.id).where(User.email == email)) is None:

@@ -181,6 +181,10 @@ def _reset_actor(_exc=None) -> None:
 
 
 def _security_headers(response):
+    if g.get("user") is not None:
+        # What a logged-in user sees (pages, exports, letters) stays out of every cache: a
+        # shared computer's back button after logout, a proxy.
+        response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -235,7 +239,14 @@ def handle_http_error(exc: HTTPException):
         return response
     if code == 401:
         return redirect(url_for("auth.login", next=request.full_path))
-    return render_template("errors/error.html", code=code, title=_error_title(code)), code
+    # A refusal that says why (abort(403, description=…)) shows its reason; werkzeug's own
+    # generic text is not shown.
+    detail = None
+    if code == 403 and exc.description != type(exc).description:
+        detail = exc.description
+    return render_template(
+        "errors/error.html", code=code, title=_error_title(code), detail=detail
+    ), code
 
 
 def handle_csrf_error(exc: CSRFError):
