@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -200,3 +201,97 @@ def test_an_upload_over_the_request_limit_is_a_page_that_names_the_limit(app, cl
     html = response.get_data(as_text=True)
     assert "<html" in html and "1 МБ" in html  # the page, in the user's language, with the limit
     assert _count(ImportBatch) == 0
+
+
+def _with_dtd(doctype: bytes, cell: bytes | None = None, part: str = "xl/worksheets/sheet1.xml"):
+    """A real workbook whose XML `part` starts with `doctype` (and whose first data cell is
+    `cell`, e.g. an entity reference)."""
+    good = zipfile.ZipFile(io.BytesIO(xlsx_bytes([PARTY_HEADER, ["Альфа", "tenant", ""]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as changed:
+        for info in good.infolist():
+            data = good.read(info.filename)
+            if info.filename == part:
+                root = data.index(b"<", data.index(b"?>") + 2 if data.startswith(b"<?") else 0)
+                data = data[:root] + doctype + data[root:]
+                if cell is not None:
+                    data = data.replace("<t>Альфа</t>".encode(), b"<t>" + cell + b"</t>", 1)
+            changed.writestr(info.filename, data)
+    return out.getvalue()
+
+
+LAUGHS = (
+    b'<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+)
+DTDS = [
+    ("entity", '<!DOCTYPE worksheet [<!ENTITY x "ТОО Бета">]>'.encode(), b"&x;",
+     "xl/worksheets/sheet1.xml"),
+    ("laughs", LAUGHS, b"&d;", "xl/worksheets/sheet1.xml"),
+    ("file", b'<!DOCTYPE worksheet [<!ENTITY x SYSTEM "file:///etc/passwd">]>', b"&x;",
+     "xl/worksheets/sheet1.xml"),
+    ("url", b'<!DOCTYPE worksheet SYSTEM "http://127.0.0.1:9/x.dtd">', None,
+     "xl/worksheets/sheet1.xml"),
+    ("workbook", b'<!DOCTYPE workbook [<!ENTITY x "y">]>', None, "xl/workbook.xml"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("doctype", "cell", "part"), [d[1:] for d in DTDS], ids=[d[0] for d in DTDS]
+)
+def test_a_workbook_with_a_dtd_is_refused_before_any_parser_reads_it(
+    make_user, doctype, cell, part
+):
+    officer = make_user("officer", "KZ-35")
+    message = _refused(officer, "dtd.xlsx", _with_dtd(doctype, cell, part))
+    assert "document type declaration (DTD)" in message, message
+    assert _count(Party) == 0
+    # the same workbook without its DTD is read
+    assert imports.create_batch(officer, "parties", "ok.xlsx", _with_dtd(b""))
+
+
+def test_an_xml_part_in_utf16_is_refused_as_one_excel_does_not_write(make_user):
+    officer = make_user("officer", "KZ-35")
+    good = zipfile.ZipFile(io.BytesIO(xlsx_bytes([PARTY_HEADER, ["Альфа", "tenant", ""]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as changed:
+        for info in good.infolist():
+            data = good.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+                data = text.encode("utf-16")
+            changed.writestr(info.filename, data)
+    assert "XML that Excel does not write" in _refused(officer, "u16.xlsx", out.getvalue())
+
+
+def test_without_defusedxml_a_dtd_still_never_reaches_the_parser(app, tmp_path):
+    """openpyxl parses with lxml when defusedxml is absent (or OPENPYXL_DEFUSEDXML=False): it
+    expands entities and fails on external ones while the sheet is read. Our check comes first,
+    whatever openpyxl would do; this runs the reader in such a process."""
+    import os
+    import subprocess
+    import sys
+
+    for name, doctype, cell, part in DTDS:
+        path = tmp_path / f"{name}.xlsx"
+        path.write_bytes(_with_dtd(doctype, cell, part))
+    script = (
+        "import sys, pathlib\n"
+        "from wsgi import app\n"
+        "from ppp_tracker.reports import imports\n"
+        "with app.test_request_context():\n"
+        "    for path in sorted(pathlib.Path(sys.argv[1]).glob('*.xlsx')):\n"
+        "        try:\n"
+        "            kind = imports.ImportKind('parties')\n"
+        "            read = imports.read_file(kind, path.name, path.read_bytes())\n"
+        "            print(path.stem, 'READ', read.rows[0][1]['name'][:20])\n"
+        "        except imports.FileRefused as exc:\n"
+        "            print(path.stem, 'REFUSED', 'DTD' in exc.message)\n"
+    )
+    env = {**os.environ, "OPENPYXL_DEFUSEDXML": "False", "PPP_ENV": "test"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True, text=True, env=env, timeout=120, cwd=str(Path(__file__).parent.parent),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(done.stdout.split("\n")[:-1]) == sorted(f"{n} REFUSED True" for n, *_ in DTDS)

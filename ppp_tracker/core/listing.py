@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import request, url_for
 
+from ppp_tracker.core.web import link_args
 from ppp_tracker.db import db
 
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -102,14 +103,10 @@ class Listing:
 
     def url(self, **changes) -> str:
         """This page's address with some arguments changed (page, sort, a filter…)."""
-        args = dict(request.args)
+        path = request.view_args or {}
+        args = link_args(request.args, (*path, *changes, "page"))
         args.update({k: v for k, v in changes.items() if v is not None})
-        for key, value in changes.items():
-            if value is None:
-                args.pop(key, None)
-        if "page" not in changes:
-            args.pop("page", None)
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
+        return url_for(request.endpoint, **path, **args)
 
     def sort_url(self, key: str) -> str:
         new = f"-{key}" if self.sort == key else key
@@ -187,6 +184,6 @@ class Pages:
         yield from range(right_start, pages_end)
 
     def url(self, page: int) -> str:
-        args = dict(request.args)
-        args[self.page_arg] = page
-        return url_for(request.endpoint, **(request.view_args or {}), **args, _anchor=self.anchor)
+        path = request.view_args or {}
+        args = {**link_args(request.args, (*path, self.page_arg)), self.page_arg: page}
+        return url_for(request.endpoint, **path, **args, _anchor=self.anchor)

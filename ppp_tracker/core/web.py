@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -263,6 +263,25 @@ def handle_csrf_error(exc: CSRFError):
     )
 
 
+def link_args(args, drop: Iterable[str] = ()) -> dict[str, str]:
+    """A query string's arguments to carry into a link to this or another page (the filters of a
+    list, its sort): without the names `url_for` keeps for itself (`_anchor`, `_method`,
+    `_external`, …, any name starting with "_", and `endpoint`), nor those the link sets itself
+    (`drop`: its path's arguments, a page number). A hostile query string cannot break a link."""
+    dropped = set(drop)
+    return {
+        k: v
+        for k, v in args.items()
+        if not k.startswith("_") and k != "endpoint" and k not in dropped
+    }
+
+
+def url_with_args(endpoint: str, args, drop: Iterable[str] = (), **values) -> str:
+    """`url_for(endpoint, **values)` carrying the query's other arguments (link_args)."""
+    carried = link_args(args, (*drop, *values))
+    return url_for(endpoint, **values, **carried)
+
+
 def handle_refused(exc: Invalid):
     """A service's refusal that a view did not show next to its fields: the page says why (422,
     409), never a 500."""
@@ -399,7 +418,11 @@ def init_app(app: Flask) -> None:
     WITH_USER[versions.WITH_USER_NAME] = versions.select_version
     from ppp_tracker.deadlines.rules import days_late_phrase, relative_phrase
 
-    app.jinja_env.globals.update(days_late_phrase=days_late_phrase, relative_phrase=relative_phrase)
+    app.jinja_env.globals.update(
+        days_late_phrase=days_late_phrase,
+        relative_phrase=relative_phrase,
+        url_with_args=url_with_args,
+    )
     app.jinja_env.filters.update(
         money=_money_filter,
         number=_number_filter,

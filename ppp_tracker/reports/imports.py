@@ -162,6 +162,7 @@ def file_format_of(filename: str, content: bytes) -> str:
         if not content.startswith(b"PK\x03\x04"):
             raise FileRefused(_("This is not an Excel workbook (.xlsx), although it is named so."))
         _check_unpacked_size(content)
+        _check_xml_parts(content)
         return "xlsx"
     if name.endswith(".csv") or name.endswith(".txt"):
         if content.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF")):
@@ -190,6 +191,43 @@ def _check_unpacked_size(content: bytes) -> None:
                 mb=MAX_UNPACKED_BYTES // (1024 * 1024),
             )
         )
+
+
+#: What opens an XML part that Excel writes: UTF-8 (perhaps with its byte order mark), `<` first.
+_XML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<")
+#: Markup that declares a document type or entities. Excel never writes it; an XML parser that
+#: honours it expands entities (a "billion laughs") or reads other files and URLs.
+_DTD_MARKS = (b"<!DOCTYPE", b"<!ENTITY")
+_CHUNK = 1024 * 1024
+
+
+def _check_xml_parts(content: bytes) -> None:
+    """Refuse a workbook with an XML part that is not plain UTF-8 XML or that carries a DTD,
+    before any XML parser sees it (called after _check_unpacked_size: the parts are bounded)."""
+    refused = FileRefused(
+        _(
+            "The workbook contains a document type declaration (DTD) or XML that Excel does not "
+            "write; it is not imported. Save it again in Excel as .xlsx."
+        )
+    )
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            for info in archive.infolist():
+                if not info.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    continue
+                with archive.open(info) as part:
+                    tail = b""
+                    first = True
+                    while chunk := part.read(_CHUNK):
+                        if first and not _XML_START.match(chunk):
+                            raise refused
+                        first = False
+                        window = tail + chunk
+                        if any(mark in window for mark in _DTD_MARKS):
+                            raise refused
+                        tail = window[-16:]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return  # damaged: the reader says so with its reason
 
 
 def _cell_text(value) -> str:
@@ -231,8 +269,16 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list]]:
         ) from exc
     try:
         sheet = workbook.worksheets[0]
+        # A read-only sheet is parsed while it is read: its damage shows here, not on loading.
         for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
             yield number, list(row)
+    except Exception as exc:
+        raise FileRefused(
+            _(
+                "The workbook cannot be read (%(reason)s). Save it again in Excel as .xlsx.",
+                reason=type(exc).__name__,
+            )
+        ) from exc
     finally:
         workbook.close()
 

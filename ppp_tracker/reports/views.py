@@ -31,7 +31,7 @@ from ppp_tracker.core import versions
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.validation import positive_id
-from ppp_tracker.core.web import locale_code
+from ppp_tracker.core.web import locale_code, url_with_args
 from ppp_tracker.db import db
 from ppp_tracker.registry.views import region_choices
 from ppp_tracker.reports import (
@@ -189,8 +189,13 @@ def export_list(list_name: str, file_format: str):
 
 def export_url(list_name: str, file_format: str) -> str:
     """The export of the list on this page, with the page's filters (and without its page)."""
-    args = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
-    return url_for("reports.export_list", list_name=list_name, file_format=file_format, **args)
+    return url_with_args(
+        "reports.export_list",
+        request.args,
+        ("page", "per_page"),
+        list_name=list_name,
+        file_format=file_format,
+    )
 
 
 def export_buttons(list_name: str) -> Markup:
