@@ -159,6 +159,12 @@ class PenaltySchema(ma.Schema):
 class ResponsePeriodSchema(ma.Schema):
     days = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=365))
     working = ma.fields.Boolean(required=True)
+    from_receipt = ma.fields.Boolean(
+        metadata={
+            "description": "the period runs from the day the contractor received a claim "
+            "(default false: from the day it is sent)"
+        }
+    )
 
 
 class InstallmentSchema(ma.Schema):
@@ -227,6 +233,7 @@ class ContractSchema(ma.Schema):
             "response_period": {
                 "days": contract.response_days,
                 "working": contract.response_working,
+                "from_receipt": contract.response_from_receipt,
             },
             "officer": contract.officer.email if contract.officer else None,
             "installments": contract.installments,

@@ -35,6 +35,7 @@ from ppp_tracker.claims.codes import (
     LETTER_LANGUAGES,
     CaseOutcome,
     ClaimStatus,
+    DeliveryMethod,
     Demand,
     Escalation,
     ReplyKind,
@@ -229,6 +230,21 @@ class ClaimSchema(ma.Schema):
     outgoing_number = ma.fields.String(dump_only=True, allow_none=True)
     sent_on = StrictDate(dump_only=True, allow_none=True)
     response_due_on = StrictDate(dump_only=True, allow_none=True)
+    response_from_receipt = ma.fields.Boolean(
+        dump_only=True,
+        metadata={"description": "the reply period runs from the contractor's receipt"},
+    )
+    reply_period_running = ma.fields.Function(
+        lambda c: c.sent_on is not None and not c.awaiting_receipt,
+        dump_only=True,
+        metadata={
+            "description": "false while a period that runs from receipt waits for the receipt "
+            "(response_due_on is then null)"
+        },
+    )
+    delivery = ma.fields.Function(
+        lambda c: DeliverySchema().dump(c) if c.sent_on is not None else None, dump_only=True
+    )
     previous_id = ma.fields.Integer(dump_only=True, allow_none=True)
     drafted_by = ma.fields.String(dump_only=True)
     approved_by = ma.fields.Function(lambda c: _email(c.approved_by), dump_only=True)
@@ -263,6 +279,35 @@ class ClaimSchema(ma.Schema):
         dump_only=True,
     )
     created_at = ma.fields.DateTime(dump_only=True)
+
+
+class DeliverySchema(ma.Schema):
+    method = enum_field(DeliveryMethod, attribute="delivery_method", data_key="method")
+    received_on = StrictDate(
+        allow_none=True,
+        metadata={"description": "the day the contractor received the claim; null: not yet"},
+    )
+    document_id = Id(
+        attribute="delivery_document_id",
+        data_key="document_id",
+        allow_none=True,
+        metadata={"description": "the proof: a document of the claim's contract (a scan)"},
+    )
+
+
+class DeliveryInSchema(ma.Schema):
+    method = enum_field(DeliveryMethod, required=True)
+    received_on = StrictDate(
+        allow_none=True,
+        metadata={"description": "the day the contractor received the claim; null: not yet"},
+    )
+    document_id = Id(
+        allow_none=True,
+        metadata={
+            "description": "the proof: a document of the claim's contract (upload the scan "
+            "there, type claimDeliveryProof)"
+        },
+    )
 
 
 class ClaimPatchSchema(ma.Schema):
@@ -391,6 +436,19 @@ class ClaimSend(MethodView):
         )
         queue_render(claim.id)
         return claim
+
+
+@blp.route("/claims/<int(max=2147483647):claim_id>/delivery")
+class ClaimDelivery(MethodView):
+    @requires(Permission.MANAGE_CLAIMS)
+    @blp.arguments(DeliveryInSchema)
+    @blp.response(200, ClaimSchema)
+    def post(self, data, claim_id):
+        """Record how a sent claim was delivered, the day the contractor received it and the
+        proof. Where the contract counts the reply period from receipt, `response_due_on`
+        follows `received_on` (null until it is known). Recording again corrects the record."""
+        user = need(Permission.MANAGE_CLAIMS)
+        return run_service(services.record_delivery, user, _claim(claim_id), data)
 
 
 @blp.route("/claims/<int(max=2147483647):claim_id>/replies")

@@ -43,6 +43,25 @@ SENT_STATUSES = frozenset(
 )
 
 
+class DeliveryMethod(LabelledEnum):
+    """How a sent claim reached the contractor (the proof differs: a courier's receipt, the
+    postal notice of delivery, a read receipt, the e-document system's delivery record)."""
+
+    COURIER = "courier"
+    REGISTERED_MAIL = "registered_mail"
+    EMAIL = "email"
+    EDOCUMENT = "edocument"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            "courier": _l("By courier (delivered by hand)"),
+            "registered_mail": _l("Registered mail with notice of delivery"),
+            "email": _l("E-mail"),
+            "edocument": _l("Electronic document (e-document system)"),
+        }
+
+
 class Demand(LabelledEnum):
     """What the letter demands of the contractor."""
 

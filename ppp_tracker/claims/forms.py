@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -15,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from ppp_tracker.claims.codes import CaseOutcome, Demand, Escalation, ReplyKind
+from ppp_tracker.claims.codes import CaseOutcome, DeliveryMethod, Demand, Escalation, ReplyKind
 from ppp_tracker.core.forms import MoneyField
 
 
@@ -73,6 +74,21 @@ class ReplyForm(FlaskForm):
     incoming_number = StringField(_l("Their number"), validators=[Optional(), Length(max=64)])
     summary = TextAreaField(_l("What they say"), validators=[Optional(), Length(max=20_000)])
     paid_amount = MoneyField(_l("Penalty paid, ₸"), validators=[Optional()])
+
+
+class DeliveryForm(FlaskForm):
+    method = SelectField(_l("Delivered"), choices=DeliveryMethod.choices)
+    delivered_on = DateField(
+        _l("Received by the contractor on"),
+        validators=[Optional()],
+        description=_l("Empty while the receipt is not known yet."),
+    )
+    proof_file = FileField(
+        _l("Proof (a scan)"),
+        description=_l(
+            "The signed courier receipt, the postal notice of delivery, the read receipt."
+        ),
+    )
 
 
 class EscalateForm(FlaskForm):

@@ -212,6 +212,26 @@ def days(n: int, lang: str = "ru") -> str:
     return f"{n} {word}"
 
 
+def reply_term(letter: dict, lang: str = "ru") -> str:
+    """By when the letter asks for a reply: a date, or — where the contract counts the period
+    from receipt, which the department does not know when it sends — the period itself."""
+    if letter.get("response_due_on") is not None:
+        return date_until(letter["response_due_on"], lang)
+    n = int(letter.get("response_days") or 0)
+    working = letter.get("response_working", True)
+    if lang == "kk":
+        kind = "жұмыс күні" if working else "күнтізбелік күн"
+        return f"осы талапты алған күннен бастап {n} {kind} ішінде"
+    # "в течение" takes the genitive: 1 / 21 рабочего дня, 2 / 5 / 11 рабочих дней.
+    single = n % 10 == 1 and n % 100 != 11
+    if working:
+        adjective = "рабочего" if single else "рабочих"
+    else:
+        adjective = "календарного" if single else "календарных"
+    word = "дня" if single else "дней"
+    return f"в течение {n} {adjective} {word} со дня получения настоящей претензии"
+
+
 # --- the sandbox ---------------------------------------------------------------------------------
 
 
@@ -229,6 +249,7 @@ def _filters(lang: str) -> dict:
         "date_of": _guard(lambda d: date_of(d, lang)),
         "date_on": _guard(lambda d: date_on(d, lang)),
         "date_until": _guard(lambda d: date_until(d, lang)),
+        "reply_term": _guard(lambda letter: reply_term(letter, lang)),
         "dmy": _guard(dmy),
         "money": _guard(lambda a: money(a, lang)),
         "words": _guard(lambda a: amount_in_words(a, lang)),
@@ -243,6 +264,8 @@ FILTER_HELP = {
     "date_of": "от «12» июня 2014 г. / 2014 жылғы «12» маусымдағы",
     "date_on": "«10» июля 2014 г. / 2014 жылғы «10» шілдеде",
     "date_until": "до «15» июля 2014 г. / 2014 жылғы «15» шілдеге дейін",
+    "reply_term": "letter|reply_term: до «15» июля 2014 г., or, when the period runs from"
+    " receipt, в течение 10 рабочих дней со дня получения настоящей претензии",
     "dmy": "12.06.2014",
     "money": "3 003 000,00 ₸",
     "words": "три миллиона три тысячи тенге 00 тиын",
@@ -741,6 +764,7 @@ def sample_context(variant: int = 0) -> dict:
             "date": None,
             "sequence": 1,
             "response_due_on": date(2014, 6, 26),
+            "response_from_receipt": False,
             "response_days": 10,
             "response_working": True,
             "demand": "perform_and_pay",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from ppp_tracker.claims.codes import (
     CaseOutcome,
     ClaimStatus,
+    DeliveryMethod,
     Demand,
     FlagReason,
     NoticeStatus,
@@ -20,7 +21,13 @@ from ppp_tracker.claims.codes import (
 from ppp_tracker.core.audit import Audited
 from ppp_tracker.db import Money, Percent, UTCDateTime, db, utcnow
 from ppp_tracker.registry.codes import PenaltyBase
-from ppp_tracker.registry.models import Contract, Milestone, TimestampMixin, enum_type
+from ppp_tracker.registry.models import (
+    Contract,
+    Document,
+    Milestone,
+    TimestampMixin,
+    enum_type,
+)
 
 
 class Claim(Audited, TimestampMixin, db.Model):
@@ -32,7 +39,7 @@ class Claim(Audited, TimestampMixin, db.Model):
         sa.Index("ix_claims_status_response_due_on", "status", "response_due_on"),
         sa.CheckConstraint(
             "(status IN ('draft', 'approved', 'withdrawn')) OR (outgoing_number IS NOT NULL"
-            " AND sent_on IS NOT NULL AND response_due_on IS NOT NULL)",
+            " AND sent_on IS NOT NULL AND (response_due_on IS NOT NULL OR response_from_receipt))",
             name="sent_has_number",
         ),
     )
@@ -69,8 +76,20 @@ class Claim(Audited, TimestampMixin, db.Model):
     #: sequence restarts yearly).
     outgoing_number: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     sent_on: Mapped[date | None]
-    #: sent_on + the contract's response period (working or calendar days).
+    #: sent_on (or received_on, see response_from_receipt) + the contract's response period
+    #: (working or calendar days); NULL while a period that runs from receipt has not started.
     response_due_on: Mapped[date | None]
+    #: The contract's rule when the letter was sent: the reply period runs from the day the
+    #: contractor received the letter, not from sending.
+    response_from_receipt: Mapped[bool] = mapped_column(default=False)
+    #: How the letter was delivered, the day the contractor received it, and the proof (a scan,
+    #: a document of the contract typed claimDeliveryProof).
+    delivery_method: Mapped[DeliveryMethod | None] = mapped_column(enum_type(DeliveryMethod))
+    received_on: Mapped[date | None]
+    delivery_document_id: Mapped[int | None] = mapped_column(
+        # use_alter: documents → milestones → claims → documents is a cycle of foreign keys.
+        sa.ForeignKey("documents.id", ondelete="SET NULL", use_alter=True)
+    )
 
     #: "worker:claims.scan" or the e-mail of the person who drafted it.
     drafted_by: Mapped[str] = mapped_column(sa.String(255))
@@ -90,6 +109,7 @@ class Claim(Audited, TimestampMixin, db.Model):
     letter_snapshot: Mapped[dict | None] = deferred(mapped_column(sa.JSON))
 
     contract: Mapped[Contract] = relationship()
+    delivery_document: Mapped[Document | None] = relationship()
     previous: Mapped[Claim | None] = relationship(remote_side=[id])
     lines: Mapped[list[ClaimMilestone]] = relationship(
         back_populates="claim", cascade="all, delete-orphan", order_by="ClaimMilestone.id"
@@ -113,6 +133,12 @@ class Claim(Audited, TimestampMixin, db.Model):
     @property
     def milestone_ids(self) -> list[int]:
         return [line.milestone_id for line in self.lines]
+
+    @property
+    def awaiting_receipt(self) -> bool:
+        """Sent, its reply period runs from receipt, and the receipt is not recorded yet: the
+        reply deadline is not running."""
+        return self.sent_on is not None and self.response_from_receipt and self.received_on is None
 
     def __repr__(self) -> str:
         return f"<Claim {self.id} #{self.sequence} {self.status} {self.outgoing_number or ''}>"

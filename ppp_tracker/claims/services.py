@@ -32,6 +32,7 @@ from ppp_tracker.claims.codes import (
     LETTER_LANGUAGES,
     SENT_STATUSES,
     ClaimStatus,
+    DeliveryMethod,
     Demand,
     Escalation,
     FlagReason,
@@ -59,7 +60,7 @@ from ppp_tracker.deadlines.rules import OPEN_STATUSES, effective_due, fmt
 from ppp_tracker.money import format_money
 from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.codes import ContractStatus, MilestoneStatus, Obligor, PenaltyBase
-from ppp_tracker.registry.models import Contract, Milestone
+from ppp_tracker.registry.models import Contract, Document, Milestone
 from ppp_tracker.registry.services import _money
 
 MAX_TEXT = 20_000
@@ -636,7 +637,10 @@ def send_claim(user, claim: Claim, sent_on, outgoing_number: str | None = None) 
         numbering.register_used(number, sent_on)
     else:
         number = numbering.take_next(on=sent_on)
-    due = response_due(claim.contract, sent_on)
+    # Where the contract says the reply period runs from receipt, it has not started yet: the
+    # deadline is set when the receipt is recorded (record_delivery).
+    from_receipt = claim.contract.response_from_receipt
+    due = None if from_receipt else response_due(claim.contract, sent_on)
     fields = {
         "status": ClaimStatus.SENT,
         "outgoing_prefix": number.prefix,
@@ -645,6 +649,7 @@ def send_claim(user, claim: Claim, sent_on, outgoing_number: str | None = None) 
         "outgoing_number": str(number),
         "sent_on": sent_on,
         "response_due_on": due,
+        "response_from_receipt": from_receipt,
     }
     # The conditional UPDATE is the claim on the work: of two concurrent sends of one letter
     # only one changes the row; the other finds it sent, stops, and its rollback returns the
@@ -670,6 +675,87 @@ def send_claim(user, claim: Claim, sent_on, outgoing_number: str | None = None) 
     }
     db.session.flush()
     registry_services.recompute_claim_dependents(user, claim)
+    return claim
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+def record_delivery(user, claim: Claim, data: dict, proof: Document | None = None) -> Claim:
+    """How a sent claim was delivered, the day the contractor received it, and the proof.
+
+    `data`: `method` (required), `received_on` (a date or None: not received yet),
+    `document_id` (a document of the claim's contract; `proof`, a document just uploaded, wins).
+    Where the reply period runs from receipt, the deadline follows `received_on`. Recorded again,
+    it corrects the earlier record; only the receipt date of a claim already escalated on its
+    deadline is fixed (the next claim stands on it).
+    """
+    if claim.status not in SENT_STATUSES:
+        raise Conflict({"_request": [_("Only a sent claim can have its delivery recorded.")]})
+    errors = Errors()
+    method = None
+    try:
+        method = DeliveryMethod(data.get("method"))
+    except ValueError:
+        if data.get("method") in (None, ""):
+            errors.add("method", _("This field is required."))
+        else:
+            errors.add(
+                "method",
+                _(
+                    "Unknown value %(value)s; allowed: %(allowed)s.",
+                    value=repr(data.get("method")),
+                    allowed=", ".join(m.value for m in DeliveryMethod),
+                ),
+            )
+    received = data.get("received_on")
+    if received is not None:
+        if not isinstance(received, date):
+            errors.add("received_on", _("Must be a date (YYYY-MM-DD)."))
+        else:
+            check_date_range(errors, "received_on", received)
+            if received < claim.sent_on:
+                errors.add(
+                    "received_on",
+                    _(
+                        "The contractor cannot receive the claim before it was sent (%(d)s).",
+                        d=fmt(claim.sent_on),
+                    ),
+                )
+            elif received > clock.today():
+                errors.add("received_on", _("A receipt cannot be recorded for a future day."))
+    document = proof
+    if document is None and data.get("document_id") is not None:
+        document = db.session.get(Document, data["document_id"])
+        if document is None or document.contract_id != claim.contract_id:
+            errors.add("document_id", _("Not a document of this claim's contract."))
+            document = None
+    errors.raise_if_any()
+    if (
+        claim.status == ClaimStatus.ESCALATED
+        and claim.response_from_receipt
+        and received != claim.received_on
+    ):
+        raise Conflict(
+            {
+                "received_on": [
+                    _(
+                        "The claim was escalated on the deadline its receipt gave; the receipt"
+                        " date can no longer change."
+                    )
+                ]
+            }
+        )
+    due = claim.response_due_on
+    if claim.response_from_receipt:
+        due = response_due(claim.contract, received) if received else None
+    # Set together after every read, so the audit log holds the change as one event.
+    claim.delivery_method = method
+    claim.received_on = received
+    if document is not None:
+        claim.delivery_document_id = document.id
+    claim.response_due_on = due
+    db.session.flush()
     return claim
 
 
@@ -858,13 +944,20 @@ def claim_facts(claim: Claim) -> dict:
         .order_by(Claim.sent_on, Claim.id)
     ).all()
     prepared = claim.prepared_by or claim.last_editor or claim.created_by
+    from_receipt = (
+        claim.response_from_receipt if claim.sent_on is not None else contract.response_from_receipt
+    )
     paid = [i for i in contract.installments if i.paid_amount]
     return {
         "letter": {
             "number": claim.outgoing_number,
             "date": claim.sent_on,
             "sequence": claim.sequence,
-            "response_due_on": claim.response_due_on or response_due(contract, clock.today()),
+            # A period from receipt has no date in the letter: it names the period instead.
+            "response_from_receipt": from_receipt,
+            "response_due_on": None
+            if from_receipt
+            else claim.response_due_on or response_due(contract, clock.today()),
             "response_days": contract.response_days,
             "response_working": contract.response_working,
             "demand": str(claim.demand),

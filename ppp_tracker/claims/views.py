@@ -41,6 +41,7 @@ from ppp_tracker.claims.forms import (
     ActionForm,
     CaseForm,
     ClaimForm,
+    DeliveryForm,
     EscalateForm,
     HearingForm,
     HeldForm,
@@ -61,7 +62,8 @@ from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.penalty import contract_penalty
 from ppp_tracker.deadlines.rules import effective_due, fmt
 from ppp_tracker.money import format_money
-from ppp_tracker.registry.codes import Obligor
+from ppp_tracker.registry import services as registry_services
+from ppp_tracker.registry.codes import DocumentType, Obligor
 from ppp_tracker.registry.models import Contract, Milestone, Party
 from ppp_tracker.registry.views import _history
 
@@ -167,6 +169,14 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
     forms.setdefault("approve_form", ActionForm(formdata=None))
     forms.setdefault("send_form", SendForm(formdata=None, sent_on=today))
     forms.setdefault("reply_form", ReplyForm(formdata=None, received_on=today))
+    forms.setdefault(
+        "delivery_form",
+        DeliveryForm(
+            formdata=None,
+            method=str(claim.delivery_method) if claim.delivery_method else None,
+            delivered_on=claim.received_on,
+        ),
+    )
     forms.setdefault("escalate_form", EscalateForm(formdata=None, next_as_of=today))
     forms.setdefault("withdraw_form", WithdrawForm(formdata=None))
     forms.setdefault("restore_form", ActionForm(formdata=None))
@@ -332,7 +342,14 @@ def edit_claim(claim_id: int):
     ), status
 
 
-def _act(claim: Claim, action, success: str | None, form=None, key: str | None = None):
+def _act(
+    claim: Claim,
+    action,
+    success: str | None,
+    form=None,
+    key: str | None = None,
+    renamed: dict[str, str] | None = None,
+):
     """Run a state change; refusals (409) come back as a flash, field errors next to fields."""
     try:
         result = action()
@@ -340,6 +357,8 @@ def _act(claim: Claim, action, success: str | None, form=None, key: str | None =
     except Invalid as exc:
         db.session.rollback()
         db.session.refresh(claim)
+        if renamed:
+            exc = type(exc)({renamed.get(k, k): v for k, v in exc.errors.items()})
         if form is not None and any(k != "_request" for k in exc.errors):
             apply_errors(form, exc)
             return None, _claim_page(claim, 422, **{key: form})
@@ -382,16 +401,61 @@ def send(claim_id: int):
     if page is not None:
         return page
     queue_render(sent.id)
-    flash(
-        _(
+    if sent.response_due_on is None:
+        message = _(
+            "Sent: outgoing No. %(n)s of %(d)s; the reply period runs from the contractor's"
+            " receipt: record it when known.",
+            n=sent.outgoing_number,
+            d=fmt(sent.sent_on),
+        )
+    else:
+        message = _(
             "Sent: outgoing No. %(n)s of %(d)s; the reply is due by %(due)s.",
             n=sent.outgoing_number,
             d=fmt(sent.sent_on),
             due=fmt(sent.response_due_on),
-        ),
-        "success",
-    )
+        )
+    flash(message, "success")
     return redirect(url_for("claims.claim", claim_id=claim.id))
+
+
+@bp.post("/claims/<int(max=2147483647):claim_id>/delivery")
+def delivery(claim_id: int):
+    user = require(Permission.MANAGE_CLAIMS)
+    claim = get_in_scope(Claim, claim_id)
+    form = DeliveryForm()
+    if not form.validate_on_submit():
+        return _claim_page(claim, 422, delivery_form=form)
+    data = {"method": form.method.data, "received_on": form.delivered_on.data}
+
+    def record():
+        proof = None
+        upload = form.proof_file.data
+        if upload is not None and getattr(upload, "filename", ""):
+            # The scan is a typed document of the contract: the registry's one upload path,
+            # with its limits (size, types, content) and its audit.
+            try:
+                proof = registry_services.add_document(
+                    user,
+                    owner=claim.contract,
+                    document_type=DocumentType.CLAIM_DELIVERY_PROOF,
+                    title=_("Proof of delivery of claim No. %(n)s", n=claim.outgoing_number),
+                    filename=upload.filename,
+                    content=upload.read(),
+                )
+            except Invalid as exc:
+                messages = [m for ms in exc.errors.values() for m in ms]
+                raise Invalid({"proof_file": messages}) from None
+        return services.record_delivery(user, claim, data, proof)
+
+    _result, page = _act(
+        claim, record, _("The delivery is recorded."), form, "delivery_form", DELIVERY_FIELDS
+    )
+    return page or redirect(url_for("claims.claim", claim_id=claim.id) + "#delivery")
+
+
+#: The service's field names → the delivery form's (whose names stay unique on the claim page).
+DELIVERY_FIELDS = {"received_on": "delivered_on", "document_id": "proof_file"}
 
 
 @bp.post("/claims/<int(max=2147483647):claim_id>/reply")

@@ -286,6 +286,8 @@ class DocumentType(LabelledEnum):
     FINAL_AUDIT = "finalAudit"
     LAND_AND_SETTLEMENT = "landAndSettlementImpact"
     CONTRACT_NOTICE = "contractNotice"
+    #: A scan proving that a claim letter reached the contractor (kept off the OCDS export).
+    CLAIM_DELIVERY_PROOF = "claimDeliveryProof"
     OTHER = "other"
 
     @classmethod
@@ -303,6 +305,7 @@ class DocumentType(LabelledEnum):
             "finalAudit": _l("Audit"),
             "landAndSettlementImpact": _l("Land documents"),
             "contractNotice": _l("Notice or letter"),
+            "claimDeliveryProof": _l("Proof of a claim's delivery"),
             "other": _l("Other"),
         }
 

@@ -113,6 +113,7 @@ class ContractForm(FlaskForm):
         "penalty.cap_percent": "penalty_cap",
         "response_period.days": "response_days",
         "response_period.working": "response_working",
+        "response_period.from_receipt": "response_from_receipt",
     }
 
     number = StringField(_l("Number"), validators=[DataRequired(), Length(max=64)])
@@ -145,6 +146,11 @@ class ContractForm(FlaskForm):
         _l("Response period, days"), default=10, validators=[DataRequired(), NumberRange(1, 365)]
     )
     response_working = BooleanField(_l("Working days"), default=True)
+    response_from_receipt = BooleanField(
+        _l("Counted from the contractor's receipt of a claim"),
+        default=False,
+        description=_l("Unticked: from the day the claim is sent."),
+    )
     grace_working_days = IntegerField(
         _l("Grace period, working days"), default=1, validators=[Optional(), NumberRange(0, 60)]
     )

@@ -233,6 +233,8 @@ class Contract(Audited, TimestampMixin, db.Model):
     #: Days the contractor has to answer a claim, and whether they are working days.
     response_days: Mapped[int] = mapped_column(sa.Integer, default=10)
     response_working: Mapped[bool] = mapped_column(default=True)
+    #: The response period runs from the day the contractor received a claim (else from sending).
+    response_from_receipt: Mapped[bool] = mapped_column(default=False)
     #: Working days after the effective due date before a claim is drafted.
     grace_working_days: Mapped[int] = mapped_column(sa.Integer, default=1)
     #: Officer in charge of the contract; default responsible of its milestones.

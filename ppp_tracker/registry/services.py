@@ -569,6 +569,11 @@ def save_contract(user: User, data: dict, contract: Contract | None = None) -> C
                     errors.add("response_period.working", _("Must be true or false."))
                 else:
                     values["response_working"] = period["working"]
+            if "from_receipt" in period:
+                if not isinstance(period.get("from_receipt"), bool):
+                    errors.add("response_period.from_receipt", _("Must be true or false."))
+                else:
+                    values["response_from_receipt"] = period["from_receipt"]
     if "grace_working_days" in data:
         values["grace_working_days"] = _int(
             errors, "grace_working_days", data.get("grace_working_days"), maximum=60, required=True

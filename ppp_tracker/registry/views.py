@@ -592,6 +592,7 @@ def edit_contract(contract_id: int | None = None):
             form.penalty_cap.data = contract.penalty_cap_percent
             form.response_days.data = contract.response_days
             form.response_working.data = contract.response_working
+            form.response_from_receipt.data = contract.response_from_receipt
             form.officer.data = contract.officer.email if contract.officer else ""
         else:
             form.project_id.data = request.args.get("project_id", type=int)
@@ -620,6 +621,7 @@ def edit_contract(contract_id: int | None = None):
             "response_period": {
                 "days": form.response_days.data,
                 "working": form.response_working.data,
+                "from_receipt": form.response_from_receipt.data,
             },
             "grace_working_days": form.grace_working_days.data
             if form.grace_working_days.data is not None

@@ -27,7 +27,7 @@ from ppp_tracker.auth.models import User
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.rules import effective_due
-from ppp_tracker.registry.codes import ContractStatus, MilestoneStatus, StageKind
+from ppp_tracker.registry.codes import ContractStatus, DocumentType, MilestoneStatus, StageKind
 from ppp_tracker.registry.models import (
     Contract,
     Document,
@@ -373,7 +373,11 @@ def _documents_for(contracts: list[Contract]) -> list[Document]:
         db.session.scalars(
             sa.select(Document)
             .where(
-                sa.or_(Document.contract_id.in_(contract_ids), Document.project_id.in_(project_ids))
+                sa.or_(
+                    Document.contract_id.in_(contract_ids), Document.project_id.in_(project_ids)
+                ),
+                # A claim's delivery proof is the department's legal paper, not open data.
+                Document.document_type != DocumentType.CLAIM_DELIVERY_PROOF,
             )
             .order_by(Document.id)
         )
