@@ -1,8 +1,15 @@
-"""The alert and digest e-mails: text and HTML, in the recipient's language, with links."""
+"""The alert and digest e-mails: text and HTML, in the recipient's language, with links.
+
+A batch of alerts is composed by `BatchComposer`: each template is rendered once per language
+and shape (which of its optional lines a message has), with markers where the message's own
+fields go, and each message is that text with its fields filled in (escaped in the HTML part).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -10,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from markupsafe import escape
 
 from ppp_tracker.alerts.models import Alert, AlertDelivery, AlertDigest
 from ppp_tracker.alerts.rules import is_overdue_rule, rule_label
@@ -71,10 +79,12 @@ def headline(alert: Alert) -> str:
     return ngettext("Due in %(num)d day", "Due in %(num)d days", alert.days_left)
 
 
-def alert_view(alert: Alert, locale: str) -> AlertView:
+def alert_view(
+    alert: Alert, locale: str, url: Callable[..., str] = external_url, calendar=None
+) -> AlertView:
     milestone = alert.milestone
     contract = milestone.contract
-    calendar = get_calendar()
+    calendar = calendar or get_calendar()
     explanation = effective_due(calendar, milestone.due_on, locale).explanation()
     penalty = None
     if is_overdue_rule(alert.rule):
@@ -97,7 +107,7 @@ def alert_view(alert: Alert, locale: str) -> AlertView:
         as_of=dmy(alert.as_of),
         penalty=penalty,
         responsible=responsible.name if responsible is not None else None,
-        url=external_url("registry.milestone", milestone_id=milestone.id),
+        url=url("registry.milestone", milestone_id=milestone.id),
         rule=rule_label(alert.rule),
     )
 
@@ -107,6 +117,7 @@ def _subject_title(title: str) -> str:
 
 
 def alert_email(delivery: AlertDelivery) -> Email:
+    """One alert's e-mail, rendered plainly (a batch uses BatchComposer: the same text)."""
     user = delivery.user
     locale = user_locale(user)
     with force_locale(locale):
@@ -117,23 +128,110 @@ def alert_email(delivery: AlertDelivery) -> Email:
             "reason": delivery.reason.label,
             "settings_url": external_url("auth.profile"),
         }
-        subject = _(
-            "%(headline)s: %(title)s — contract No. %(n)s (due %(date)s)",
-            headline=view.headline,
-            title=_subject_title(view.title),
-            n=delivery.alert.milestone.contract.number,
-            date=view.effective_due_on,
-        )
         text = render_template("emails/alert.txt", **context)
         html = render_template("emails/alert.html", **context)
+        return _alert_message(delivery, view, text, html)
+
+
+def _alert_message(delivery: AlertDelivery, view: AlertView, text: str, html: str) -> Email:
+    subject = _(
+        "%(headline)s: %(title)s — contract No. %(n)s (due %(date)s)",
+        headline=view.headline,
+        title=_subject_title(view.title),
+        n=delivery.alert.milestone.contract.number,
+        date=view.effective_due_on,
+    )
     return Email(
-        to=(user.email,),
+        to=(delivery.user.email,),
         subject=subject,
         text=text,
         html=html,
         message_id=f"alert-{delivery.id}@ppp-tracker",
         headers={"Auto-Submitted": "auto-generated", "X-PPP-Alert": str(delivery.alert_id)},
     )
+
+
+#: A field's place in a rendered skeleton; no field value or template text contains \x1e.
+_MARK = "\x1e{}\x1e"
+_MARKED = re.compile("\x1e(\\w+)\x1e")
+#: The view's fields filled in per message (the others decide the shape, or are not shown).
+_FIELDS = [f.name for f in fields(AlertView) if f.name not in ("alert", "overdue")]
+
+
+class BatchComposer:
+    """Composes the alert e-mails of one batch: the link builder, the calendar and the settings
+    link once per batch; each template once per language and shape, not once per message."""
+
+    def __init__(self):
+        base = urlsplit(current_app.config["BASE_URL"])
+        self.adapter = current_app.url_map.bind(
+            base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http"
+        )
+        self.calendar = get_calendar()
+        self.settings_url = self.url("auth.profile")
+        self.skeletons: dict[tuple, tuple[str, str]] = {}
+
+    def url(self, endpoint: str, **values) -> str:
+        return self.adapter.build(endpoint, values, force_external=True)
+
+    def compose(self, deliveries: list[AlertDelivery]) -> dict[int, Email | Exception]:
+        """The e-mails of `deliveries` by delivery id (an exception where composing failed),
+        composed language by language."""
+        out: dict[int, Email | Exception] = {}
+        by_locale: dict[str, list[AlertDelivery]] = {}
+        for delivery in deliveries:
+            by_locale.setdefault(user_locale(delivery.user), []).append(delivery)
+        for locale, group in by_locale.items():
+            with force_locale(locale):
+                for delivery in group:
+                    try:
+                        out[delivery.id] = self._email(delivery, locale)
+                    except Exception as exc:  # one broken e-mail must not hold up the batch
+                        current_app.logger.exception("composing delivery %s failed", delivery.id)
+                        out[delivery.id] = exc
+        return out
+
+    def _email(self, delivery: AlertDelivery, locale: str) -> Email:
+        view = alert_view(delivery.alert, locale, self.url, self.calendar)
+        values = {name: getattr(view, name) for name in _FIELDS}
+        values["reason"] = delivery.reason.label
+        same_date = view.due_on == view.effective_due_on
+        shape = (
+            locale,
+            view.overdue,
+            view.penalty is not None,
+            bool(view.days_left),
+            view.responsible is not None,
+            same_date,
+        )
+        skeleton = self.skeletons.get(shape)
+        if skeleton is None:
+            skeleton = self.skeletons[shape] = self._skeleton(view, same_date)
+        text, html = skeleton
+
+        def fill(template: str, quote) -> str:
+            return _MARKED.sub(lambda m: quote(str(values[m.group(1)])), template)
+
+        return _alert_message(delivery, view, fill(text, str), fill(html, escape))
+
+    def _skeleton(self, view: AlertView, same_date: bool) -> tuple[str, str]:
+        marked = {name: _MARK.format(name) for name in _FIELDS}
+        if same_date:
+            marked["due_on"] = marked["effective_due_on"]
+        for name in ("penalty", "responsible"):
+            if getattr(view, name) is None:
+                marked[name] = None
+        if not view.days_left:
+            marked["days_left"] = view.days_left
+        context = {
+            "item": replace(view, **marked),
+            "reason": _MARK.format("reason"),
+            "settings_url": self.settings_url,
+        }
+        return (
+            render_template("emails/alert.txt", **context),
+            render_template("emails/alert.html", **context),
+        )
 
 
 def digest_email(digest: AlertDigest, deliveries: list[AlertDelivery]) -> Email:

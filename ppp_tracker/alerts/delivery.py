@@ -1,24 +1,18 @@
-"""Sending alerts: claim a delivery (or a digest) with a conditional UPDATE, check that it is
-still true, send it, record the outcome. Services: they flush, `alerts.jobs` commits.
-
-The claim is committed before the e-mail leaves, so two workers (a retried task, a message
-delivered twice, a scan queueing lost work again) can never both send it. A worker that dies
-between sending and recording leaves the row "sending"; after ALERT_SEND_LEASE_SECONDS it is
-taken over and sent again under the same Message-ID — the one case where a reader might see a
-message twice, which no protocol over SMTP can rule out.
+"""Sending alerts through the outbox (`core.outbox`): a batch of deliveries claimed at once,
+each checked to be still true, composed (`compose.BatchComposer`), sent over one connection and
+recorded; digests one by one. Services: the outbox commits where its protocol needs it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from ppp_tracker.alerts.audience import refusal
-from ppp_tracker.alerts.compose import alert_email, digest_email
+from ppp_tracker.alerts.compose import BatchComposer, digest_email
 from ppp_tracker.alerts.models import (
     Alert,
     AlertDelivery,
@@ -27,13 +21,33 @@ from ppp_tracker.alerts.models import (
     DeliveryStatus,
 )
 from ppp_tracker.auth.models import AlertMode
-from ppp_tracker.core.mail import MailError, send_email
+from ppp_tracker.core import outbox
+from ppp_tracker.core.mail import MailError
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.rules import OPEN_STATUSES
 from ppp_tracker.registry.models import Contract, Milestone
 
-#: The longest wait between two attempts; below the broker's visibility timeout (6 h).
-MAX_BACKOFF_SECONDS = 3600
+#: Deliveries sent by one task: one claim, one SMTP connection.
+BATCH = 100
+
+DELIVERIES = outbox.Queue(
+    AlertDelivery,
+    pending=DeliveryStatus.PENDING,
+    sending=DeliveryStatus.SENDING,
+    retry=DeliveryStatus.RETRY,
+    sent=DeliveryStatus.SENT,
+    failed=DeliveryStatus.FAILED,
+    # Digest deliveries go out inside their digest.
+    where=(AlertDelivery.mode == AlertMode.IMMEDIATE,),
+)
+DIGESTS = outbox.Queue(
+    AlertDigest,
+    pending=DeliveryStatus.PENDING,
+    sending=DeliveryStatus.SENDING,
+    retry=DeliveryStatus.RETRY,
+    sent=DeliveryStatus.SENT,
+    failed=DeliveryStatus.FAILED,
+)
 
 
 @dataclass(frozen=True)
@@ -44,83 +58,78 @@ class Outcome:
     retry_in: int | None = None
 
 
-SKIPPED = Outcome("skipped")
-
-
-def backoff_seconds(attempts: int) -> int:
-    base = current_app.config["ALERT_RETRY_BASE_SECONDS"]
-    return min(MAX_BACKOFF_SECONDS, base * 2 ** max(0, attempts - 1))
-
-
-def _claimable(model, now: datetime):
-    config = current_app.config
-    lease = now - timedelta(seconds=config["ALERT_SEND_LEASE_SECONDS"])
-    return sa.or_(
-        model.status.in_([DeliveryStatus.PENDING, DeliveryStatus.RETRY]),
-        sa.and_(
-            model.status == DeliveryStatus.SENDING,
-            model.claimed_at <= lease,
-            model.attempts < config["ALERT_MAX_ATTEMPTS"],
-        ),
-    )
+def outcome_of(result: outbox.Result, row_id: int, unsent: str = "cancelled") -> Outcome:
+    """What became of one row of a batch (for a task or a test sending one)."""
+    if row_id in result.sent:
+        return Outcome("sent")
+    if row_id in result.settled:
+        return Outcome(unsent)
+    if row_id in result.failed:
+        return Outcome("failed")
+    for delay, ids in result.retry.items():
+        if row_id in ids:
+            return Outcome("retry", delay)
+    if row_id in result.busy and result.busy_in is not None:
+        return Outcome("busy", result.busy_in)
+    return Outcome("skipped")
 
 
 def give_up_abandoned(now: datetime) -> int:
-    """Sends whose worker died mid-way ALERT_MAX_ATTEMPTS times fail for good (and say so)."""
-    config = current_app.config
-    lease = now - timedelta(seconds=config["ALERT_SEND_LEASE_SECONDS"])
-    count = 0
-    for model in (AlertDelivery, AlertDigest):
-        result = db.session.execute(
-            sa.update(model)
-            .where(
-                model.status == DeliveryStatus.SENDING,
-                model.claimed_at <= lease,
-                model.attempts >= config["ALERT_MAX_ATTEMPTS"],
+    return outbox.give_up_abandoned(DELIVERIES, now) + outbox.give_up_abandoned(DIGESTS, now)
+
+
+def deliver_batch(ids: list[int]) -> outbox.Result:
+    """Send these immediate deliveries (those free of them): see `core.outbox.deliver`."""
+    return outbox.deliver(DELIVERIES, ids, _compose_deliveries)
+
+
+def _compose_deliveries(ids: list[int]):
+    """Everything the batch's e-mails say, in a few queries; then each e-mail or its cancel."""
+    deliveries = db.session.scalars(
+        sa.select(AlertDelivery)
+        .where(AlertDelivery.id.in_(ids))
+        .options(
+            joinedload(AlertDelivery.user),
+            joinedload(AlertDelivery.alert)
+            .joinedload(Alert.milestone)
+            .options(
+                joinedload(Milestone.responsible),
+                joinedload(Milestone.contract).options(
+                    joinedload(Contract.contractor), joinedload(Contract.officer)
+                ),
+            ),
+        )
+    ).all()
+    latest = _latest_alerts(d.alert.milestone_id for d in deliveries)
+    letters: dict[int, outbox.Letter | outbox.Unsent | Exception] = {}
+    to_send = []
+    for delivery in deliveries:
+        reason = _cancel_reason(delivery, latest.get(delivery.alert.milestone_id))
+        if reason is not None:
+            letters[delivery.id] = outbox.Unsent(
+                {"status": DeliveryStatus.CANCELLED, "cancel_reason": reason}
             )
-            .values(
-                status=DeliveryStatus.FAILED,
-                last_error="the worker stopped while sending, every attempt",
-            )
-            .execution_options(synchronize_session=False)
-        )
-        count += result.rowcount
-    return count
+        else:
+            to_send.append(delivery)
+    for delivery_id, email in BatchComposer().compose(to_send).items():
+        if isinstance(email, Exception):
+            letters[delivery_id] = email
+        else:
+            sent_to = email.to[0]
+            letters[delivery_id] = outbox.Letter(email, on_sent={"sent_to": sent_to})
+
+    def make(delivery_id: int):
+        letter = letters.get(delivery_id)
+        if letter is None:  # deleted meanwhile
+            return outbox.Unsent({"status": DeliveryStatus.CANCELLED})
+        if isinstance(letter, Exception):
+            raise letter
+        return letter
+
+    return make
 
 
-def claim_delivery(delivery_id: int, now: datetime) -> bool:
-    """Take the delivery for this worker: one row changes, or it is someone else's / done."""
-    result = db.session.execute(
-        sa.update(AlertDelivery)
-        .where(
-            AlertDelivery.id == delivery_id,
-            AlertDelivery.mode == AlertMode.IMMEDIATE,
-            _claimable(AlertDelivery, now),
-        )
-        .values(
-            status=DeliveryStatus.SENDING,
-            attempts=AlertDelivery.attempts + 1,
-            claimed_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
-def busy_for(model, row_id: int, now: datetime) -> int | None:
-    """Seconds until another worker's claim on the row runs out, if it is being sent now.
-
-    A second message for a row that is being sent (the broker redelivered it after its worker
-    process died) comes back when the claim can be taken over, instead of being dropped.
-    """
-    row = db.session.get(model, row_id)
-    if row is None or row.status != DeliveryStatus.SENDING or row.claimed_at is None:
-        return None
-    lease = timedelta(seconds=current_app.config["ALERT_SEND_LEASE_SECONDS"])
-    return max(1, int((row.claimed_at + lease - now).total_seconds()) + 1)
-
-
-def _cancel_reason(delivery: AlertDelivery) -> CancelReason | None:
+def _cancel_reason(delivery: AlertDelivery, latest_alert_id: int | None) -> CancelReason | None:
     """Why this reminder is no longer true at the time of sending, if it is not."""
     alert = delivery.alert
     milestone = alert.milestone
@@ -132,95 +141,47 @@ def _cancel_reason(delivery: AlertDelivery) -> CancelReason | None:
         return CancelReason.CLOSED
     if milestone.effective_due_on != alert.effective_due_on:
         return CancelReason.DATE_CHANGED
-    newer = db.session.scalar(
-        sa.select(sa.func.count(Alert.id)).where(
-            Alert.milestone_id == alert.milestone_id, Alert.id > alert.id
-        )
-    )
-    if newer:
+    if latest_alert_id is not None and latest_alert_id > alert.id:
         return CancelReason.SUPERSEDED
     return None
 
 
-def send_delivery(delivery_id: int, now: datetime) -> Outcome:
-    """Send a claimed delivery (or cancel it when no longer true); raises MailError on failure."""
-    # Everything the e-mail says, in one query rather than a lazy load per relationship.
-    delivery = db.session.get(
-        AlertDelivery,
-        delivery_id,
-        options=[
-            joinedload(AlertDelivery.user),
-            joinedload(AlertDelivery.alert)
-            .joinedload(Alert.milestone)
-            .options(
-                joinedload(Milestone.responsible),
-                joinedload(Milestone.contract).options(
-                    joinedload(Contract.contractor), joinedload(Contract.officer)
-                ),
-            ),
-        ],
+def _latest_alerts(milestone_ids) -> dict[int, int]:
+    """The newest alert of each milestone (a later reminder supersedes an earlier one)."""
+    return dict(
+        db.session.execute(
+            sa.select(Alert.milestone_id, sa.func.max(Alert.id))
+            .where(Alert.milestone_id.in_(set(milestone_ids)))
+            .group_by(Alert.milestone_id)
+        ).all()
     )
-    reason = _cancel_reason(delivery)
-    if reason is not None:
-        delivery.status = DeliveryStatus.CANCELLED
-        delivery.cancel_reason = reason
-        db.session.flush()
-        return Outcome("cancelled")
-    email = alert_email(delivery)
-    send_email(email)
-    delivery.status = DeliveryStatus.SENT
-    delivery.sent_at = now
-    delivery.sent_to = delivery.user.email
-    delivery.last_error = None
-    db.session.flush()
-    return Outcome("sent")
-
-
-def record_failure(model, row_id: int, exc: Exception, now: datetime) -> Outcome:
-    """A failed attempt: retry later with backoff, or give up after ALERT_MAX_ATTEMPTS."""
-    row = db.session.get(model, row_id)
-    temporary = getattr(exc, "temporary", True)
-    row.last_error = str(exc)[:2000] or type(exc).__name__
-    if temporary and row.attempts < current_app.config["ALERT_MAX_ATTEMPTS"]:
-        delay = backoff_seconds(row.attempts)
-        row.status = DeliveryStatus.RETRY
-        row.next_attempt_at = now + timedelta(seconds=delay)
-        outcome = Outcome("retry", delay)
-    else:
-        row.status = DeliveryStatus.FAILED
-        row.next_attempt_at = None
-        outcome = Outcome("failed")
-    if isinstance(row, AlertDigest):
-        for delivery in row.deliveries:
-            if delivery.status == DeliveryStatus.PENDING or outcome.status == "failed":
-                delivery.last_error = row.last_error
-                if outcome.status == "failed":
-                    delivery.status = DeliveryStatus.FAILED
-    db.session.flush()
-    return outcome
 
 
 # --- digests ------------------------------------------------------------------------------
 
 
-def claim_digest(digest_id: int, now: datetime) -> bool:
-    """Take the digest; on its first claim, gather the user's waiting reminders into it."""
-    result = db.session.execute(
-        sa.update(AlertDigest)
-        .where(AlertDigest.id == digest_id, _claimable(AlertDigest, now))
-        .values(status=DeliveryStatus.SENDING, attempts=AlertDigest.attempts + 1, claimed_at=now)
-        .returning(AlertDigest.attempts, AlertDigest.user_id)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
-    if result is None:
-        return False
-    attempts, user_id = result
-    if attempts == 1:
-        # Claimed and gathered in one transaction: retries resend exactly what was gathered.
+def deliver_digest(digest_id: int) -> outbox.Result:
+    """Send one user's digest of the reminders still true (gathered before its first attempt)."""
+    result = outbox.deliver(DIGESTS, [digest_id], _compose_digest)
+    if digest_id in result.failed:
+        digest = db.session.get(AlertDigest, digest_id)
+        for delivery in digest.deliveries:
+            if delivery.status == DeliveryStatus.PENDING:
+                delivery.status = DeliveryStatus.FAILED
+                delivery.last_error = digest.last_error
+        db.session.commit()
+    return result
+
+
+def _compose_digest(ids: list[int]):
+    [digest_id] = ids
+    digest = db.session.get(AlertDigest, digest_id)
+    if digest.attempts == 0:
+        # Gathered in the transaction of the first attempt: retries resend exactly this.
         db.session.execute(
             sa.update(AlertDelivery)
             .where(
-                AlertDelivery.user_id == user_id,
+                AlertDelivery.user_id == digest.user_id,
                 AlertDelivery.mode == AlertMode.DIGEST,
                 AlertDelivery.status == DeliveryStatus.PENDING,
                 AlertDelivery.digest_id.is_(None),
@@ -228,19 +189,13 @@ def claim_digest(digest_id: int, now: datetime) -> bool:
             .values(digest_id=digest_id)
             .execution_options(synchronize_session=False)
         )
-    return True
-
-
-def send_digest(digest_id: int, now: datetime) -> Outcome:
-    """Send a claimed digest of the reminders still true; raises MailError on failure."""
-    digest = db.session.get(AlertDigest, digest_id)
-    items = []
+        db.session.expire(digest, ["deliveries"])
+    waiting = [d for d in digest.deliveries if d.status == DeliveryStatus.PENDING]
+    latest_ids = _latest_alerts(d.alert.milestone_id for d in waiting)
     latest: dict[int, AlertDelivery] = {}
-    for delivery in digest.deliveries:
-        if delivery.status != DeliveryStatus.PENDING:
-            continue
-        reason = _cancel_reason(delivery)
+    for delivery in waiting:
         milestone_id = delivery.alert.milestone_id
+        reason = _cancel_reason(delivery, latest_ids.get(milestone_id))
         if reason is None or reason == CancelReason.SUPERSEDED:
             # Within one digest only the newest reminder of a milestone is worth reading.
             previous = latest.get(milestone_id)
@@ -254,31 +209,24 @@ def send_digest(digest_id: int, now: datetime) -> Outcome:
         delivery.status = DeliveryStatus.CANCELLED
         delivery.cancel_reason = reason
     items = sorted(latest.values(), key=lambda d: (d.alert.effective_due_on, d.alert_id))
-    if not items:
-        digest.status = DeliveryStatus.EMPTY
-        db.session.flush()
-        return Outcome("empty")
-    send_email(digest_email(digest, items))
-    digest.status = DeliveryStatus.SENT
-    digest.sent_at = now
-    digest.sent_to = digest.user.email
-    digest.last_error = None
-    for delivery in items:
-        delivery.status = DeliveryStatus.SENT
-        delivery.sent_at = now
-        delivery.sent_to = digest.user.email
-        delivery.last_error = None
-    db.session.flush()
-    return Outcome("sent")
+
+    def make(_digest_id: int):
+        if not items:
+            return outbox.Unsent({"status": DeliveryStatus.EMPTY})
+        sent_to = digest.user.email
+
+        def after_sent(sent_at: datetime) -> None:
+            for delivery in items:
+                delivery.status = DeliveryStatus.SENT
+                delivery.sent_at = sent_at
+                delivery.sent_to = sent_to
+                delivery.last_error = None
+
+        return outbox.Letter(
+            digest_email(digest, items), on_sent={"sent_to": sent_to}, after_sent=after_sent
+        )
+
+    return make
 
 
-__all__ = [
-    "SKIPPED",
-    "MailError",
-    "Outcome",
-    "claim_delivery",
-    "claim_digest",
-    "record_failure",
-    "send_delivery",
-    "send_digest",
-]
+__all__ = ["DELIVERIES", "DIGESTS", "MailError", "Outcome", "deliver_batch", "deliver_digest"]

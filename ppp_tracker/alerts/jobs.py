@@ -11,8 +11,8 @@ from flask import current_app
 
 from ppp_tracker import clock
 from ppp_tracker.alerts import delivery, scan
-from ppp_tracker.alerts.models import AlertDelivery, AlertDigest, ScanRun
-from ppp_tracker.core.mail import MailError
+from ppp_tracker.alerts.models import ScanRun
+from ppp_tracker.core import outbox
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.tracking import refresh_unplanned
 
@@ -22,27 +22,34 @@ log = logging.getLogger(__name__)
 SCAN_BATCH = 500
 #: A guard against a scan that never ends while others keep changing the same rows.
 MAX_BATCHES = 100_000
+#: Deliveries are queued in at least this many tasks, each of at least MIN_TASK_BATCH.
+SPREAD = 4
+MIN_TASK_BATCH = 10
 #: Called with the scan's day after a scan has finished and committed (the reports feature
 #: queues the refresh of the dashboard's snapshots here): name -> fn(as_of).
 SCAN_HOOKS: dict[str, Callable[[date], None]] = {}
 
 
-def _queue(task_name: str, ids: list[int]) -> None:
+def _queue(task_name: str, args: list[tuple], countdown: int | None = None) -> None:
     # This app's own Celery app (not whichever was created last in the process).
     task = current_app.extensions["celery"].tasks[task_name]
-    for row_id in ids:
+    for one in args:
         try:
-            task.delay(row_id)
+            task.apply_async(one, countdown=countdown)
         except Exception:  # the broker is down: the next scan queues it again (stale_work)
-            log.exception("could not queue %s(%s)", task_name, row_id)
+            log.exception("could not queue %s%s", task_name, one)
 
 
-def _queue_deliveries(ids: list[int]) -> None:
-    _queue("alerts.deliver", ids)
+def _queue_deliveries(ids: list[int], countdown: int | None = None) -> None:
+    # A few deliveries are spread over several tasks (so over the worker processes) rather
+    # than all sent by one; many go in full batches.
+    chunk = min(delivery.BATCH, max(MIN_TASK_BATCH, -(-len(ids) // SPREAD)))
+    batches = [(ids[start : start + chunk],) for start in range(0, len(ids), chunk)]
+    _queue("alerts.deliver_batch", batches, countdown)
 
 
 def _queue_digests(ids: list[int]) -> None:
-    _queue("alerts.digest", ids)
+    _queue("alerts.digest", [(digest_id,) for digest_id in ids])
 
 
 def run_scan(
@@ -109,40 +116,34 @@ def run_scan(
     return run
 
 
+def deliver_batch(ids: list[int]) -> outbox.Result:
+    """Send a batch of deliveries (see `core.outbox.deliver`); queue again, after their wait,
+    those refused for now and those another worker holds."""
+    result = delivery.deliver_batch(ids)
+    requeue_later(result)
+    return result
+
+
+def requeue_later(result: outbox.Result) -> None:
+    for delay, ids in result.retry.items():
+        _queue_deliveries(ids, countdown=delay)
+    if result.busy:
+        _queue_deliveries(result.busy, countdown=result.busy_in)
+
+
 def deliver(delivery_id: int) -> delivery.Outcome:
-    """Send one alert delivery: claim (commit), send, record the outcome (commit)."""
-    return _send_once(
-        AlertDelivery, delivery_id, delivery.claim_delivery, delivery.send_delivery, "delivery"
-    )
+    """Send one delivery now, in this process (the CLI, tests); nothing is queued."""
+    return delivery.outcome_of(delivery.deliver_batch([delivery_id]), delivery_id)
 
 
 def deliver_digest(digest_id: int) -> delivery.Outcome:
-    """Send one digest: claim and gather (commit), send, record the outcome (commit)."""
-    return _send_once(AlertDigest, digest_id, delivery.claim_digest, delivery.send_digest, "digest")
-
-
-def _send_once(model, row_id: int, claim, send, label: str) -> delivery.Outcome:
-    """Claim the row (commit), send it, record the outcome (commit); a row someone else holds is
-    left to them ("busy" with when their claim expires)."""
-    if not claim(row_id, clock.now()):
-        busy = delivery.busy_for(model, row_id, clock.now())
-        db.session.rollback()
-        return delivery.SKIPPED if busy is None else delivery.Outcome("busy", busy)
-    db.session.commit()
-    try:
-        outcome = send(row_id, clock.now())
-    except Exception as exc:
-        db.session.rollback()
-        if not isinstance(exc, MailError):
-            current_app.logger.exception("%s %s failed", label, row_id)
-        outcome = delivery.record_failure(model, row_id, exc, clock.now())
-    db.session.commit()
-    return outcome
+    """Send one digest: claim and gather, send, record the outcome."""
+    return delivery.outcome_of(delivery.deliver_digest(digest_id), digest_id, unsent="empty")
 
 
 def _send_deliveries_now(ids: list[int]) -> None:
-    for delivery_id in ids:
-        deliver(delivery_id)
+    for start in range(0, len(ids), delivery.BATCH):
+        delivery.deliver_batch(ids[start : start + delivery.BATCH])
 
 
 def _send_digests_now(ids: list[int]) -> None:

@@ -10,7 +10,7 @@ unique key (milestone, rule, effective due date) refuses a second copy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,7 +20,6 @@ from sqlalchemy.orm import selectinload
 from ppp_tracker import clock
 from ppp_tracker.alerts.audience import may_receive
 from ppp_tracker.alerts.models import (
-    OPEN_DELIVERY_STATUSES,
     Alert,
     AlertDelivery,
     AlertDigest,
@@ -31,7 +30,7 @@ from ppp_tracker.alerts.models import (
 from ppp_tracker.alerts.planning import rules_by_contract
 from ppp_tracker.alerts.rules import AlertRules, Stage, is_overdue_rule
 from ppp_tracker.auth.models import AlertMode, Role, User
-from ppp_tracker.core import versions
+from ppp_tracker.core import outbox, versions
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.rules import OPEN_STATUSES
 from ppp_tracker.registry.models import Contract, Milestone
@@ -298,42 +297,8 @@ def queue_digests(as_of: date, now: datetime) -> list[int]:
 
 
 def stale_work(now: datetime, limit: int = 1000) -> tuple[list[int], list[int]]:
-    """Deliveries and digests whose task was lost or whose worker died: queue them again.
+    """Deliveries and digests whose task was lost or whose worker died: queue them again
+    (`core.outbox.stale`); their tasks claim the rows, so a second message does nothing."""
+    from ppp_tracker.alerts.delivery import DELIVERIES, DIGESTS
 
-    A send that began more than the lease ago and never finished is taken over; a task queued
-    and not started (the broker lost it, or the worker was killed before its ack) is queued
-    again. Their tasks claim the row atomically, so a second message for the same row does
-    nothing.
-    """
-    config = current_app.config
-    waited = now - timedelta(seconds=config["ALERT_REQUEUE_AFTER_SECONDS"])
-    lease = now - timedelta(seconds=config["ALERT_SEND_LEASE_SECONDS"])
-
-    def lost(model):
-        return sa.or_(
-            sa.and_(model.status == DeliveryStatus.PENDING, model.created_at <= waited),
-            sa.and_(model.status == DeliveryStatus.RETRY, model.next_attempt_at <= waited),
-            sa.and_(
-                model.status == DeliveryStatus.SENDING,
-                model.claimed_at <= lease,
-                model.attempts < config["ALERT_MAX_ATTEMPTS"],
-            ),
-        )
-
-    deliveries = db.session.scalars(
-        sa.select(AlertDelivery.id)
-        .where(
-            AlertDelivery.status.in_(OPEN_DELIVERY_STATUSES),
-            AlertDelivery.mode == AlertMode.IMMEDIATE,
-            lost(AlertDelivery),
-        )
-        .order_by(AlertDelivery.id)
-        .limit(limit)
-    ).all()
-    digests = db.session.scalars(
-        sa.select(AlertDigest.id)
-        .where(AlertDigest.status.in_(OPEN_DELIVERY_STATUSES), lost(AlertDigest))
-        .order_by(AlertDigest.id)
-        .limit(limit)
-    ).all()
-    return list(deliveries), list(digests)
+    return outbox.stale(DELIVERIES, now, limit), outbox.stale(DIGESTS, now, limit)

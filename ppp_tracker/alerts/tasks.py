@@ -25,16 +25,21 @@ def scan_deadlines(as_of: str | None = None, trigger: str = "beat") -> int | Non
     return run.id
 
 
-@shared_task(bind=True, name="alerts.deliver", ignore_result=True, max_retries=None)
-def deliver_alert(self, delivery_id: int) -> str:
-    """Send one alert to one person; retried with backoff while the SMTP server fails."""
+@shared_task(name="alerts.deliver_batch", ignore_result=True)
+def deliver_batch(delivery_ids: list[int]) -> int:
+    """Send a batch of alerts over one SMTP connection; those refused for now, and those another
+    worker holds, are queued again for when they can be tried."""
     from ppp_tracker.alerts import jobs
 
     with acting_as(Actor("worker:alerts.deliver")):
-        outcome = jobs.deliver(delivery_id)
-    if outcome.retry_in is not None:
-        raise self.retry(countdown=outcome.retry_in)
-    return outcome.status
+        result = jobs.deliver_batch(delivery_ids)
+    return len(result.sent)
+
+
+@shared_task(name="alerts.deliver", ignore_result=True)
+def deliver_alert(delivery_id: int) -> int:
+    """One alert (messages queued before batches existed): a batch of one."""
+    return deliver_batch(delivery_ids=[delivery_id])
 
 
 @shared_task(bind=True, name="alerts.digest", ignore_result=True, max_retries=None)

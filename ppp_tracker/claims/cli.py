@@ -37,10 +37,9 @@ def scan(as_of: str | None, notify: bool):
         result = services.scan(day)
         db.session.commit()
     if notify:
-        from ppp_tracker.claims.tasks import send_notice
+        from ppp_tracker.claims.tasks import queue_notices
 
-        for notice_id in result.notices:
-            send_notice.delay(notice_id)
+        queue_notices(result.notices)
     click.echo(
         f"as of {day.isoformat()}: drafted {len(result.drafted)}, escalated "
         f"{len(result.escalated)}, lawsuits recommended {len(result.flagged)}, "

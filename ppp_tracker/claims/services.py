@@ -49,6 +49,7 @@ from ppp_tracker.claims.models import (
     LawsuitFlag,
     LetterTemplate,
 )
+from ppp_tracker.core import outbox
 from ppp_tracker.core.audit import current_actor
 from ppp_tracker.core.errors import Conflict, Invalid
 from ppp_tracker.core.mail import Email, MailError, send_email
@@ -1248,51 +1249,24 @@ def queue_notices(claim: Claim, kind: str) -> list[int]:
     return ids
 
 
-def _notice_lease_expired(now):
-    lease = now - timedelta(seconds=current_app.config["ALERT_SEND_LEASE_SECONDS"])
-    return sa.and_(
-        ClaimNotice.status == NoticeStatus.SENDING,
-        # No claim time: taken before claimed_at existed, and stuck since.
-        sa.or_(ClaimNotice.claimed_at.is_(None), ClaimNotice.claimed_at <= lease),
-        ClaimNotice.attempts < current_app.config["ALERT_MAX_ATTEMPTS"],
-    )
+#: The notices' table in the outbox (`core.outbox`): "failed" is refused for now (tried again),
+#: "refused" given up.
+NOTICES = outbox.Queue(
+    ClaimNotice,
+    pending=NoticeStatus.PENDING,
+    sending=NoticeStatus.SENDING,
+    retry=NoticeStatus.FAILED,
+    sent=NoticeStatus.SENT,
+    failed=NoticeStatus.REFUSED,
+    error_column="error",
+    channel_column="channel",
+)
 
 
 def take_notice(notice_id: int) -> bool:
-    """Claim a notice for sending (pending or failed → sending, or a send whose worker died and
-    whose lease ran out); False when someone has it or it is done."""
-    now = clock.now()
-    return (
-        db.session.execute(
-            sa.update(ClaimNotice)
-            .where(
-                ClaimNotice.id == notice_id,
-                sa.or_(
-                    ClaimNotice.status.in_([NoticeStatus.PENDING, NoticeStatus.FAILED]),
-                    _notice_lease_expired(now),
-                ),
-            )
-            .values(
-                status=NoticeStatus.SENDING,
-                attempts=ClaimNotice.attempts + 1,
-                claimed_at=now,
-                next_attempt_at=None,
-            ),
-            execution_options={"synchronize_session": False},
-        ).rowcount
-        == 1
-    )
-
-
-#: Seconds between retries of a temporarily refused notice with ALERT_RETRY_BASE_SECONDS = 60:
-#: 1, 5, 15, 30, 60, 60… minutes (scaled by the setting).
-NOTICE_RETRY_DELAYS = (60, 300, 900, 1800, 3600)
-
-
-def notice_retry_delay(attempts: int) -> int:
-    """Seconds before the next try of a notice refused `attempts` times."""
-    step = NOTICE_RETRY_DELAYS[min(max(attempts, 1) - 1, len(NOTICE_RETRY_DELAYS) - 1)]
-    return max(1, step * current_app.config["ALERT_RETRY_BASE_SECONDS"] // 60)
+    """Claim a notice and mark its attempt (pending or refused for now, or a send whose worker
+    died and whose lease ran out); False when someone has it or it is done."""
+    return outbox.take(NOTICES, notice_id)
 
 
 def notice_email(notice: ClaimNotice) -> Email:
@@ -1353,53 +1327,43 @@ def notice_email(notice: ClaimNotice) -> Email:
 def deliver_notice(notice_id: int) -> str:
     """Send a notice already taken by `take_notice`; returns sent | retry | refused."""
     notice = db.session.get(ClaimNotice, notice_id)
+    token = notice.claimed_at
     try:
         channel = send_email(notice_email(notice))
     except MailError as exc:
-        notice.status = NoticeStatus.FAILED if exc.temporary else NoticeStatus.REFUSED
-        notice.error = str(exc)[:2000]
-        if exc.temporary:
-            notice.next_attempt_at = clock.now() + timedelta(
-                seconds=notice_retry_delay(notice.attempts)
-            )
-        db.session.flush()
-        return "retry" if exc.temporary else "refused"
-    notice.status = NoticeStatus.SENT
-    notice.channel = channel
-    notice.sent_at = clock.now()
-    notice.error = None
-    db.session.flush()
+        delay = outbox.record_failure(NOTICES, notice_id, token, exc, clock.now())
+        db.session.expire(notice)
+        return "refused" if delay is None else "retry"
+    outbox.record_sent(NOTICES, notice_id, token, clock.now(), channel=channel)
+    db.session.expire(notice)
     return "sent"
 
 
-def stale_notices(now=None, limit: int = 1000) -> list[int]:
-    """Notices whose task was lost (the broker was down, or lost its messages in a restart) or
-    whose worker died mid-send: queued again by the scan, like the alerts' `stale_work`.
+def send_notices(ids: list[int]) -> outbox.Result:
+    """Send these notices through the outbox: one claim, one SMTP connection."""
+    return outbox.deliver(NOTICES, ids, _compose_notices)
 
-    A notice written and not taken within ALERT_REQUEUE_AFTER_SECONDS, a refused one whose retry
-    is that much overdue, and a send unfinished after ALERT_SEND_LEASE_SECONDS. Their task takes
-    the row atomically, so a second message for the same notice does nothing.
-    """
-    now = now or clock.now()
-    waited = now - timedelta(seconds=current_app.config["ALERT_REQUEUE_AFTER_SECONDS"])
-    return db.session.scalars(
-        sa.select(ClaimNotice.id)
-        .where(
-            sa.or_(
-                sa.and_(
-                    ClaimNotice.status == NoticeStatus.PENDING, ClaimNotice.created_at <= waited
-                ),
-                sa.and_(
-                    ClaimNotice.status == NoticeStatus.FAILED,
-                    ClaimNotice.attempts < current_app.config["ALERT_MAX_ATTEMPTS"],
-                    sa.or_(
-                        ClaimNotice.next_attempt_at.is_(None),
-                        ClaimNotice.next_attempt_at <= waited,
-                    ),
-                ),
-                _notice_lease_expired(now),
+
+def _compose_notices(ids: list[int]):
+    notices = {
+        n.id: n
+        for n in db.session.scalars(
+            sa.select(ClaimNotice)
+            .where(ClaimNotice.id.in_(ids))
+            .options(
+                selectinload(ClaimNotice.user),
+                selectinload(ClaimNotice.claim).selectinload(Claim.lines),
             )
         )
-        .order_by(ClaimNotice.id)
-        .limit(limit)
-    ).all()
+    }
+
+    def make(notice_id: int) -> outbox.Letter:
+        return outbox.Letter(notice_email(notices[notice_id]))
+
+    return make
+
+
+def stale_notices(now=None, limit: int = 1000) -> list[int]:
+    """Notices whose task was lost or whose worker died mid-send (`core.outbox.stale`): queued
+    again by the scan, like the alerts' `stale_work`."""
+    return outbox.stale(NOTICES, now or clock.now(), limit)

@@ -2,7 +2,7 @@
 
 - `claims.scan` (beat): drafts claims for obligations late past their grace period, the next
   claim for unanswered ones, lawsuit recommendations; then queues the e-mails to legal staff.
-- `claims.send_notice`: one e-mail to one person, claimed with a conditional UPDATE first.
+- `claims.send_notices`: a batch of e-mails to legal staff through the outbox (`core.outbox`).
 - `claims.render_letters`: the DOCX and PDF (ru, kk) of a sent claim, kept as sent.
 """
 
@@ -16,13 +16,12 @@ from flask import current_app
 
 from ppp_tracker import clock
 from ppp_tracker.claims import services
-from ppp_tracker.claims.models import Claim, ClaimNotice
+from ppp_tracker.claims.models import Claim
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
 
-#: How many times a refused e-mail's task retries itself (then the scan's requeue carries on
-#: until ALERT_MAX_ATTEMPTS).
-MAX_RETRIES = len(services.NOTICE_RETRY_DELAYS) + 3
+#: Notices sent by one task: one claim, one SMTP connection.
+BATCH = 100
 
 
 @shared_task(name="claims.scan")
@@ -35,8 +34,7 @@ def scan(as_of: str | None = None, trigger: str = "beat") -> dict | None:
         result = services.scan(day)
         stale = services.stale_notices()
         db.session.commit()
-    for notice_id in dict.fromkeys(result.notices + stale):
-        send_notice.delay(notice_id)
+    queue_notices(list(dict.fromkeys(result.notices + stale)))
     return {
         "drafted": result.drafted,
         "escalated": result.escalated,
@@ -45,20 +43,34 @@ def scan(as_of: str | None = None, trigger: str = "beat") -> dict | None:
     }
 
 
-@shared_task(name="claims.send_notice", bind=True, max_retries=MAX_RETRIES)
-def send_notice(self, notice_id: int) -> str:
-    """Send one notice exactly once: claim it (commit), send, record the outcome (commit)."""
+def queue_notices(ids: list[int], countdown: int | None = None) -> None:
+    """Queue notices in batches (after the commit that wrote them); a broker that is down
+    leaves them to the next scan's `stale_notices`."""
+    for start in range(0, len(ids), BATCH):
+        part = ids[start : start + BATCH]
+        try:
+            send_notices.apply_async((part,), countdown=countdown)
+        except Exception:  # kombu raises several unrelated types when the broker is down
+            current_app.logger.exception("could not queue notices %s", part)
+
+
+@shared_task(name="claims.send_notices", ignore_result=True)
+def send_notices(notice_ids: list[int]) -> int:
+    """Send notices exactly once through the outbox; those refused for now, and those another
+    worker holds, are queued again for when they can be tried."""
     with acting_as(Actor("worker:claims.send_notice")):
-        if not services.take_notice(notice_id):
-            db.session.rollback()
-            return "taken"
-        db.session.commit()
-        outcome = services.deliver_notice(notice_id)
-        attempts = db.session.get(ClaimNotice, notice_id).attempts
-        db.session.commit()
-    if outcome == "retry" and self.request.retries < MAX_RETRIES:
-        raise self.retry(countdown=services.notice_retry_delay(attempts))
-    return outcome
+        result = services.send_notices(notice_ids)
+    for delay, ids in result.retry.items():
+        queue_notices(ids, countdown=delay)
+    if result.busy:
+        queue_notices(result.busy, countdown=result.busy_in)
+    return len(result.sent)
+
+
+@shared_task(name="claims.send_notice", ignore_result=True)
+def send_notice(notice_id: int) -> int:
+    """One notice (messages queued before batches existed): a batch of one."""
+    return send_notices(notice_ids=[notice_id])
 
 
 @shared_task(name="claims.render_letters")

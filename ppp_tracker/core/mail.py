@@ -81,15 +81,41 @@ def build_message(email: Email) -> Message:
 
 
 def send_email(email: Email) -> str:
-    """Deliver now; returns "smtp" or "outbox". Raises MailError on failure."""
-    if not email.to:
-        raise MailError("no recipients", temporary=False)
-    config = current_app.config
-    if not config.get("MAIL_SERVER"):
-        _to_outbox(email)
-        return "outbox"
-    message = build_message(email)
-    try:
+    """Deliver now over a connection of its own; returns "smtp" or "outbox". Raises MailError."""
+    with Mailer() as mailer:
+        return mailer.send(email)
+
+
+class Mailer:
+    """Sends a batch of e-mails over one SMTP connection, opened for the first message.
+
+    A message whose send broke the connection fails (temporarily) and the next one opens a new
+    connection: the broken one is never retried on the spot, since the server may have accepted
+    it before the connection died. When the server cannot be reached at all, the rest of the
+    batch fails with the same error without trying again (it would wait MAIL_TIMEOUT for each).
+    """
+
+    def __init__(self):
+        self.config = current_app.config
+        self.smtp: smtplib.SMTP | None = None
+        self.unreachable: MailError | None = None
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self.config
         if config.get("MAIL_USE_SSL"):
             smtp = smtplib.SMTP_SSL(
                 config["MAIL_SERVER"],
@@ -101,22 +127,57 @@ def send_email(email: Email) -> str:
             smtp = smtplib.SMTP(
                 config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
             )
-        with smtp:
+        try:
             if config.get("MAIL_USE_TLS"):
                 smtp.starttls(context=ssl.create_default_context())
             if config.get("MAIL_USERNAME"):
                 smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-            smtp.send_message(message)
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise MailError(f"recipients refused: {exc.recipients}", temporary=False) from exc
-    except smtplib.SMTPResponseException as exc:
-        raise MailError(
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, email: Email) -> str:
+        """Deliver one message; returns "smtp" or "outbox". Raises MailError on failure."""
+        if not email.to:
+            raise MailError("no recipients", temporary=False)
+        if not self.config.get("MAIL_SERVER"):
+            _to_outbox(email)
+            return "outbox"
+        if self.unreachable is not None:
+            raise self.unreachable
+        message = build_message(email)
+        if self.smtp is None:
+            try:
+                self.smtp = self._connect()
+            except Exception as exc:
+                self.unreachable = _mail_error(exc)
+                raise self.unreachable from exc
+        try:
+            self.smtp.send_message(message)
+        except Exception as exc:
+            error = _mail_error(exc)
+            if not isinstance(exc, smtplib.SMTPResponseException) or exc.smtp_code == 421:
+                # The connection may be broken (or the server closes it): start afresh.
+                smtp, self.smtp = self.smtp, None
+                smtp.close()
+            raise error from exc
+        return "smtp"
+
+
+def _mail_error(exc: Exception) -> MailError:
+    if isinstance(exc, MailError):
+        return exc
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return MailError(f"recipients refused: {exc.recipients}", temporary=False)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return MailError(
             f"SMTP {exc.smtp_code}: {exc.smtp_error!r}",
             temporary=exc.smtp_code >= 400 and exc.smtp_code < 500,
-        ) from exc
-    except (OSError, smtplib.SMTPException) as exc:
-        raise MailError(f"{type(exc).__name__}: {exc}") from exc
-    return "smtp"
+        )
+    if isinstance(exc, (OSError, smtplib.SMTPException)):
+        return MailError(f"{type(exc).__name__}: {exc}")
+    raise exc
 
 
 def _to_outbox(email: Email) -> None:
