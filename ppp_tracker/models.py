@@ -1,6 +1,7 @@
 """Imports every feature's models so that SQLAlchemy and Alembic see the whole schema."""
 
 import ppp_tracker.alerts.models  # noqa: F401 - reminder rules, plans, alerts, digests, scan runs
+from ppp_tracker.auth.audit_chain import AuditChainHead, AuditLink  # noqa: F401
 from ppp_tracker.auth.models import ApiToken, AuditEvent, LoginAttempt, User  # noqa: F401
 from ppp_tracker.claims import models as claims_models  # noqa: F401
 from ppp_tracker.core.mail import OutboxMessage  # noqa: F401

@@ -43,6 +43,8 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     app.register_blueprint(bp)
 
+    from ppp_tracker.auth.audit_chain import audit_cli
     from ppp_tracker.auth.cli import users_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(audit_cli)

@@ -170,6 +170,10 @@ def _changes(obj, *, mode: str) -> dict:
     return changes
 
 
+#: session.info key: ids of the audit events this transaction wrote, to chain at its commit.
+PENDING_AUDIT_IDS = "audit_event_ids"
+
+
 def _entity_name(obj) -> str:
     return type(obj).__tablename__
 
@@ -208,7 +212,10 @@ def _write_audit_events(session: Session, flush_context) -> None:
                 }
             )
     if rows:
-        session.connection().execute(insert(AuditEvent.__table__), rows)
+        table = AuditEvent.__table__
+        written = session.connection().execute(insert(table).returning(table.c.id), rows)
+        # Chained when the transaction commits (auth.audit_chain), under the chain's lock.
+        session.info.setdefault(PENDING_AUDIT_IDS, []).extend(written.scalars())
         # What pages show changed: the data version moves with the commit (core.versions).
         changed(session)
 
