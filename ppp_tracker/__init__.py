@@ -58,6 +58,9 @@ def create_app(config: dict | None = None) -> Flask:
     for name in FEATURES:
         importlib.import_module(name).init_app(app)
     init_api(app)
+    from ppp_tracker.core.backup import backup_cli
+
+    app.cli.add_command(backup_cli)
 
     from ppp_tracker.core.serving import hide_server_header
 

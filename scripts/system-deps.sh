@@ -5,7 +5,9 @@
 #   scripts/system-deps.sh bench  — plus what the benchmarks need (wrk)
 set -euo pipefail
 
-run_pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core)
+# postgresql-client: pg_dump/pg_restore for `flask backup` — Debian 12's is 15, the server's major
+# version here (the tools must be of the server's version or newer; `flask backup` checks).
+run_pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core postgresql-client)
 test_pkgs=(chromium poppler-utils)
 bench_pkgs=(wrk)
 
