@@ -15,6 +15,7 @@ from ppp_tracker.claims.models import Claim, ClaimFile, ClaimNotice
 from ppp_tracker.core.mail import Email, OutboxMessage, send_email
 from ppp_tracker.db import db
 from tests import factories
+from tests.test_claims_letters import docx_text
 
 pytestmark = pytest.mark.worker
 
@@ -124,6 +125,10 @@ def test_a_sent_letter_is_rendered_and_kept_by_the_workers(
         ("ru", "pdf"),
     ]
     stored = {(f.language, f.format): f.content for f in files}
+    # Every word of a letter in its language, whoever renders it (the worker here).
+    ru_text = docx_text(stored[("ru", "docx")])
+    assert "Итого" in ru_text and "Total" not in ru_text
+    assert "Барлығы" in docx_text(stored[("kk", "docx")])
     download = client.get(f"/api/v1/claims/{claim['id']}/letter.pdf?lang=kk", headers=drafter)
     assert download.data == stored[("kk", "pdf")]
     # Rendering again (a retried task) keeps the files as they were.
