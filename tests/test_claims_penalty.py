@@ -19,6 +19,12 @@ D = Decimal
 
 
 @pytest.fixture
+def app(any_app):
+    """Every test here runs on PostgreSQL and on the embedded SQLite default."""
+    return any_app
+
+
+@pytest.fixture
 def case241(app, set_today):
     """Contract 241 (77,000,000.00, 0.1 % a day of the total, cap 10 %) with the state expertise
     due 01.05.2014 (effective 04.05.2014, a working Sunday) and the sectoral one due 01.07.2014."""
@@ -87,3 +93,198 @@ def test_a_sent_russian_letter_says_itogo_whoever_fetches_it(client, make_user, 
     r = client.get(f"/api/v1/claims/{claim_id}/letter.docx?lang=ru", headers=api_token(other))
     text = docx_text(r.data)
     assert "Итого" in text and "Total" not in text
+
+
+# --- warnings that need acknowledging ------------------------------------------------------------
+
+
+@pytest.fixture
+def old_debt(app, set_today):
+    """1,000,000.00 at 0.1 % a day of the total, no cap; due Mon 02.06.2014, never performed;
+    looked at on 10.06.2017."""
+    set_today("2017-06-10")
+    contract = factories.contract(
+        total_amount=D("1000000.00"),
+        penalty={"rate_percent_per_day": D("0.1"), "base": "total", "cap_percent": None},
+    )
+    late = factories.milestone(contract, due_on=date(2014, 6, 2))
+    return contract, late
+
+
+def test_approving_a_penalty_with_warnings_needs_them_acknowledged_api(
+    client, make_user, api_token, old_debt
+):
+    contract, late = old_debt
+    drafter, approver = api_token(make_user("legal")), api_token(make_user("legal"))
+    r = client.post(
+        "/api/v1/claims",
+        json={"contract_id": contract.id, "milestone_ids": [late.id], "as_of": "2017-06-10"},
+        headers=drafter,
+    )
+    assert r.status_code == 201, r.get_json()
+    claim = r.get_json()
+    # 03.06.2014–10.06.2017 = 1,104 days × 1,000.00 = 1,104,000.00 > the contract's 1,000,000.00;
+    # 03.06–09.06.2014 (7 days, 7,000.00) are older than three years on 10.06.2017.
+    assert claim["penalty"] == "1104000.00"
+    assert [w["code"] for w in claim["warnings"]] == ["above_contract_sum", "time_barred"]
+    barred = claim["warnings"][1]
+    assert (barred["days"], barred["amount"], barred["since"]) == (7, "7000.00", "2014-06-10")
+    r = client.post(f"/api/v1/claims/{claim['id']}/approve", json={}, headers=approver)
+    assert r.status_code == 422
+    assert "acknowledge_warnings" in r.get_json()["errors"]
+    r = client.post(
+        f"/api/v1/claims/{claim['id']}/approve",
+        json={"acknowledge_warnings": True},
+        headers=approver,
+    )
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["status"] == "approved" and r.get_json()["warnings_acknowledged"]
+
+
+def test_the_draft_page_shows_the_warnings_and_asks_to_confirm_them(client, make_user, old_debt):
+    from tests.conftest import login, post_form
+
+    contract, late = old_debt
+    claim = _draft(contract, [late], date(2017, 6, 10))
+    login(client, make_user("legal"))
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert 'id="penalty-warnings"' in page
+    assert "суд может её уменьшить (ст. 297 ГК РК)" in page
+    assert "7 дней периода" in page.replace("\xa0", " ")
+    assert 'name="acknowledge_warnings"' in page
+    r = post_form(client, f"/claims/{claim.id}/approve", {}, form_url=f"/claims/{claim.id}")
+    assert r.status_code == 422
+    db.session.refresh(claim)
+    assert claim.status == "draft"
+    r = post_form(
+        client,
+        f"/claims/{claim.id}/approve",
+        {"acknowledge_warnings": "y"},
+        form_url=f"/claims/{claim.id}",
+    )
+    assert r.status_code == 302
+    db.session.refresh(claim)
+    assert claim.status == "approved" and claim.warnings_acknowledged
+
+
+# --- an approval covers what was approved --------------------------------------------------------
+
+
+def test_sending_after_the_facts_changed_is_refused_until_approved_again(
+    client, make_user, api_token, case241
+):
+    from ppp_tracker.registry import services as registry_services
+
+    contract, state, _sector = case241
+    drafter, approver = api_token(make_user("legal")), api_token(make_user("legal"))
+    claim_id = client.post(
+        "/api/v1/claims",
+        json={"contract_id": contract.id, "milestone_ids": [state.id], "as_of": "2014-06-12"},
+        headers=drafter,
+    ).get_json()["id"]
+    assert client.post(f"/api/v1/claims/{claim_id}/approve", headers=approver).status_code == 200
+    # The contractor's name changes after the approval: the approved letter named another.
+    registry_services.save_party(SYSTEM_USER, {"name": "ТОО «Новое имя»"}, contract.contractor)
+    db.session.commit()
+    r = client.post(
+        f"/api/v1/claims/{claim_id}/send", json={"sent_on": "2014-06-12"}, headers=approver
+    )
+    assert r.status_code == 409
+    said = " ".join(r.get_json()["errors"]["_request"])
+    assert "ТОО «Новое имя»" in said
+    assert client.get(f"/api/v1/claims/{claim_id}", headers=approver).get_json()["status"] == (
+        "approved"
+    )
+    # Recomputed (back to a draft) and approved again, it goes.
+    r = client.patch(f"/api/v1/claims/{claim_id}", json={"recompute": True}, headers=drafter)
+    assert r.status_code == 200 and r.get_json()["status"] == "draft"
+    assert r.get_json()["stale_reasons"] == []
+    assert client.post(f"/api/v1/claims/{claim_id}/approve", headers=approver).status_code == 200
+    r = client.post(
+        f"/api/v1/claims/{claim_id}/send", json={"sent_on": "2014-06-12"}, headers=approver
+    )
+    assert r.status_code == 200, r.get_json()
+
+
+def test_a_draft_whose_obligation_was_met_is_stale_and_not_approvable(
+    client, make_user, api_token, case241
+):
+    from ppp_tracker.registry import services as registry_services
+
+    contract, state, _sector = case241
+    claim = _draft(contract, [state], date(2014, 6, 12))
+    registry_services.mark_met(SYSTEM_USER, state, date(2014, 7, 10))
+    db.session.commit()
+    approver = make_user("legal")
+    r = client.post(f"/api/v1/claims/{claim.id}/approve", headers=api_token(approver))
+    assert r.status_code == 409
+    said = " ".join(r.get_json()["errors"]["_request"])
+    assert "recompute" in said.lower() or "пересчитайте" in said.lower()
+    assert "Государственная экспертиза" in said
+    # The page says why instead of offering the button.
+    from tests.conftest import login
+
+    login(client, approver)
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert 'id="approval-refused"' in page and 'id="approve-button"' not in page
+
+
+# --- drafting guards -----------------------------------------------------------------------------
+
+
+def test_the_scan_drafts_nothing_for_a_contract_with_a_pending_case(app, case241):
+    from ppp_tracker.claims import cases
+    from ppp_tracker.claims.models import Claim
+    from ppp_tracker.core.audit import Actor, acting_as
+
+    contract, _state, _sector = case241
+    case = cases.save_case(SYSTEM_USER, contract, {"filed_on": date(2014, 7, 3)})
+    db.session.commit()
+    with acting_as(Actor("worker:claims.scan")):
+        result = services.scan(date(2014, 7, 14))
+        db.session.commit()
+    assert result.drafted == [] and db.session.query(Claim).count() == 0
+    # Once the court has decided, the scan drafts again.
+    cases.save_case(
+        SYSTEM_USER, contract, {"outcome": "won", "decided_on": date(2014, 7, 14)}, case
+    )
+    db.session.commit()
+    with acting_as(Actor("worker:claims.scan")):
+        result = services.scan(date(2014, 7, 14))
+        db.session.commit()
+    assert len(result.drafted) == 1
+
+
+# --- the lone regional lawyer --------------------------------------------------------------------
+
+
+def test_a_lawyer_who_edited_a_draft_is_told_who_approves_it_instead_of_a_button(
+    client, make_user, case241
+):
+    from tests.conftest import login
+
+    contract, state, _sector = case241
+    lawyer = make_user("legal", "KZ-35")
+    committee = make_user("legal", None)  # the Committee's lawyer sees every region
+    claim = services.create_claim(
+        lawyer, contract, {"milestone_ids": [state.id], "as_of": date(2014, 6, 12)}
+    )
+    db.session.commit()
+    login(client, lawyer)
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert 'id="approve-button"' not in page
+    assert 'id="approval-refused"' in page and committee.email in page
+
+
+def test_a_truly_lone_lawyer_may_approve_their_own_draft_and_is_told_so(client, make_user, case241):
+    from tests.conftest import login
+
+    contract, state, _sector = case241
+    lawyer = make_user("legal", "KZ-35")
+    claim = services.create_claim(
+        lawyer, contract, {"milestone_ids": [state.id], "as_of": date(2014, 6, 12)}
+    )
+    db.session.commit()
+    login(client, lawyer)
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert 'id="approve-button"' in page and 'id="approval-refused"' not in page

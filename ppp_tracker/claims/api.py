@@ -169,6 +169,11 @@ class ClaimLineSchema(ma.Schema):
     counted_until = StrictDate()
     met_on = StrictDate(allow_none=True)
     days_late = ma.fields.Integer()
+    counted_from = StrictDate(allow_none=True)
+    counted_to = StrictDate(allow_none=True)
+    days_counted = ma.fields.Integer(
+        metadata={"description": "days charged to this obligation (a day counts once a contract)"}
+    )
     base = MoneyField()
     daily_amount = MoneyField()
     accrued = MoneyField()
@@ -195,6 +200,13 @@ class ReplySchema(ma.Schema):
     incoming_number = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
     summary = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
     paid_amount = MoneyField(allow_none=True)
+
+
+class ApproveSchema(ma.Schema):
+    acknowledge_warnings = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "the approver has read the penalty's warnings"},
+    )
 
 
 def _email(user) -> str | None:
@@ -250,6 +262,20 @@ class ClaimSchema(ma.Schema):
     approved_by = ma.fields.Function(lambda c: _email(c.approved_by), dump_only=True)
     approved_at = ma.fields.DateTime(dump_only=True, allow_none=True)
     self_approved = ma.fields.Boolean(dump_only=True)
+    warnings = ma.fields.Function(
+        lambda c: PenaltyWarningSchema(many=True).dump(warnings_out(services.claim_warnings(c))),
+        dump_only=True,
+        metadata={"description": "what a lawyer must know about the penalty before approving"},
+    )
+    warnings_acknowledged = ma.fields.Boolean(dump_only=True)
+    stale_reasons = ma.fields.Function(
+        lambda c: services.stale_reasons(c),
+        dump_only=True,
+        metadata={
+            "description": "what changed since the penalty was computed: a draft must be"
+            " recomputed before approval, an approved claim cannot be sent (409)"
+        },
+    )
     sent_by = ma.fields.Function(lambda c: _email(c.sent_by), dump_only=True)
     prepared_by = ma.fields.Function(lambda c: _email(c.prepared_by), dump_only=True)
     withdrawn_reason = ma.fields.String(dump_only=True, allow_none=True)
@@ -412,11 +438,20 @@ class ClaimItem(MethodView):
 @blp.route("/claims/<int(max=2147483647):claim_id>/approve")
 class ClaimApprove(MethodView):
     @requires(Permission.APPROVE_CLAIMS)
+    @blp.arguments(ApproveSchema)
     @blp.response(200, ClaimSchema)
-    def post(self, claim_id):
-        """Approve a draft; whoever changed it last may not (four eyes) unless nobody else can."""
+    def post(self, data, claim_id):
+        """Approve a draft; whoever changed it last may not (four eyes) unless nobody else can.
+
+        A penalty with `warnings` needs `"acknowledge_warnings": true` (else 422 on that field);
+        a draft with `stale_reasons` must be recomputed first (409)."""
         user = need(Permission.APPROVE_CLAIMS)
-        return run_service(services.approve_claim, user, _claim(claim_id))
+        return run_service(
+            services.approve_claim,
+            user,
+            _claim(claim_id),
+            data.get("acknowledge_warnings", False),
+        )
 
 
 @blp.route("/claims/<int(max=2147483647):claim_id>/send")

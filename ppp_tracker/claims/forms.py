@@ -59,6 +59,14 @@ class ActionForm(FlaskForm):
     """A button that only needs its CSRF token (approve, restore)."""
 
 
+class ApproveForm(FlaskForm):
+    """Approve a draft; a penalty with warnings needs them acknowledged."""
+
+    acknowledge_warnings = BooleanField(
+        _l("I have read the warnings about the penalty and approve it as it is")
+    )
+
+
 class SendForm(FlaskForm):
     sent_on = DateField(_l("Sent on"), validators=[DataRequired()])
     outgoing_number = StringField(

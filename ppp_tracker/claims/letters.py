@@ -750,6 +750,9 @@ def sample_context(variant: int = 0) -> dict:
         "counted_until": date(2014, 6, 12),
         "met_on": None,
         "days_late": 39,
+        "counted_from": date(2014, 5, 5),
+        "counted_to": date(2014, 6, 12),
+        "days_counted": 39,
         "value": d("77000000.00"),
         "base": d("77000000.00"),
         "daily": d("77000.00"),
@@ -844,6 +847,8 @@ def sample_context(variant: int = 0) -> dict:
                 "met_on": date(2014, 7, 10),
                 "counted_until": date(2014, 7, 10),
                 "days_late": 67,
+                "counted_to": date(2014, 7, 10),
+                "days_counted": 67,
                 "accrued": d("5159000.00"),
             }
         ]
@@ -927,6 +932,7 @@ def labels(lang: str) -> dict[str, str]:
             "total": _("Total"),
             "cap": _("capped at"),
             "no_value": _("the obligation has no value: nothing accrues"),
+            "counted_earlier": _("its days late are counted for the obligation above"),
         }
 
 
@@ -938,10 +944,16 @@ def table_rows(facts: dict, lang: str) -> list[dict[str, str]]:
         due = dmy(m["due_on"])
         if m["moved"]:
             due += f" → {dmy(m['effective_due_on'])}"
+        # Older snapshots (sent before a day counted once a contract) have no days counted.
+        counted = m.get("days_counted", m["days_late"])
+        start = m["counted_from"] if "counted_from" in m else m["late_from"]
+        end = m["counted_to"] if "counted_to" in m else m["counted_until"]
         if m["missing_value"]:
             calculation = words["no_value"]
+        elif not counted:
+            calculation = words["counted_earlier"]
         else:
-            calculation = f"{digits(m['base'], lang)} × {percent(rate, lang)} % × {m['days_late']}"
+            calculation = f"{digits(m['base'], lang)} × {percent(rate, lang)} % × {counted}"
             if m["capped"]:
                 calculation += (
                     f"; {words['cap']} {percent(facts['penalty']['cap'], lang)} % = "
@@ -952,8 +964,8 @@ def table_rows(facts: dict, lang: str) -> list[dict[str, str]]:
                 "no": str(index),
                 "title": m["title"],
                 "due": due,
-                "period": f"{dmy(m['late_from'])} – {dmy(m['counted_until'])}",
-                "days": str(m["days_late"]),
+                "period": f"{dmy(start)} – {dmy(end)}" if counted else "—",
+                "days": str(counted),
                 "calculation": calculation,
                 "accrued": digits(m["accrued"], lang),
             }

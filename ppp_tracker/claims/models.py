@@ -107,6 +107,13 @@ class Claim(Audited, TimestampMixin, db.Model):
     withdrawn_reason: Mapped[str | None] = mapped_column(sa.Text)
     #: Everything the letter says, frozen when it is sent (a sent letter never changes).
     letter_snapshot: Mapped[dict | None] = deferred(mapped_column(sa.JSON))
+    #: The warnings that came with the penalty (core.penalty.Warning.as_dict, frozen).
+    penalty_warnings: Mapped[list | None] = deferred(mapped_column(sa.JSON))
+    #: The approver confirmed having read the warnings (approval with warnings needs it).
+    warnings_acknowledged: Mapped[bool] = mapped_column(default=False)
+    #: The facts the penalty was computed on (contract, parties, obligations, the penalty
+    #: itself): when today's differ, the draft is stale and an approval no longer covers them.
+    facts_snapshot: Mapped[dict | None] = deferred(mapped_column(sa.JSON))
 
     contract: Mapped[Contract] = relationship()
     delivery_document: Mapped[Document | None] = relationship()
@@ -170,6 +177,11 @@ class ClaimMilestone(Audited, db.Model):
     counted_until: Mapped[date]
     met_on: Mapped[date | None]
     days_late: Mapped[int] = mapped_column(sa.Integer)
+    #: The days charged to this obligation (core.penalty: with base `total` a day of the
+    #: contract's delay counts once, for the earliest-due obligation late on it).
+    counted_from: Mapped[date | None]
+    counted_to: Mapped[date | None]
+    days_counted: Mapped[int] = mapped_column(sa.Integer, default=0)
     base: Mapped[Decimal] = mapped_column(Money)
     daily_amount: Mapped[Decimal] = mapped_column(Money)
     accrued: Mapped[Decimal] = mapped_column(Money)

@@ -53,6 +53,7 @@ from ppp_tracker.core import outbox
 from ppp_tracker.core.audit import current_actor
 from ppp_tracker.core.errors import Conflict, Invalid
 from ppp_tracker.core.mail import Email, MailError, send_email
+from ppp_tracker.core.penalty import PenaltyWarning
 from ppp_tracker.core.validation import Errors, check_date_range, check_text, normalise_dashes
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import WorkingCalendar, get_calendar
@@ -237,6 +238,9 @@ def _apply_penalty(claim: Claim, contract: Contract, result) -> None:
                 counted_until=line.counted_until,
                 met_on=db.session.get(Milestone, line.milestone_id).met_on,
                 days_late=line.days_late,
+                counted_from=line.counted_from,
+                counted_to=line.counted_to,
+                days_counted=line.days_counted,
                 base=line.base,
                 daily_amount=line.daily_amount,
                 accrued=line.accrued,
@@ -245,6 +249,183 @@ def _apply_penalty(claim: Claim, contract: Contract, result) -> None:
                 missing_value=line.missing_value,
             )
         )
+    claim.penalty_warnings = letters.freeze([w.as_dict() for w in result.warnings])
+    claim.warnings_acknowledged = False
+    claim.facts_snapshot = claim_facts_now(claim, result)
+
+
+# --- the facts a claim stands on -----------------------------------------------------------------
+
+#: What an approval covers besides the claim's own text: the contract, its parties, the claim's
+#: obligations and the penalty as the rule gives it today on the claim's date.
+_CONTRACT_FACTS = (
+    "number",
+    "signed_on",
+    "subject",
+    "total_amount",
+    "penalty_rate_percent",
+    "penalty_base",
+    "penalty_cap_percent",
+    "penalty_clause",
+    "response_days",
+    "response_working",
+)
+_PARTY_FACTS = ("name", "bin", "address", "head_position", "head_name")
+_MILESTONE_FACTS = ("title", "due_on", "met_on", "status", "value", "obligor")
+
+
+def _plain(value):
+    if isinstance(value, Decimal | date):
+        return str(value)
+    if hasattr(value, "value"):  # an enum
+        return str(value.value)
+    return value
+
+
+def claim_facts_now(claim: Claim, result=None) -> dict:
+    """Today's facts of the claim (JSON-ready): compared with `facts_snapshot` to tell what changed
+    since its penalty was computed. `result` saves recomputing the penalty just computed."""
+    contract = claim.contract
+    ids = [line.milestone_id for line in claim.lines]
+    if result is None:
+        milestones = [db.session.get(Milestone, i) for i in ids]
+        result = contract_penalty(contract, claim.as_of, [m for m in milestones if m])
+    obligations = {}
+    for milestone_id in ids:
+        m = db.session.get(Milestone, milestone_id)
+        obligations[str(milestone_id)] = (
+            None if m is None else {k: _plain(getattr(m, k)) for k in _MILESTONE_FACTS}
+        )
+    return {
+        "contract": {k: _plain(getattr(contract, k, None)) for k in _CONTRACT_FACTS},
+        "customer": {k: _plain(getattr(contract.customer, k, None)) for k in _PARTY_FACTS},
+        "contractor": {k: _plain(getattr(contract.contractor, k, None)) for k in _PARTY_FACTS},
+        "obligations": obligations,
+        "penalty": {
+            "total": str(result.total),
+            "rows": [[r.milestone_id, r.days_counted, str(r.accrued)] for r in result.rows],
+        },
+    }
+
+
+def stale_reasons(claim: Claim) -> list[str]:
+    """What changed since the claim's penalty was computed (empty: nothing, or a sent letter)."""
+    if claim.status not in EDITABLE or claim.facts_snapshot is None:
+        return []
+    then, now = claim.facts_snapshot, claim_facts_now(claim)
+    if then == now:
+        return []
+    reasons = []
+    contract = claim.contract
+    if then.get("contract") != now["contract"]:
+        changed = [k for k in _CONTRACT_FACTS if then["contract"].get(k) != now["contract"][k]]
+        reasons.append(
+            _(
+                "Contract No. %(n)s changed: %(fields)s.",
+                n=contract.number,
+                fields=", ".join(_fact_label(k) for k in changed),
+            )
+        )
+    for role, party in (("customer", contract.customer), ("contractor", contract.contractor)):
+        if then.get(role) != now[role]:
+            changed = [k for k in _PARTY_FACTS if (then.get(role) or {}).get(k) != now[role][k]]
+            reasons.append(
+                _(
+                    "The party «%(name)s» changed: %(fields)s.",
+                    name=party.name,
+                    fields=", ".join(_fact_label(k) for k in changed),
+                )
+            )
+    titles = {str(line.milestone_id): line.title for line in claim.lines}
+    for key, old in (then.get("obligations") or {}).items():
+        new = now["obligations"].get(key)
+        if old == new:
+            continue
+        if new is None:
+            reasons.append(_("The obligation «%(t)s» was deleted.", t=titles.get(key, key)))
+            continue
+        changed = [k for k in _MILESTONE_FACTS if (old or {}).get(k) != new[k]]
+        reasons.append(
+            _(
+                "The obligation «%(t)s» changed: %(fields)s.",
+                t=new["title"],
+                fields=", ".join(_fact_label(k) for k in changed),
+            )
+        )
+    if then.get("penalty") != now["penalty"]:
+        reasons.append(
+            _(
+                "The penalty on %(d)s is now %(new)s, not %(old)s.",
+                d=fmt(claim.as_of),
+                new=format_money(Decimal(now["penalty"]["total"])),
+                old=format_money(Decimal((then.get("penalty") or {}).get("total", "0"))),
+            )
+        )
+    return reasons
+
+
+def _fact_label(key: str) -> str:
+    return {
+        "number": _("number"),
+        "signed_on": _("date signed"),
+        "subject": _("subject"),
+        "total_amount": _("amount"),
+        "penalty_rate_percent": _("penalty rate"),
+        "penalty_base": _("penalty base"),
+        "penalty_cap_percent": _("penalty cap"),
+        "penalty_clause": _("penalty clause"),
+        "response_days": _("reply period"),
+        "response_working": _("reply period"),
+        "name": _("name"),
+        "bin": _("BIN"),
+        "address": _("address"),
+        "head_position": _("head's position"),
+        "head_name": _("head's name"),
+        "title": _("title"),
+        "due_on": _("due date"),
+        "met_on": _("performed on"),
+        "status": _("status"),
+        "value": _("value"),
+        "obligor": _("obligor"),
+    }.get(key, key)
+
+
+def claim_warnings(claim: Claim) -> list[PenaltyWarning]:
+    """The warnings that came with the claim's penalty (cap reached, above the contract sum,
+    time-barred days), in the reader's language through `.text`."""
+    out = []
+    for w in letters.thaw(claim.penalty_warnings or []):
+        out.append(
+            PenaltyWarning(
+                code=w["code"],
+                amount=Decimal(w.get("amount") or 0),
+                days=w.get("days") or 0,
+                since=w.get("since"),
+                years=w.get("years") or 0,
+            )
+        )
+    return out
+
+
+def approval_refusal(user, claim: Claim) -> list[str]:
+    """Why `user` may not approve this draft now (empty: they may), for the page to say so
+    instead of offering a button that refuses."""
+    reasons = []
+    stale = stale_reasons(claim)
+    if stale:
+        reasons.append(_("The facts changed since the penalty was computed; recompute it first."))
+        reasons.extend(stale)
+    if claim.last_editor_id is not None and claim.last_editor_id == _user_id(user):
+        others = [u for u in approvers(claim.region_code) if u.id != claim.last_editor_id]
+        if others:
+            reasons.append(
+                _(
+                    "You changed this draft last; another person must approve it "
+                    "(four eyes): %(names)s.",
+                    names=", ".join(f"{u.name} ({u.email})" for u in others[:5]),
+                )
+            )
+    return reasons
 
 
 # --- versions ------------------------------------------------------------------------------------
@@ -500,11 +681,12 @@ def update_claim(user, claim: Claim, data: dict) -> Claim:
         total=result.total,
         lines=[(line.milestone_id, line.days_late, line.accrued) for line in result.lines],
     )
-    if proposed == _version_data(claim):
+    stale = bool(data.get("recompute")) and bool(stale_reasons(claim))
+    if proposed == _version_data(claim) and not stale:
         return claim
     current = _version_data(claim)
     penalty_keys = ("as_of", "milestone_ids", "lines")
-    if any(current[k] != proposed[k] for k in penalty_keys) or data.get("recompute"):
+    if any(current[k] != proposed[k] for k in penalty_keys) or data.get("recompute") or stale:
         _check_free_stage(errors, milestones, claim.sequence, claim)
         claim.as_of = as_of
         _apply_penalty(claim, contract, result)
@@ -526,9 +708,12 @@ def update_claim(user, claim: Claim, data: dict) -> Claim:
 # --- approval and sending ------------------------------------------------------------------------
 
 
-def approve_claim(user, claim: Claim) -> Claim:
+def approve_claim(user, claim: Claim, acknowledge_warnings: bool = False) -> Claim:
     """Approve a draft for sending. Four eyes: whoever last changed the text may not approve it,
-    unless nobody else in the region could (then the approval is marked as self-approved)."""
+    unless nobody else in the region could (then the approval is marked as self-approved).
+
+    A draft whose facts changed since its penalty was computed is refused until recomputed
+    (409, saying what changed); a penalty with warnings needs `acknowledge_warnings` (422)."""
     if claim.status == ClaimStatus.APPROVED:
         raise Conflict(
             {
@@ -541,6 +726,26 @@ def approve_claim(user, claim: Claim) -> Claim:
             }
         )
     _require_editable(claim)
+    stale = stale_reasons(claim)
+    if stale:
+        raise Conflict(
+            {
+                "_request": [
+                    _("The facts changed since the penalty was computed; recompute it first."),
+                    *stale,
+                ]
+            }
+        )
+    warnings = claim_warnings(claim)
+    if warnings and not acknowledge_warnings:
+        raise Invalid(
+            {
+                "acknowledge_warnings": [
+                    _("Read the penalty's warnings and confirm them to approve:"),
+                    *(w.text for w in warnings),
+                ]
+            }
+        )
     self_approved = False
     if claim.last_editor_id is not None and claim.last_editor_id == _user_id(user):
         others = [u for u in approvers(claim.region_code) if u.id != claim.last_editor_id]
@@ -561,6 +766,7 @@ def approve_claim(user, claim: Claim) -> Claim:
     claim.approved_by_id = _user_id(user)
     claim.approved_at = clock.now()
     claim.self_approved = self_approved
+    claim.warnings_acknowledged = bool(warnings)
     if claim.prepared_by_id is None:
         claim.prepared_by_id = claim.last_editor_id or _user_id(user)
     db.session.flush()
@@ -631,6 +837,20 @@ def send_claim(user, claim: Claim, sent_on, outgoing_number: str | None = None) 
             }
         )
     _require_editable(claim)
+    stale = stale_reasons(claim)
+    if stale:
+        # An approval covers what was approved: the letter would now say other facts.
+        raise Conflict(
+            {
+                "_request": [
+                    _(
+                        "The approval no longer covers the letter: the facts changed after it"
+                        " was approved. Recompute the claim and approve it again."
+                    ),
+                    *stale,
+                ]
+            }
+        )
     errors.raise_if_any()
     if number is not None:
         if numbering.is_used(number, sent_on):
@@ -922,6 +1142,10 @@ def claim_facts(claim: Claim) -> dict:
                 "counted_until": line.counted_until,
                 "met_on": line.met_on,
                 "days_late": line.days_late,
+                # The days charged to it: a day of the contract's delay counts once (§4).
+                "counted_from": line.counted_from,
+                "counted_to": line.counted_to,
+                "days_counted": line.days_counted,
                 "value": line.milestone.value,
                 "base": line.base,
                 "daily": line.daily_amount,
@@ -1169,6 +1393,8 @@ def scan(as_of: date) -> ScanResult:
             by_contract.setdefault(milestone.contract_id, []).append(milestone)
     for milestones in by_contract.values():
         contract = milestones[0].contract
+        if cases.open_case_of(contract.id) is not None:
+            continue  # a court has the dispute: no new letter is drafted by itself (DESIGN §4)
         try:
             with db.session.begin_nested():
                 claim = create_claim(
@@ -1195,6 +1421,8 @@ def scan(as_of: date) -> ScanResult:
         ]
         if not remaining:
             continue
+        if cases.open_case_of(claim.contract_id) is not None:
+            continue  # a pending case: no next letter drafted by itself, no lawsuit flag either
         taken = db.session.execute(
             sa.update(Claim)
             .where(Claim.id == claim.id, Claim.status == ClaimStatus.SENT)
@@ -1206,6 +1434,11 @@ def scan(as_of: date) -> ScanResult:
         claim.status = ClaimStatus.ESCALATED
         result.escalated.append(claim.id)
         if claim.sequence < CLAIMS_BEFORE_LAWSUIT:
+            # Not about obligations already in another open claim (a draft or approved letter).
+            busy = _in_open_claims(remaining, claim.id)
+            remaining = [m for m in remaining if m not in busy]
+            if not remaining:
+                continue
             try:
                 with db.session.begin_nested():
                     follower = create_claim(
@@ -1218,12 +1451,27 @@ def scan(as_of: date) -> ScanResult:
                 continue
             result.drafted.append(follower.id)
             result.notices.extend(queue_notices(follower, "drafted"))
-        elif cases.open_case_of(claim.contract_id) is None:
+        else:
             flag = cases.flag_lawsuit(claim, FlagReason.UNANSWERED)
             result.flagged.append(flag.id)
             result.notices.extend(queue_notices(claim, "lawsuit"))
     db.session.flush()
     return result
+
+
+def _in_open_claims(milestone_ids: list[int], but: int) -> set[int]:
+    """Which of these obligations another draft or approved claim is already about."""
+    return set(
+        db.session.scalars(
+            sa.select(ClaimMilestone.milestone_id)
+            .join(Claim, Claim.id == ClaimMilestone.claim_id)
+            .where(
+                ClaimMilestone.milestone_id.in_(milestone_ids),
+                Claim.id != but,
+                Claim.status.in_(list(EDITABLE)),
+            )
+        )
+    )
 
 
 # --- e-mails to legal staff, exactly once --------------------------------------------------------

@@ -39,6 +39,7 @@ from ppp_tracker.claims.api import MIME
 from ppp_tracker.claims.codes import LETTER_LANGUAGES, CaseOutcome, ClaimStatus, Demand
 from ppp_tracker.claims.forms import (
     ActionForm,
+    ApproveForm,
     CaseForm,
     ClaimForm,
     DeliveryForm,
@@ -166,7 +167,7 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
     today = clock.today()
     # One form per action, each posted to its own address; field names differ across them so
     # that labels and ids on the page stay unique.
-    forms.setdefault("approve_form", ActionForm(formdata=None))
+    forms.setdefault("approve_form", ApproveForm(formdata=None))
     forms.setdefault("send_form", SendForm(formdata=None, sent_on=today))
     forms.setdefault("reply_form", ReplyForm(formdata=None, received_on=today))
     forms.setdefault(
@@ -192,6 +193,10 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
         and claim.last_editor_id is not None
         and claim.last_editor_id == user.id
     )
+    # Why this reader may not approve now (stale facts, four eyes with who can), said instead
+    # of offering a button that refuses; and, once approved, why sending would be refused.
+    refusal = services.approval_refusal(user, claim) if claim.status == ClaimStatus.DRAFT else []
+    stale = services.stale_reasons(claim) if claim.status == ClaimStatus.APPROVED else []
     return (
         render_template(
             "claims/claim.html",
@@ -199,6 +204,9 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
             previews=previews,
             preview_error=preview_error,
             four_eyes=four_eyes,
+            refusal=refusal,
+            stale=stale,
+            warnings=services.claim_warnings(claim),
             history=_history(
                 ("claims", [claim.id]), ("claim_replies", [r.id for r in claim.replies])
             ),
@@ -373,11 +381,15 @@ def _act(
 def approve(claim_id: int):
     user = require(Permission.APPROVE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
-    form = ActionForm()
+    form = ApproveForm()
     if not form.validate_on_submit():
         abort(400)
     _result, page = _act(
-        claim, lambda: services.approve_claim(user, claim), _("The claim is approved.")
+        claim,
+        lambda: services.approve_claim(user, claim, bool(form.acknowledge_warnings.data)),
+        _("The claim is approved."),
+        form,
+        "approve_form",
     )
     return page or redirect(url_for("claims.claim", claim_id=claim.id))
 

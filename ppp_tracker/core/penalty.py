@@ -108,7 +108,7 @@ class Row:
 
 
 @dataclass(frozen=True)
-class Warning:
+class PenaltyWarning:
     """What a lawyer must know about a figure before signing it."""
 
     #: "cap_reached", "above_contract_sum" or "time_barred".
@@ -157,7 +157,7 @@ class Penalty:
     as_of: date
     terms: Terms
     rows: tuple[Row, ...]
-    warnings: tuple[Warning, ...] = field(default=())
+    warnings: tuple[PenaltyWarning, ...] = field(default=())
 
     # The name the callers used before the rule moved here.
     @property
@@ -187,7 +187,7 @@ class Penalty:
         return Penalty(self.as_of, self.terms, rows, _warnings(self.terms, rows, self.as_of, years))
 
 
-def _years_of(warnings: Iterable[Warning]) -> int:
+def _years_of(warnings: Iterable[PenaltyWarning]) -> int:
     return next((w.years for w in warnings if w.code == "time_barred"), DEFAULT_LIMITATION_YEARS)
 
 
@@ -338,7 +338,9 @@ def _outstanding_row(
     )
 
 
-def _warnings(terms: Terms, rows: tuple[Row, ...], as_of: date, years: int) -> tuple[Warning, ...]:
+def _warnings(
+    terms: Terms, rows: tuple[Row, ...], as_of: date, years: int
+) -> tuple[PenaltyWarning, ...]:
     out = []
     total = sum((r.accrued for r in rows), ZERO)
     capped = [r for r in rows if r.capped]
@@ -348,13 +350,13 @@ def _warnings(terms: Terms, rows: tuple[Row, ...], as_of: date, years: int) -> t
             limit = capped[0].cap_amount
         else:
             limit = sum((r.cap_amount for r in capped), ZERO)
-        out.append(Warning("cap_reached", amount=limit))
+        out.append(PenaltyWarning("cap_reached", amount=limit))
     elif terms.cap_percent is None and total > terms.contract_amount:
-        out.append(Warning("above_contract_sum", amount=terms.contract_amount))
+        out.append(PenaltyWarning("above_contract_sum", amount=terms.contract_amount))
     barred_days = sum(r.days_time_barred for r in rows)
     if barred_days:
         out.append(
-            Warning(
+            PenaltyWarning(
                 "time_barred",
                 amount=sum((r.time_barred for r in rows), ZERO),
                 days=barred_days,
