@@ -288,3 +288,69 @@ def test_a_truly_lone_lawyer_may_approve_their_own_draft_and_is_told_so(client, 
     login(client, lawyer)
     page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
     assert 'id="approve-button"' in page and 'id="approval-refused"' not in page
+
+
+# --- the demo tells the true story ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_fresh_demo_and_scan_draft_no_claim_for_contract_241_while_its_case_is_pending(
+    app, client, make_user
+):
+    import sqlalchemy as sa
+
+    from ppp_tracker.claims.models import Case, Claim
+    from ppp_tracker.registry.models import Contract
+    from tests.conftest import login
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["users", "demo"]).exit_code == 0
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["claims", "scan", "--no-notify"])
+    assert result.exit_code == 0, result.output
+    [contract] = db.session.scalars(sa.select(Contract).where(Contract.number == "241")).all()
+    [case] = db.session.scalars(sa.select(Case).where(Case.contract_id == contract.id)).all()
+    assert case.outcome == "pending"
+    claims = db.session.scalars(sa.select(Claim).where(Claim.contract_id == contract.id)).all()
+    # Only the article's three letters: nothing drafted by the scan while the suit is pending.
+    assert sorted(c.outgoing_number for c in claims) == [
+        "14-28-9-1987",
+        "14-28-9-2245",
+        "14-28-9-2462",
+    ]
+    # The standard procurement clause, marked as assumed with the dates and the reply period.
+    assert (contract.penalty_rate_percent, contract.penalty_cap_percent) == (D("0.1"), D("10"))
+    for assumed in ("01.05.2014", "01.07.2014", "0,1 %", "не более 10 %", "10 рабочих дней"):
+        assert assumed in contract.assumptions
+    login(client, make_user("viewer", None))
+    page = client.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert 'id="contract-assumptions"' in page
+    # Years later the cap holds the contract's whole penalty: 10 % × 77,000,000.00 =
+    # 7,700,000.00 (100 days from 05.05.2014), not one cap per late obligation.
+    from ppp_tracker import clock
+    from ppp_tracker.deadlines.penalty import contract_penalty
+
+    result = contract_penalty(contract, clock.today())
+    assert result.total == D("7700000.00")
+    cap, barred = result.warnings
+    assert (cap.code, cap.amount) == ("cap_reached", D("7700000.00"))
+    # …and all of it is for days of 2014, more than three years ago: the lawyer is told so.
+    assert (barred.code, barred.amount) == ("time_barred", D("7700000.00"))
+
+
+def test_the_contract_page_explains_which_days_each_obligation_is_charged(
+    client, make_user, case241
+):
+    from tests.conftest import login
+
+    contract, _state, _sector = case241
+    login(client, make_user("officer"))
+    page = client.get(f"/contracts/{contract.id}?penalty_as_of=2014-07-14").get_data(as_text=True)
+    page = page.replace("\xa0", " ")
+    # The state expertise: 05.05–14.07.2014, 71 days × 77,000.00 = 5,467,000.00.
+    assert "× 71 дн. = 5 467 000,00 ₸" in page
+    # The sectoral expertise is 13 days late, all of them days of the same delay.
+    assert "Ни один день на него не относится" in page
+    assert "Всего неустойка: 5 467 000,00 ₸." in page
+    assert 'id="penalty-warnings"' not in page

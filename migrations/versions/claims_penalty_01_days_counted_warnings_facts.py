@@ -7,7 +7,8 @@ earliest-due late obligation, so a claim's row records which days were charged t
 is what they are given). A claim keeps the warnings that came with its penalty
 (`penalty_warnings`), whether the approver acknowledged them (`warnings_acknowledged`), and the
 facts the penalty was computed on (`facts_snapshot`): when today's facts differ, the draft is
-stale and an approval no longer covers the letter.
+stale and an approval no longer covers the letter. A contract says which of its facts are
+assumed rather than sourced (`assumptions`: the demo's due dates, penalty terms, reply period).
 
 Revision ID: claims_penalty_01
 Revises: claims_dates_01
@@ -55,8 +56,13 @@ def upgrade():
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.alter_column("warnings_acknowledged", server_default=None)
 
+    with op.batch_alter_table("contracts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("assumptions", sa.Text(), nullable=True))
+
 
 def downgrade():
+    with op.batch_alter_table("contracts", schema=None) as batch_op:
+        batch_op.drop_column("assumptions")
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.drop_column("facts_snapshot")
         batch_op.drop_column("warnings_acknowledged")

@@ -1421,8 +1421,6 @@ def scan(as_of: date) -> ScanResult:
         ]
         if not remaining:
             continue
-        if cases.open_case_of(claim.contract_id) is not None:
-            continue  # a pending case: no next letter drafted by itself, no lawsuit flag either
         taken = db.session.execute(
             sa.update(Claim)
             .where(Claim.id == claim.id, Claim.status == ClaimStatus.SENT)
@@ -1433,6 +1431,8 @@ def scan(as_of: date) -> ScanResult:
             continue
         claim.status = ClaimStatus.ESCALATED
         result.escalated.append(claim.id)
+        if cases.open_case_of(claim.contract_id) is not None:
+            continue  # a pending case: no next letter drafted by itself, no lawsuit flag either
         if claim.sequence < CLAIMS_BEFORE_LAWSUIT:
             # Not about obligations already in another open claim (a draft or approved letter).
             busy = _in_open_claims(remaining, claim.id)

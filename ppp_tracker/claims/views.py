@@ -64,7 +64,7 @@ from ppp_tracker.deadlines.penalty import contract_penalty
 from ppp_tracker.deadlines.rules import effective_due, fmt
 from ppp_tracker.money import format_money
 from ppp_tracker.registry import services as registry_services
-from ppp_tracker.registry.codes import DocumentType, Obligor
+from ppp_tracker.registry.codes import DocumentType, Obligor, PenaltyBase
 from ppp_tracker.registry.models import Contract, Milestone, Party
 from ppp_tracker.registry.views import _history
 
@@ -580,7 +580,7 @@ def penalty_panel(contract: Contract) -> Markup:
             "why": effective_due(calendar, line.due_on, locale_code()).explanation(),
             "late_from": line.effective_due_on + timedelta(days=1),
             # Before the cap, rounded as the rule rounds: once, half up.
-            "uncapped": round_tiyn(line.daily_exact * line.days_late),
+            "uncapped": round_tiyn(line.daily_exact * line.days_counted),
         }
         for line in result.lines
     ]
@@ -590,6 +590,7 @@ def penalty_panel(contract: Contract) -> Markup:
             "claims/_contract_penalty.html",
             contract=contract,
             result=result,
+            base_label=PenaltyBase(result.terms.base).label,
             explained=explained,
             as_of=as_of,
         )

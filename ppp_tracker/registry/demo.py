@@ -28,6 +28,15 @@ LEASED_SITES = 92
 TRUST_SITES = 32
 EMPLOYED_TOTAL = 2000
 SEED = 20160428  # the day the article's newspaper figures were published
+#: What the demo says of contract No. 241 that the article does not (DESIGN §2): shown on the
+#: contract's page, so that a first look does not take an assumption for the contract's text.
+ASSUMPTIONS_241 = (
+    "Демо-данные: в статье нет сроков исполнения, условий о неустойке и срока ответа на "
+    "претензию. Приняты допущения: ТЭО — до 01.05.2014, государственная и отраслевая экспертизы "
+    "— до 01.07.2014; неустойка по типовому условию договоров о госзакупках — 0,1 % от общей "
+    "суммы договора за каждый день просрочки, не более 10 %; ответ на претензию — 10 рабочих дней."
+)
+ASSUMED_DUE = "Срок — допущение демо-данных: в статье дата не указана."
 
 
 def is_loaded() -> bool:
@@ -159,13 +168,17 @@ def _article_facts(actor, officer) -> dict[str, int]:
             "total_amount": Decimal("77000000.00"),
             "starts_on": date(2013, 11, 21),
             "ends_on": date(2014, 12, 31),
+            # The article gives neither the penalty terms nor the reply period: the standard
+            # public-procurement clause (0.1 % of the total a day, at most 10 %) and 10 working
+            # days are assumed, and the contract says so.
             "penalty": {
                 "rate_percent_per_day": Decimal("0.1"),
                 "base": "total",
-                "cap_percent": None,
+                "cap_percent": Decimal("10"),
             },
             "penalty_clause": "раздел «Ответственность сторон» Договора",
             "response_period": {"days": 10, "working": True},
+            "assumptions": ASSUMPTIONS_241,
             "grace_working_days": 1,
             "officer": officer.email if officer else None,
             "installments": [
@@ -192,6 +205,7 @@ def _article_facts(actor, officer) -> dict[str, int]:
             "code": "feasibilityStudy",
             "obligor": "contractor",
             "due_on": date(2014, 5, 1),
+            "description": ASSUMED_DUE,
             "value": Decimal("77000000.00"),
         },
     )
@@ -204,6 +218,7 @@ def _article_facts(actor, officer) -> dict[str, int]:
             "code": "stateExpertise",
             "obligor": "contractor",
             "due_on": date(2014, 7, 1),
+            "description": ASSUMED_DUE,
         },
     )
     services.save_milestone(
@@ -215,6 +230,7 @@ def _article_facts(actor, officer) -> dict[str, int]:
             "code": "sectoralExpertise",
             "obligor": "contractor",
             "due_on": date(2014, 7, 1),
+            "description": ASSUMED_DUE,
         },
     )
 

@@ -230,6 +230,9 @@ class Contract(Audited, TimestampMixin, db.Model):
     penalty_cap_percent: Mapped[Decimal | None] = mapped_column(Percent())
     #: The clause of the contract that sets the penalty, cited in claim letters.
     penalty_clause: Mapped[str | None] = mapped_column(sa.String(255))
+    #: Facts entered without a source to back them (the demo's assumptions, a term read from a
+    #: draft): shown as such on the contract's page, so nobody takes them for the contract's text.
+    assumptions: Mapped[str | None] = mapped_column(sa.Text)
     #: Days the contractor has to answer a claim, and whether they are working days.
     response_days: Mapped[int] = mapped_column(sa.Integer, default=10)
     response_working: Mapped[bool] = mapped_column(default=True)

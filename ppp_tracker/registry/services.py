@@ -582,6 +582,10 @@ def save_contract(user: User, data: dict, contract: Contract | None = None) -> C
         values["penalty_clause"] = check_text(
             errors, "penalty_clause", data.get("penalty_clause"), max_length=255
         )
+    if "assumptions" in data:
+        values["assumptions"] = (
+            check_text(errors, "assumptions", data.get("assumptions"), max_length=5000) or None
+        )
     region = values.get("region_code") or (contract.region_code if contract else None)
     if "officer" in data:
         officer = _user_by_email(errors, "officer", data.get("officer"), region)
