@@ -195,8 +195,8 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
     )
     # Why this reader may not approve now (stale facts, four eyes with who can), said instead
     # of offering a button that refuses; and, once approved, why sending would be refused.
+    stale = services.stale_reasons(claim)
     refusal = services.approval_refusal(user, claim) if claim.status == ClaimStatus.DRAFT else []
-    stale = services.stale_reasons(claim) if claim.status == ClaimStatus.APPROVED else []
     return (
         render_template(
             "claims/claim.html",
@@ -205,7 +205,8 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
             preview_error=preview_error,
             four_eyes=four_eyes,
             refusal=refusal,
-            stale=stale,
+            stale=stale if claim.status == ClaimStatus.APPROVED else [],
+            draft_stale=stale if claim.status == ClaimStatus.DRAFT else [],
             warnings=services.claim_warnings(claim),
             history=_history(
                 ("claims", [claim.id]), ("claim_replies", [r.id for r in claim.replies])
@@ -311,7 +312,12 @@ def new_claim(contract_id: int):
             return redirect(url_for("claims.claim", claim_id=claim.id))
     status = 422 if (form.errors or form.form_errors) else 200
     return render_template(
-        "claims/claim_form.html", form=form, contract=contract, claim=None
+        "claims/claim_form.html",
+        form=form,
+        contract=contract,
+        claim=None,
+        warnings=contract_penalty(contract, as_of).warnings,
+        stale=[],
     ), status
 
 
@@ -346,7 +352,12 @@ def edit_claim(claim_id: int):
             return redirect(url_for("claims.claim", claim_id=claim.id))
     status = 422 if (form.errors or form.form_errors) else 200
     return render_template(
-        "claims/claim_form.html", form=form, contract=claim.contract, claim=claim
+        "claims/claim_form.html",
+        form=form,
+        contract=claim.contract,
+        claim=claim,
+        warnings=services.claim_warnings(claim),
+        stale=services.stale_reasons(claim),
     ), status
 
 
