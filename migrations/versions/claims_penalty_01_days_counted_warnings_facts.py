@@ -11,7 +11,7 @@ stale and an approval no longer covers the letter. A contract says which of its 
 assumed rather than sourced (`assumptions`: the demo's due dates, penalty terms, reply period).
 
 Revision ID: claims_penalty_01
-Revises: claims_dates_02
+Revises: trust_ops_01
 Create Date: 2026-12-07
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "claims_penalty_01"
-down_revision = "claims_dates_02"
+down_revision = "trust_ops_01"
 branch_labels = None
 depends_on = None
 
