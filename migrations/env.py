@@ -18,7 +18,12 @@ target_db = current_app.extensions["migrate"].db
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    """Celery's SQLAlchemy transport and result backend keep their own tables (PITFALLS.md)."""
+    """Celery's SQLAlchemy transport and result backend keep their own tables (PITFALLS.md);
+    an index of one database only (`info["dialect"]`, e.g. a trigram index) exists only there."""
+    if type_ == "index" and not reflected:
+        only_on = obj.info.get("dialect")
+        if only_on and only_on != context.get_bind().dialect.name:
+            return False
     return not (
         type_ == "table" and name and (name.startswith("kombu_") or name.startswith("celery_"))
     )

@@ -322,9 +322,12 @@ def test_bad_rows_come_back_from_the_worker_on_the_page(app, client, make_user, 
     _wait(batch_id, {ImportStatus.CHECKED})
     page = client.get(f"/imports/{batch_id}").get_data(as_text=True)
     errors = page.split('id="import-errors"', 1)[1].split("</table>", 1)[0]
-    assert re.search(r'data-row="3"><td>3</td><td>Вид</td>', errors)
+    # the cell as the spreadsheet names it: "kind" is the file's second column (B), row 3
+    assert re.search(r'data-row="3"><td>3</td><td class="import-cell">B3</td><td>Вид</td>', errors)
     assert re.search(
-        r'data-row="4"><td>4</td><td>БИН / ИИН</td><td>БИН/ИИН состоит ровно из 12 цифр', errors
+        r'data-row="4"><td>4</td><td class="import-cell">C4</td><td>БИН / ИИН</td>'
+        r"<td>БИН/ИИН состоит ровно из 12 цифр",
+        errors,
     )
     assert 'id="confirm-import"' not in page
     assert _count(Party) == 0

@@ -69,7 +69,7 @@ def outbox():
         stmt = stmt.where(_own_messages(user.email))
     listing = Listing(
         stmt,
-        search=[OutboxMessage.subject, OutboxMessage.recipients],
+        search=[OutboxMessage.search_text],
         sorts={"created": OutboxMessage.created_at},
         default_sort="-created",
     )

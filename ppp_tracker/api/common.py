@@ -351,6 +351,22 @@ class IdField(ma.fields.Integer):
         super().__init__(**kwargs)
 
 
+class QueryId(IdField):
+    """An id given in a query string (`?contract_id=5`): the text of a positive integer.
+
+    A query string is text, so `strict` (no "5" for 5, right for JSON bodies) would refuse every
+    filter a client sends; anything but ASCII digits ("5.0", "٥", "1e3") is still refused."""
+
+    def __init__(self, **kwargs):
+        kwargs["strict"] = False
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class StrictDate(ma.fields.Date):
     """A date as YYYY-MM-DD, nothing else."""
 

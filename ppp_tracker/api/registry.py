@@ -18,6 +18,7 @@ from ppp_tracker.api.common import (
     IdField,
     MoneyField,
     PageArgs,
+    QueryId,
     StrictDate,
     api_blueprint,
     need,
@@ -26,6 +27,7 @@ from ppp_tracker.api.common import (
     run_service,
 )
 from ppp_tracker.auth.access import Permission, get_in_scope, scope
+from ppp_tracker.core.folding import contains
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.rules import MilestoneState, timing
@@ -353,15 +355,15 @@ class SiteListArgs(ListArgs):
 
 class ContractListArgs(ListArgs):
     status = enum_field(ContractStatus)
-    project_id = IdField()
-    site_id = IdField()
+    project_id = QueryId()
+    site_id = QueryId()
 
 
 class DeadlineArgs(ma.Schema):
     as_of = StrictDate()
     state = ma.fields.String(validate=ma.validate.OneOf(["overdue", "upcoming"]))
     within_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=3660))
-    contract_id = IdField()
+    contract_id = QueryId()
     region = ma.fields.String(validate=ma.validate.Length(max=8))
 
 
@@ -369,9 +371,9 @@ class DeadlineArgs(ma.Schema):
 
 
 def _search(stmt, q: str | None, *columns):
-    if q:
-        pattern = f"%{q.strip().lower()}%"
-        stmt = stmt.where(sa.or_(*[sa.func.lower(c).like(pattern) for c in columns]))
+    """`q` in any of `columns` (records' `search_text`), folded as the pages search."""
+    if q and q.strip():
+        stmt = stmt.where(sa.or_(*[contains(c, q.strip()[:200]) for c in columns]))
     return stmt
 
 
@@ -396,7 +398,7 @@ class Institutions(MethodView):
         stmt = scope(sa.select(Institution), user, Institution.region_code).order_by(
             Institution.name
         )
-        stmt = _search(stmt, args.get("q"), Institution.name, Institution.address)
+        stmt = _search(stmt, args.get("q"), Institution.search_text)
         if args.get("region"):
             stmt = stmt.where(Institution.region_code == args["region"])
         return page_of(stmt, args)
@@ -416,9 +418,7 @@ class Parties(MethodView):
     @blp.response(200, PartySchema(many=True), headers=TOTAL_COUNT_HEADER)
     def get(self, args):
         need(Permission.READ)
-        stmt = _search(
-            sa.select(Party).order_by(Party.name), args.get("q"), Party.name, Party.bin, Party.email
-        )
+        stmt = _search(sa.select(Party).order_by(Party.name), args.get("q"), Party.search_text)
         if args.get("kind"):
             stmt = stmt.where(Party.kind == args["kind"])
         return page_of(stmt, args)
@@ -465,7 +465,7 @@ class Projects(MethodView):
         stmt = scope(
             sa.select(Project).options(selectinload(Project.stages)), user, Project.region_code
         )
-        stmt = _search(stmt.order_by(Project.id), args.get("q"), Project.title)
+        stmt = _search(stmt.order_by(Project.id), args.get("q"), Project.search_text)
         if args.get("region"):
             stmt = stmt.where(Project.region_code == args["region"])
         return page_of(stmt, args)
@@ -510,7 +510,7 @@ class Sites(MethodView):
             user,
             ProductionSite.region_code,
         ).order_by(ProductionSite.id)
-        stmt = _search(stmt, args.get("q"), ProductionSite.name, ProductionSite.activity)
+        stmt = _search(stmt, args.get("q"), ProductionSite.search_text)
         if args.get("region"):
             stmt = stmt.where(ProductionSite.region_code == args["region"])
         if args.get("arrangement"):
@@ -555,9 +555,7 @@ class Contracts(MethodView):
             user,
             Contract.region_code,
         ).order_by(Contract.id)
-        stmt = _search(
-            stmt, args.get("q"), Contract.number, Contract.subject, contractor.name, contractor.bin
-        )
+        stmt = _search(stmt, args.get("q"), Contract.search_text, contractor.search_text)
         for key, column in (
             ("region", Contract.region_code),
             ("status", Contract.status),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, attributes, mapped_column, relations
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ppp_tracker.core.audit import Audited
+from ppp_tracker.core.folding import Searchable
 from ppp_tracker.db import UTCDateTime, db, utcnow
 from ppp_tracker.registry.codes import LabelledEnum
 from ppp_tracker.registry.models import Region, enum_type
@@ -46,8 +47,9 @@ class AlertMode(LabelledEnum):
         return {"immediate": _l("Each alert at once"), "digest": _l("One daily digest")}
 
 
-class User(Audited, UserMixin, db.Model):
+class User(Searchable, Audited, UserMixin, db.Model):
     __tablename__ = "users"
+    __searched__ = ("name", "email")
     __audit_exclude__ = ("password_hash",)
     #: When a colleague last logged in is nobody else's business (the audit log is read by the
     #: whole region).

@@ -159,7 +159,7 @@ def users():
     require(Permission.ADMIN)
     listing = Listing(
         sa.select(User),
-        search=[User.email, User.name],
+        search=[User.search_text],
         sorts={"email": User.email, "name": User.name, "role": User.role},
         default_sort="email",
         filters={"role": User.role, "region": User.region_code},

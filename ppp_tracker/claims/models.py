@@ -19,6 +19,7 @@ from ppp_tracker.claims.codes import (
     ReplyKind,
 )
 from ppp_tracker.core.audit import Audited
+from ppp_tracker.core.folding import Searchable
 from ppp_tracker.db import Money, Percent, UTCDateTime, db, utcnow
 from ppp_tracker.registry.codes import PenaltyBase
 from ppp_tracker.registry.models import (
@@ -361,10 +362,11 @@ case_claims = sa.Table(
 )
 
 
-class Case(Audited, TimestampMixin, db.Model):
+class Case(Searchable, Audited, TimestampMixin, db.Model):
     """A lawsuit in the region's specialised inter-district economic court."""
 
     __tablename__ = "cases"
+    __searched__ = ("case_number", "court_name")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id"), index=True)

@@ -131,7 +131,7 @@ def queue():
     q = request.args.get("q", "")
     listing = Listing(
         scope(stmt, user, Claim.region_code),
-        search=[Contract.number, contractor.name, Claim.outgoing_number],
+        search=[Contract.search_text, contractor.search_text, Claim.outgoing_number],
         sorts={
             "created": Claim.created_at,
             "number": Claim.outgoing_number,
@@ -641,10 +641,15 @@ def claims_panel(contract: Contract) -> Markup:
 @bp.get("/cases")
 def cases():
     user = acting_user()
-    stmt = sa.select(Case).join(Contract, Contract.id == Case.contract_id)
+    contractor = sa.orm.aliased(Party)
+    stmt = (
+        sa.select(Case)
+        .join(Contract, Contract.id == Case.contract_id)
+        .join(contractor, Contract.contractor_id == contractor.id)
+    )
     listing = Listing(
         scope(stmt, user, Case.region_code),
-        search=[Contract.number, Case.case_number, Case.court_name],
+        search=[Contract.search_text, contractor.search_text, Case.search_text],
         sorts={"filed_on": Case.filed_on, "outcome": Case.outcome},
         default_sort="-filed_on",
         filters={"outcome": Case.outcome},

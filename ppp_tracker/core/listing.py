@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import request, url_for
 
+from ppp_tracker.core.folding import contains
 from ppp_tracker.core.web import link_args
 from ppp_tracker.db import db
 
@@ -36,8 +37,10 @@ def _fits(column, value: str) -> bool:
 class Listing:
     """A select plus what the query string asks of it (q, sort, page, per_page, filters).
 
-    `search` columns are matched case-insensitively with LIKE; `filters` maps a query argument
-    to a column compared for equality; `sorts` maps a sort key to a column ("-key" descends).
+    `search` columns (a record's `search_text`, or columns of ASCII codes) are matched with
+    `core.folding.contains` (any case, ё = е, quotes alike; % and _ taken literally); `filters`
+    maps a query argument to a column compared for equality; `sorts` maps a sort key to a
+    column ("-key" descends).
     """
 
     stmt: Any
@@ -70,8 +73,7 @@ class Listing:
     def query(self):
         stmt = self.stmt
         if self.q and self.search:
-            pattern = f"%{self.q.lower()}%"
-            stmt = stmt.where(sa.or_(*[sa.func.lower(col).like(pattern) for col in self.search]))
+            stmt = stmt.where(sa.or_(*[contains(col, self.q) for col in self.search]))
         for name, value in self.active_filters.items():
             target = self.filters[name]
             if hasattr(target, "__clause_element__"):

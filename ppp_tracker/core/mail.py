@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ppp_tracker.core.folding import Searchable
 from ppp_tracker.db import UTCDateTime, db, utcnow
 
 
@@ -33,10 +34,11 @@ class Email:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Searchable, db.Model):
     """An e-mail kept instead of sent (no SMTP server configured), shown in the app."""
 
     __tablename__ = "outbox_messages"
+    __searched__ = ("subject", "recipients")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

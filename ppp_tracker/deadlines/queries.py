@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.folding import contains
 from ppp_tracker.core.listing import Pages
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import get_calendar
@@ -31,10 +32,12 @@ def _filtered(
     contract_id: int | None,
     region: str | None,
     officer_id: int | None,
+    q: str = "",
 ):
     """`stmt` (a select of milestones) narrowed to the open milestones of the user's scope and
     the filters; by the contractual due date only — the caller keeps those whose effective due
-    date (a working day on or after it) is in the asked state.
+    date (a working day on or after it) is in the asked state. `q` is a piece of the
+    milestone's title or of its contract's number or subject (folded: core.folding).
 
     The contract is asked about in a subquery, and only when the scope or a filter needs it: the
     milestones of every region are then counted from the open milestones' index alone."""
@@ -57,6 +60,15 @@ def _filtered(
                     Milestone.contract_id.in_(
                         sa.select(Contract.id).where(Contract.officer_id == officer_id)
                     ),
+                ),
+            )
+        )
+    if q:
+        stmt = stmt.where(
+            sa.or_(
+                contains(Milestone.search_text, q),
+                Milestone.contract_id.in_(
+                    sa.select(Contract.id).where(contains(Contract.search_text, q))
                 ),
             )
         )
@@ -90,6 +102,7 @@ def deadlines(
     contract_id: int | None = None,
     region: str | None = None,
     officer_id: int | None = None,
+    q: str = "",
 ) -> list[Milestone]:
     """Open milestones in the user's scope; `overdue` or `upcoming` (within N days) on `as_of`;
     `officer_id` keeps those the user is responsible for (directly or as the contract's officer).
@@ -107,6 +120,7 @@ def deadlines(
         contract_id=contract_id,
         region=region,
         officer_id=officer_id,
+        q=q,
     )
     horizon = within_days if within_days is not None else DUE_SOON_DAYS
     calendar = get_calendar()
@@ -116,11 +130,6 @@ def deadlines(
         if _in_state(t.effective_due_on, state, as_of, horizon):
             out.append(milestone)
     return out
-
-
-def matches(needle: str, title: str, contract_number: str) -> bool:
-    """The deadlines' text search: a piece of the obligation's title or its contract's number."""
-    return not needle or needle.lower() in f"{title} {contract_number}".lower()
 
 
 def deadline_page(
@@ -136,13 +145,12 @@ def deadline_page(
     region: str | None = None,
     officer_id: int | None = None,
 ) -> tuple[int, int, list[Milestone]]:
-    """One page of what `deadlines()` lists (same rows, same order, `q` as the export's search):
+    """One page of what `deadlines()` lists (same rows, same order, same search):
     (the number of rows, the page actually shown, its milestones).
 
-    Without a search the database counts the rows per contractual due date and the calendar
-    judges each date once (the rule of `deadlines.rules.effective_due`, without composing its
-    explanation); with one, the rows travel as (id, date, title, number) and are matched here, as
-    the export matches them. Only the page's milestones are loaded."""
+    The database counts the rows per contractual due date and the calendar judges each date once
+    (the rule of `deadlines.rules.effective_due`, without composing its explanation). Only the
+    page's milestones are loaded."""
     filters = dict(
         as_of=as_of,
         state=state,
@@ -150,6 +158,7 @@ def deadline_page(
         contract_id=contract_id,
         region=region,
         officer_id=officer_id,
+        q=q,
     )
     horizon = within_days if within_days is not None else DUE_SOON_DAYS
     calendar = get_calendar()
@@ -157,8 +166,6 @@ def deadline_page(
     def in_state(due_on: date) -> bool:
         return _in_state(calendar.next_working_day(due_on), state, as_of, horizon)
 
-    if q:
-        return _searched_page(user, q, in_state, page, per_page, filters)
     per_date = db.session.execute(
         _filtered(sa.select(Milestone.due_on, sa.func.count()), user, **filters)
         .order_by(None)
@@ -177,32 +184,6 @@ def deadline_page(
         Milestone.due_on.between(kept[0][0], kept[-1][0])
     )
     return total, page, _loaded(stmt.limit(per_page).offset((page - 1) * per_page))
-
-
-def _searched_page(user, q, in_state, page, per_page, filters):
-    """`deadline_page` with a text search: the title and the contract's number travel (only
-    here: thousands of rows) and are matched like the export's search."""
-    stmt = _filtered(
-        sa.select(Milestone.id, Milestone.due_on, Milestone.title, Contract.number).join(
-            Milestone.contract
-        ),
-        user,
-        **filters,
-    )
-    kept: dict[date, bool] = {}
-    ids = []
-    for row in db.session.execute(stmt):
-        keep = kept.get(row[1])
-        if keep is None:
-            keep = kept[row[1]] = in_state(row[1])
-        if keep and matches(q, row[2], row[3]):
-            ids.append(row[0])
-    page = _shown_page(len(ids), page, per_page)
-    chosen = ids[(page - 1) * per_page : page * per_page]
-    if not chosen:
-        return len(ids), page, []
-    loaded = {m.id: m for m in _loaded(sa.select(Milestone).where(Milestone.id.in_(chosen)))}
-    return len(ids), page, [loaded[i] for i in chosen]
 
 
 def _shown_page(total: int, page: int, per_page: int) -> int:

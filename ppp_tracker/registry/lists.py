@@ -21,7 +21,7 @@ from ppp_tracker.registry.models import Contract, Institution, Party, Production
 def institutions(user: User, args: Mapping | None = None) -> Listing:
     return Listing(
         scope(sa.select(Institution), user, Institution.region_code),
-        search=[Institution.name, Institution.address],
+        search=[Institution.search_text],
         sorts={
             "name": Institution.name,
             "region": Institution.region_code,
@@ -37,7 +37,7 @@ def parties(user: User, args: Mapping | None = None) -> Listing:
     # Counterparties are one directory shared by every region (DESIGN.md section 3).
     return Listing(
         sa.select(Party),
-        search=[Party.name, Party.bin, Party.email],
+        search=[Party.search_text],
         sorts={"name": Party.name, "bin": Party.bin, "kind": Party.kind},
         default_sort="name",
         filters={"kind": Party.kind},
@@ -54,7 +54,7 @@ def projects(user: User, args: Mapping | None = None) -> Listing:
             user,
             Project.region_code,
         ),
-        search=[Project.title, Project.description],
+        search=[Project.search_text],
         sorts={
             "title": Project.title,
             "region": Project.region_code,
@@ -77,7 +77,7 @@ def sites(user: User, args: Mapping | None = None) -> Listing:
             user,
             ProductionSite.region_code,
         ),
-        search=[ProductionSite.name, ProductionSite.activity],
+        search=[ProductionSite.search_text],
         sorts={
             "name": ProductionSite.name,
             "region": ProductionSite.region_code,
@@ -107,7 +107,7 @@ def contracts(user: User, args: Mapping | None = None) -> Listing:
     stmt = stmt.options(selectinload(Contract.contractor), selectinload(Contract.customer))
     return Listing(
         scope(stmt, user, Contract.region_code),
-        search=[Contract.number, Contract.subject, contractor.name, contractor.bin],
+        search=[Contract.search_text, contractor.search_text],
         sorts={
             "number": Contract.number,
             "signed_on": Contract.signed_on,

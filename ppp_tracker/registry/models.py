@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ppp_tracker.core.audit import Audited
+from ppp_tracker.core.folding import Searchable
 from ppp_tracker.db import Money, Percent, Scaled, UTCDateTime, db, utcnow
 from ppp_tracker.registry.codes import (
     OPEN_MILESTONE_STATUSES,
@@ -66,10 +67,11 @@ class Region(db.Model):
         return f"<Region {self.code} {self.name_en}>"
 
 
-class Institution(Audited, TimestampMixin, db.Model):
+class Institution(Searchable, Audited, TimestampMixin, db.Model):
     """A correctional institution or a penal-system state enterprise."""
 
     __tablename__ = "institutions"
+    __searched__ = ("name", "address")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(255))
@@ -86,10 +88,11 @@ class Institution(Audited, TimestampMixin, db.Model):
         return f"<Institution {self.id} {self.name!r}>"
 
 
-class Party(Audited, TimestampMixin, db.Model):
+class Party(Searchable, Audited, TimestampMixin, db.Model):
     """A counterparty: concessionaire, contractor, tenant, trustee, court, government body."""
 
     __tablename__ = "parties"
+    __searched__ = ("name", "bin", "email")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(255), index=True)
@@ -109,10 +112,11 @@ class Party(Audited, TimestampMixin, db.Model):
         return f"<Party {self.id} {self.name!r} {self.bin}>"
 
 
-class Project(Audited, TimestampMixin, db.Model):
+class Project(Searchable, Audited, TimestampMixin, db.Model):
     """A concession or PPP project (or a lease/trust programme) with its life-cycle stages."""
 
     __tablename__ = "projects"
+    __searched__ = ("title", "description")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(500))
@@ -166,10 +170,11 @@ class ProjectStage(Audited, db.Model):
         return f"<ProjectStage {self.project_id} {self.kind}>"
 
 
-class ProductionSite(Audited, TimestampMixin, db.Model):
+class ProductionSite(Searchable, Audited, TimestampMixin, db.Model):
     """A production site inside an institution, leased or under trust management."""
 
     __tablename__ = "production_sites"
+    __searched__ = ("name", "activity")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(255))
@@ -194,10 +199,11 @@ class ProductionSite(Audited, TimestampMixin, db.Model):
         return f"<ProductionSite {self.id} {self.name!r} {self.arrangement}>"
 
 
-class Contract(Audited, TimestampMixin, db.Model):
+class Contract(Searchable, Audited, TimestampMixin, db.Model):
     """A signed contract of a project or a site, with its money, penalty terms and claim rules."""
 
     __tablename__ = "contracts"
+    __searched__ = ("number", "subject")
     __table_args__ = (
         sa.UniqueConstraint("customer_id", "number", "signed_on"),
         sa.CheckConstraint("(project_id IS NULL) <> (site_id IS NULL)", name="project_xor_site"),
@@ -294,10 +300,11 @@ OPEN_MILESTONES = "status IN ({}) AND due_on IS NOT NULL".format(
 )
 
 
-class Milestone(Audited, TimestampMixin, db.Model):
+class Milestone(Searchable, Audited, TimestampMixin, db.Model):
     """An obligation with a due date; the unit that deadlines, alerts and claims work on."""
 
     __tablename__ = "milestones"
+    __searched__ = ("title",)
     __table_args__ = (
         sa.Index("ix_milestones_status_due_on", "status", "due_on"),
         # A region's (or a contract's) open milestones by due date: the deadlines page of a

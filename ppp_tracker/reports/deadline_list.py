@@ -11,7 +11,7 @@ from ppp_tracker.auth.models import User
 from ppp_tracker.core.validation import positive_id
 from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.penalty import contract_penalties
-from ppp_tracker.deadlines.queries import deadlines, matches, milestone_timing_on
+from ppp_tracker.deadlines.queries import deadlines, milestone_timing_on
 from ppp_tracker.deadlines.rules import Timing
 from ppp_tracker.registry.models import Milestone
 
@@ -67,16 +67,12 @@ def deadline_items(user: User, filters: DeadlineFilter, as_of: date) -> list[Dea
         region=filters.region,
         contract_id=filters.contract_id,
         officer_id=filters.officer_id,
+        q=filters.q,
     )
-    needle = filters.q.lower()
     calendar = get_calendar()
     items = []
-    found = []
+    penalties = contract_penalties({m.contract_id for m in milestones}, as_of, calendar)
     for milestone in milestones:
-        if matches(needle, milestone.title, milestone.contract.number):
-            found.append(milestone)
-    penalties = contract_penalties({m.contract_id for m in found}, as_of, calendar)
-    for milestone in found:
         t = milestone_timing_on(milestone, as_of, calendar)
         result = penalties.get(milestone.contract_id)
         line = result.row(milestone.id) if result is not None else None

@@ -29,6 +29,7 @@ from ppp_tracker import clock
 from ppp_tracker.auth.access import in_scope, scope
 from ppp_tracker.auth.models import User
 from ppp_tracker.core.errors import Conflict, Invalid
+from ppp_tracker.core.folding import first_field_is, fold
 from ppp_tracker.core.validation import normalise_dashes, safe_filename
 from ppp_tracker.db import db
 from ppp_tracker.money import MoneyError, parse_money, parse_percent
@@ -322,7 +323,8 @@ def read_rows(content: bytes, file_format: str) -> Iterator[tuple[int, list[str]
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", str(text)).strip().strip("*").strip().lower()
+    """A header or a label as the file may write it: any case, ё = е, a required column's *."""
+    return fold(str(text).strip().strip("*"))
 
 
 def header_names(kind: ImportKind) -> dict[str, str]:
@@ -520,9 +522,28 @@ def request_commit(batch: ImportBatch) -> bool:
 class Outcome:
     created: int = 0
     errors: list[dict] = field(default_factory=list)
+    #: Column key → its letter in the file ("C"), to name the cell of a problem.
+    letters: dict[str, str] = field(default_factory=dict)
 
     def add(self, row: int, column: str | None, message: str) -> None:
-        self.errors.append({"row": row, "column": column, "message": str(message)})
+        self.errors.append(
+            {
+                "row": row,
+                "column": column,
+                "letter": self.letters.get(column or ""),
+                "message": str(message),
+            }
+        )
+
+
+def column_letter(index: int) -> str:
+    """The spreadsheet's name of the column at `index` (from 0): A, …, Z, AA, AB…"""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 class RowError(Exception):
@@ -533,13 +554,19 @@ class RowError(Exception):
 
 
 def _enum_map(enum_cls: type[LabelledEnum]) -> dict[str, str]:
+    """Accepted texts → code: the code itself («delivery») and its label in every language
+    («Поставка», «Жеткізу»), folded as a search folds them."""
     out: dict[str, str] = {}
     for member in enum_cls:
-        out[member.value.lower()] = member.value
+        out[_norm(member.value)] = member.value
         for language in current_app.config["LANGUAGES"]:
             with force_locale(language):
                 out.setdefault(_norm(member.label), member.value)
     return out
+
+
+class NoSuchDay(ValueError):
+    """A date in the right format that the calendar does not have (31.02.2027)."""
 
 
 _TRUE = {"1", "yes", "y", "true", "да", "иә", "ия", "+", "x"}
@@ -578,6 +605,8 @@ class Converter:
                 return int(number)
             if kind == "decimal":
                 return Decimal(text.replace(" ", "").replace("\u00a0", "").replace(",", "."))
+        except NoSuchDay:
+            raise RowError(key, _("No such day: %(date)s.", date=text)) from None
         except (ValueError, MoneyError, InvalidOperation):
             messages = {
                 "date": _("Not a date; write it as DD.MM.YYYY."),
@@ -601,9 +630,9 @@ class Converter:
                 raise RowError(
                     key,
                     _(
-                        "Unknown value %(value)s; allowed: %(allowed)s.",
-                        value=repr(text),
-                        allowed=", ".join(m.value for m in column.enum),
+                        "Unknown value «%(value)s»; allowed: %(allowed)s.",
+                        value=text,
+                        allowed=", ".join(str(m.label) for m in column.enum),
                     ),
                 )
             return found
@@ -619,7 +648,7 @@ class Converter:
                 raise RowError(key, _("No counterparty with the BIN %(bin)s.", bin=compact))
             return found
         ids = db.session.scalars(
-            sa.select(Party.id).where(sa.func.lower(Party.name) == text.lower()).limit(2)
+            sa.select(Party.id).where(first_field_is(Party.search_text, text)).limit(2)
         ).all()
         if not ids:
             raise RowError(key, _("No counterparty named %(name)s.", name=text))
@@ -629,12 +658,14 @@ class Converter:
             )
         return ids[0]
 
-    def scoped_one(self, key: str, model, name_column, text: str) -> int:
+    def scoped_one(self, key: str, model, text: str) -> int:
+        """A record of the user's regions by its id or its name (its title), as the app shows
+        it: any case, ё = е, quotes alike (core.folding)."""
         stmt = sa.select(model.id)
         if text.isdigit():
             stmt = stmt.where(model.id == int(text))
         else:
-            stmt = stmt.where(sa.func.lower(name_column) == text.lower())
+            stmt = stmt.where(first_field_is(model.search_text, text))
         ids = db.session.scalars(scope(stmt, self.user, model.region_code).limit(2)).all()
         if not ids:
             raise RowError(key, _("Nothing called %(name)s in your regions.", name=text))
@@ -648,11 +679,15 @@ def parse_date(text: str) -> date:
     match = re.fullmatch(r"(\d{1,2})[./](\d{1,2})[./](\d{4})", text)
     if match:
         day, month, year = (int(g) for g in match.groups())
+    else:
+        match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00)?)?", text)
+        if not match:
+            raise ValueError(text)
+        year, month, day = (int(g) for g in match.groups())
+    try:
         return date(year, month, day)
-    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00)?)?", text)
-    if match:
-        return date(*(int(g) for g in match.groups()))
-    raise ValueError(text)
+    except ValueError:
+        raise NoSuchDay(text) from None
 
 
 def _convert(converter: Converter, values: dict[str, str], keys: list[str]) -> dict[str, Any]:
@@ -696,6 +731,7 @@ def process(batch: ImportBatch, progress: ProgressFn | None = None) -> Outcome:
         outcome.add(0, None, _("The user who uploaded the file can no longer make changes."))
         return outcome
     read = read_file(batch.kind, batch.filename, batch.content)
+    outcome.letters = {key: column_letter(index) for index, key in read.mapping.items()}
     converter = Converter(user, batch.kind)
     handler = {
         ImportKind.PARTIES: _party_row,
@@ -735,9 +771,7 @@ def _site_row(user, converter, number, values, outcome: Outcome, state) -> None:
     institution_text = (values.get("institution") or "").strip()
     if not institution_text:
         raise RowError("institution", _("This field is required."))
-    data["institution"] = converter.scoped_one(
-        "institution", Institution, Institution.name, institution_text
-    )
+    data["institution"] = converter.scoped_one("institution", Institution, institution_text)
     if "operator" in data:
         data["operator_id"] = data.pop("operator")
     if data.get("employed") is None:
@@ -760,9 +794,9 @@ def _contract_row(user, converter, number, values, outcome: Outcome, state) -> N
         "response_period.days": "response_days",
         "response_period.working": "response_working",
     }
-    number_text = normalise_dashes(values.get("number") or "").lower()
+    number_text = fold(values.get("number"))
     signed_text = (values.get("signed_on") or "").strip()
-    customer_text = (values.get("customer") or "").strip().lower()
+    customer_text = fold(values.get("customer"))
     last_key: dict[str, tuple] = state.setdefault("last_key", {})
     if not signed_text and not customer_text and number_text in last_key:
         # A further milestone of the contract above, its contract columns left empty.
@@ -788,37 +822,47 @@ def _contract_row(user, converter, number, values, outcome: Outcome, state) -> N
                     "project", _("Give either a project or a production site (exactly one).")
                 )
             if project_text:
-                data["project_id"] = converter.scoped_one(
-                    "project", Project, Project.title, project_text
-                )
+                data["project_id"] = converter.scoped_one("project", Project, project_text)
             else:
-                data["site_id"] = converter.scoped_one(
-                    "site", ProductionSite, ProductionSite.name, site_text
-                )
+                data["site_id"] = converter.scoped_one("site", ProductionSite, site_text)
         except RowError as exc:
             problems.append(exc)
+        if not problems:
+            try:
+                contract = services.save_contract(user, _contract_data(data))
+            except Invalid as exc:
+                problems += [
+                    RowError(state["field_map"].get(name, name), message)
+                    for name, messages in exc.errors.items()
+                    for message in messages
+                ]
+            else:
+                contracts[key] = (number, contract, raw)
+                outcome.created += 1
         if problems:
-            raise RowGroupError(problems)
-        contract = services.save_contract(user, _contract_data(data))
-        contracts[key] = (number, contract, raw)
-        outcome.created += 1
+            # The row's milestone is checked too: every problem of the file at once.
+            raise RowGroupError(problems + _milestone_problems(converter, values))
     else:
         first_row, contract, raw = previous
-        for field_key in CONTRACT_FIELDS:
-            given = (values.get(field_key) or "").strip()
-            if given and given != raw.get(field_key, ""):
-                raise RowError(
-                    field_key,
-                    _(
-                        "Differs from row %(n)d of the same contract; repeat it or leave it empty.",
-                        n=first_row,
-                    ),
-                )
-        if contract is None:
-            raise RowError(
-                "number",
-                _("The contract in row %(n)d has errors; correct them first.", n=first_row),
+        problems = [
+            RowError(
+                field_key,
+                _(
+                    "Differs from row %(n)d of the same contract; repeat it or leave it empty.",
+                    n=first_row,
+                ),
             )
+            for field_key in CONTRACT_FIELDS
+            if (values.get(field_key) or "").strip()
+            and (values.get(field_key) or "").strip() != raw.get(field_key, "")
+        ]
+        if problems or contract is None:
+            # A contract with problems (named in its row) cannot take its milestones; what this
+            # row can be checked for alone is checked now, not after the contract is corrected.
+            problems += _milestone_problems(converter, values)
+            if problems:
+                raise RowGroupError(problems)
+            return
     if (values.get("milestone_title") or "").strip():
         _milestone(user, converter, values, contracts[key][1], outcome, state)
     elif any((values.get(k) or "").strip() for k in MILESTONE_FIELDS):
@@ -862,6 +906,22 @@ def _contract_data(data: dict) -> dict:
     if period:
         out["response_period"] = period
     return out
+
+
+def _milestone_problems(converter: Converter, values: dict[str, str]) -> list[RowError]:
+    """What is wrong with a row's milestone on its own (without its contract)."""
+    if not any((values.get(k) or "").strip() for k in MILESTONE_FIELDS):
+        return []
+    problems: list[RowError] = []
+    try:
+        data = _convert(converter, values, MILESTONE_FIELDS)
+    except RowGroupError as exc:
+        problems, data = list(exc.problems), {}
+    if not (values.get("milestone_title") or "").strip():
+        problems.append(RowError("milestone_title", _("Give the milestone's title.")))
+    elif not (values.get("milestone_type") or "").strip() and data.get("milestone_type") is None:
+        problems.append(RowError("milestone_type", _("This field is required.")))
+    return problems
 
 
 def _milestone(user, converter, values, contract: Contract | None, outcome: Outcome, state) -> None:

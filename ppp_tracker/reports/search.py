@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.folding import contains, first_field_is
 from ppp_tracker.core.validation import normalise_dashes
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract, Party, ProductionSite, Project
@@ -47,15 +48,6 @@ def normalise(q: str) -> str:
     return q
 
 
-def _like(q: str) -> str:
-    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _match(column, q: str):
-    return sa.func.lower(column).like(_like(q), escape="\\")
-
-
 def _page(stmt, limit: int) -> tuple[int, list]:
     counted = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
     total = db.session.scalar(counted)
@@ -70,7 +62,6 @@ def search(user: User, q: str, only: str | None = None) -> Results:
     if len(q) < MIN_QUERY:
         return Results(q, groups)
     limit = MAX_GROUP if only else PER_GROUP
-    lowered = q.lower()
 
     if "contracts" in groups:
         contractor = aliased(Party)
@@ -81,17 +72,14 @@ def search(user: User, q: str, only: str | None = None) -> Results:
             .join(customer, Contract.customer_id == customer.id)
             .where(
                 sa.or_(
-                    _match(Contract.number, q),
-                    _match(Contract.subject, q),
-                    _match(contractor.name, q),
-                    contractor.bin == q,
-                    _match(customer.name, q),
-                    customer.bin == q,
+                    contains(Contract.search_text, q),
+                    contains(contractor.search_text, q),
+                    contains(customer.search_text, q),
                 )
             )
             .options(selectinload(Contract.contractor))
             .order_by(
-                sa.case((sa.func.lower(Contract.number) == lowered, 0), else_=1),
+                sa.case((first_field_is(Contract.search_text, q), 0), else_=1),
                 Contract.signed_on.desc(),
                 Contract.id,
             )
@@ -102,7 +90,7 @@ def search(user: User, q: str, only: str | None = None) -> Results:
     if "projects" in groups:
         stmt = (
             sa.select(Project)
-            .where(sa.or_(_match(Project.title, q), _match(Project.description, q)))
+            .where(contains(Project.search_text, q))
             .order_by(Project.title, Project.id)
         )
         groups["projects"].total, groups["projects"].items = _page(
@@ -111,7 +99,7 @@ def search(user: User, q: str, only: str | None = None) -> Results:
     if "parties" in groups:
         stmt = (
             sa.select(Party)
-            .where(sa.or_(_match(Party.name, q), Party.bin == q, _match(Party.bin, q)))
+            .where(contains(Party.search_text, q))
             .order_by(sa.case((Party.bin == q, 0), else_=1), Party.name, Party.id)
         )
         groups["parties"].total, groups["parties"].items = _page(stmt, limit)
@@ -122,10 +110,8 @@ def search(user: User, q: str, only: str | None = None) -> Results:
             .outerjoin(operator, ProductionSite.operator_id == operator.id)
             .where(
                 sa.or_(
-                    _match(ProductionSite.name, q),
-                    _match(ProductionSite.activity, q),
-                    _match(operator.name, q),
-                    operator.bin == q,
+                    contains(ProductionSite.search_text, q),
+                    contains(operator.search_text, q),
                 )
             )
             .options(selectinload(ProductionSite.operator))

@@ -269,7 +269,8 @@ def import_template(import_kind: str):
     notes = workbook.create_sheet(_("Columns"))
     notes.append([_("Column"), _("Also accepted as"), _("Required"), _("Format")])
     for column in columns:
-        allowed = ", ".join(m.value for m in column.enum) if column.enum else ""
+        # The values as the user reads them in the app (their codes are accepted too).
+        allowed = ", ".join(str(m.label) for m in column.enum) if column.enum else ""
         notes.append(
             [
                 str(column.label),
