@@ -15,6 +15,7 @@ BENCHMARKS = {
     "imports": "bench.imports",  # a 10,000-row XLSX through the import path (perf)
     "web": "bench.web",  # dashboard and contract list under wrk/gunicorn at 10k contracts (perf)
     "load": "bench.load",  # 50 users × 60 s on the main pages; web and worker memory (perf)
+    "search": "bench.search",  # Russian/Kazakh search at 10k contracts, both databases (issue 14)
 }
 
 

@@ -8,8 +8,9 @@ way and compares with a plain `LIKE`, which then needs no folding from either da
 PostgreSQL a trigram (pg_trgm) GIN index on that column serves `LIKE '%…%'`.
 
 `search_text` holds the fields in the order of `__searched__`, one per line (a folded field has
-no line break), always all of them: "name\\nbin\\nemail". A term never spans two fields, and the
-first field alone can be matched exactly (`first_field_is`), as the import matches names.
+no line break), always all of them: "name\\nbin\\nemail". A term never spans two fields, and one
+field can be asked about alone (`field_is`, `field_contains`): its place is known by the number
+of line breaks before and after it.
 """
 
 from __future__ import annotations
@@ -71,9 +72,23 @@ def _is_folded(column) -> bool:
     return any(getattr(c, "info", {}).get("folded") for c in columns)
 
 
-def first_field_is(column, value: str):
-    """The record's first searched field (its name, title or number) is `value`, folded alike."""
-    return column.like(f"{_escape(fold(value))}{SEPARATOR}%", escape="\\")
+def _field_pattern(entity, name: str, inner: str):
+    fields = sa.inspect(entity).mapper.class_.__searched__
+    index = fields.index(name)
+    before = f"%{SEPARATOR}" * index
+    after = f"{SEPARATOR}%" * (len(fields) - 1 - index)
+    return entity.search_text.like(f"{before}{inner}{after}", escape="\\")
+
+
+def field_is(entity, name: str, value: str):
+    """The searched field `name` of `entity` (a model or an alias) is `value`, folded alike: the
+    import matches names so. (The field has as many line breaks before it as its place.)"""
+    return _field_pattern(entity, name, _escape(fold(value)))
+
+
+def field_contains(entity, name: str, term: str):
+    """The searched field `name` of `entity` (a model or an alias) contains `term`."""
+    return _field_pattern(entity, name, pattern(term))
 
 
 def search_text(record) -> str:

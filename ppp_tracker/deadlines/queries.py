@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
-from ppp_tracker.core.folding import contains
+from ppp_tracker.core.folding import contains, field_contains
 from ppp_tracker.core.listing import Pages
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import get_calendar
@@ -37,7 +37,7 @@ def _filtered(
     """`stmt` (a select of milestones) narrowed to the open milestones of the user's scope and
     the filters; by the contractual due date only — the caller keeps those whose effective due
     date (a working day on or after it) is in the asked state. `q` is a piece of the
-    milestone's title or of its contract's number or subject (folded: core.folding).
+    milestone's title or of its contract's number (folded: core.folding).
 
     The contract is asked about in a subquery, and only when the scope or a filter needs it: the
     milestones of every region are then counted from the open milestones' index alone."""
@@ -68,7 +68,7 @@ def _filtered(
             sa.or_(
                 contains(Milestone.search_text, q),
                 Milestone.contract_id.in_(
-                    sa.select(Contract.id).where(contains(Contract.search_text, q))
+                    sa.select(Contract.id).where(field_contains(Contract, "number", q))
                 ),
             )
         )

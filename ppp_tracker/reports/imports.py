@@ -29,7 +29,7 @@ from ppp_tracker import clock
 from ppp_tracker.auth.access import in_scope, scope
 from ppp_tracker.auth.models import User
 from ppp_tracker.core.errors import Conflict, Invalid
-from ppp_tracker.core.folding import first_field_is, fold
+from ppp_tracker.core.folding import field_is, fold
 from ppp_tracker.core.validation import normalise_dashes, safe_filename
 from ppp_tracker.db import db
 from ppp_tracker.money import MoneyError, parse_money, parse_percent
@@ -648,7 +648,7 @@ class Converter:
                 raise RowError(key, _("No counterparty with the BIN %(bin)s.", bin=compact))
             return found
         ids = db.session.scalars(
-            sa.select(Party.id).where(first_field_is(Party.search_text, text)).limit(2)
+            sa.select(Party.id).where(field_is(Party, "name", text)).limit(2)
         ).all()
         if not ids:
             raise RowError(key, _("No counterparty named %(name)s.", name=text))
@@ -658,14 +658,14 @@ class Converter:
             )
         return ids[0]
 
-    def scoped_one(self, key: str, model, text: str) -> int:
+    def scoped_one(self, key: str, model, name: str, text: str) -> int:
         """A record of the user's regions by its id or its name (its title), as the app shows
         it: any case, ё = е, quotes alike (core.folding)."""
         stmt = sa.select(model.id)
         if text.isdigit():
             stmt = stmt.where(model.id == int(text))
         else:
-            stmt = stmt.where(first_field_is(model.search_text, text))
+            stmt = stmt.where(field_is(model, name, text))
         ids = db.session.scalars(scope(stmt, self.user, model.region_code).limit(2)).all()
         if not ids:
             raise RowError(key, _("Nothing called %(name)s in your regions.", name=text))
@@ -771,7 +771,7 @@ def _site_row(user, converter, number, values, outcome: Outcome, state) -> None:
     institution_text = (values.get("institution") or "").strip()
     if not institution_text:
         raise RowError("institution", _("This field is required."))
-    data["institution"] = converter.scoped_one("institution", Institution, institution_text)
+    data["institution"] = converter.scoped_one("institution", Institution, "name", institution_text)
     if "operator" in data:
         data["operator_id"] = data.pop("operator")
     if data.get("employed") is None:
@@ -822,9 +822,9 @@ def _contract_row(user, converter, number, values, outcome: Outcome, state) -> N
                     "project", _("Give either a project or a production site (exactly one).")
                 )
             if project_text:
-                data["project_id"] = converter.scoped_one("project", Project, project_text)
+                data["project_id"] = converter.scoped_one("project", Project, "title", project_text)
             else:
-                data["site_id"] = converter.scoped_one("site", ProductionSite, site_text)
+                data["site_id"] = converter.scoped_one("site", ProductionSite, "name", site_text)
         except RowError as exc:
             problems.append(exc)
         if not problems:

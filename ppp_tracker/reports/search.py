@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
-from ppp_tracker.core.folding import contains, first_field_is
+from ppp_tracker.core.folding import contains, field_is
 from ppp_tracker.core.validation import normalise_dashes
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract, Party, ProductionSite, Project
@@ -79,7 +79,7 @@ def search(user: User, q: str, only: str | None = None) -> Results:
             )
             .options(selectinload(Contract.contractor))
             .order_by(
-                sa.case((first_field_is(Contract.search_text, q), 0), else_=1),
+                sa.case((field_is(Contract, "number", q), 0), else_=1),
                 Contract.signed_on.desc(),
                 Contract.id,
             )
