@@ -554,14 +554,17 @@ class RowError(Exception):
 
 
 def _enum_map(enum_cls: type[LabelledEnum]) -> dict[str, str]:
-    """Accepted texts → code: the code itself («delivery») and its label in every language
-    («Поставка», «Жеткізу»), folded as a search folds them."""
+    """Accepted texts → code: the code itself («delivery») and its label in every language,
+    whole or without its explanation in brackets («Поставка (исполнение)», «Поставка»,
+    «Жеткізу»), folded as a search folds them."""
     out: dict[str, str] = {}
     for member in enum_cls:
         out[_norm(member.value)] = member.value
         for language in current_app.config["LANGUAGES"]:
             with force_locale(language):
-                out.setdefault(_norm(member.label), member.value)
+                label = str(member.label)
+            out.setdefault(_norm(label), member.value)
+            out.setdefault(_norm(re.sub(r"\s*\(.*\)\s*$", "", label)), member.value)
     return out
 
 
