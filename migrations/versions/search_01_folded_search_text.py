@@ -13,7 +13,7 @@ The backfill folds the existing rows with `fold` as `core.folding.fold` reads at
 two agree). A later change of `core.folding.fold` needs a migration that refolds.
 
 Revision ID: search_01
-Revises: trust_ops_01
+Revises: claims_penalty_01
 Create Date: 2026-12-07
 """
 
@@ -25,7 +25,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "search_01"
-down_revision = "trust_ops_01"
+down_revision = "claims_penalty_01"
 branch_labels = None
 depends_on = None
 
