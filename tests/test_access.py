@@ -103,6 +103,7 @@ ACCESS: dict[str, str] = {
     "deadlines.calendar": "admin",
     "deadlines.add_override": "admin",
     "deadlines.remove_override": "admin",
+    "deadlines.confirm_year": "admin",
     "alerts.outbox": "read",
     "alerts.contract_rules": "edit_registry",
     "alerts.preferences": "login",
@@ -290,6 +291,7 @@ def world(app):
         "party_id": out["party_id"],
         "filename": "css/app.css",
         "token": "no-such-feed",
+        "year": 2031,
     }
     return out
 

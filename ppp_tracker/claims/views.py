@@ -59,7 +59,7 @@ from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.listing import Listing
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db, round_tiyn
-from ppp_tracker.deadlines.calendar import get_calendar
+from ppp_tracker.deadlines.calendar import get_calendar, unconfirmed_note
 from ppp_tracker.deadlines.penalty import contract_penalty
 from ppp_tracker.deadlines.rules import effective_due, fmt
 from ppp_tracker.money import format_money
@@ -188,6 +188,12 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
             previews[lang] = services.letter_for(claim, lang).frame
         except Exception as exc:  # a draft's text may not render; say so instead of failing
             preview_error = f"{type(exc).__name__}: {exc}"
+    calendar = get_calendar()
+    calendar_warning = unconfirmed_note(
+        calendar.unconfirmed_years(
+            *[line.effective_due_on for line in claim.lines], claim.response_due_on
+        )
+    )
     four_eyes = (
         claim.status == ClaimStatus.DRAFT
         and claim.last_editor_id is not None
@@ -208,6 +214,7 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
             stale=stale if claim.status == ClaimStatus.APPROVED else [],
             draft_stale=stale if claim.status == ClaimStatus.DRAFT else [],
             warnings=services.claim_warnings(claim),
+            calendar_warning=calendar_warning,
             history=_history(
                 ("claims", [claim.id]), ("claim_replies", [r.id for r in claim.replies])
             ),

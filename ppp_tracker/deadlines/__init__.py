@@ -8,11 +8,15 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
+    from ppp_tracker.core import web
     from ppp_tracker.core.web import NavItem, add_nav
     from ppp_tracker.deadlines import tracking  # noqa: F401 - the stored effective due dates
     from ppp_tracker.deadlines.cli import calendar_cli
     from ppp_tracker.deadlines.views import bp
+    from ppp_tracker.deadlines.years import unconfirmed_banner, wanted_years_select
 
+    web.WITH_USER["deadlines.confirmed_years"] = wanted_years_select
+    web.BANNER_PROVIDERS["deadlines.calendar_years"] = unconfirmed_banner
     app.cli.add_command(calendar_cli)
     app.register_blueprint(bp)
     add_nav(NavItem("deadlines.deadlines", _l("Deadlines"), order=15))

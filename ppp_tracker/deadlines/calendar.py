@@ -36,6 +36,10 @@ RUSSIAN_NAMES = {
     "Independence Day": "День Независимости",
     "Republic Day": "День Республики",
 }
+#: The holidays package carries Kazakhstan's decree transfers up to this year: years up to it
+#: count as confirmed by its data; a later year only once an admin confirms it (years.py).
+PACKAGE_CONFIRMED_THROUGH = 2025
+
 _SUBSTITUTED = re.compile(r"Day off \(substituted from (\d\d)/(\d\d)/(\d{4})\)")
 
 
@@ -81,9 +85,30 @@ class Override:
 class WorkingCalendar:
     """Answers "is this a working day, and why not" for any date."""
 
-    def __init__(self, overrides: dict[date, Override] | None = None):
+    def __init__(
+        self,
+        overrides: dict[date, Override] | None = None,
+        confirmed_years: frozenset[int] | None = None,
+    ):
         self.overrides = overrides or {}
+        #: Years after PACKAGE_CONFIRMED_THROUGH that an admin has confirmed; read from the
+        #: database the first time a later year is asked about (most pages never ask).
+        self._confirmed_years = confirmed_years
         self._package = _package_calendar()
+
+    @property
+    def confirmed_years(self) -> frozenset[int]:
+        if self._confirmed_years is None:
+            self._confirmed_years = load_confirmed_years() if has_app_context() else frozenset()
+        return self._confirmed_years
+
+    def is_confirmed(self, year: int) -> bool:
+        """Whether the year's decree transfers are known (the package's data, or an admin)."""
+        return year <= PACKAGE_CONFIRMED_THROUGH or year in self.confirmed_years
+
+    def unconfirmed_years(self, *days: date | None) -> list[int]:
+        """The years of `days` whose calendar is not confirmed."""
+        return sorted({d.year for d in days if d is not None and not self.is_confirmed(d.year)})
 
     def is_working_day(self, day: date) -> bool:
         override = self.overrides.get(day)
@@ -185,6 +210,12 @@ def load_overrides() -> dict[date, Override]:
     return {row.day: Override(row.day, row.working, row.reason or "") for row in rows}
 
 
+def load_confirmed_years() -> frozenset[int]:
+    from ppp_tracker.deadlines.models import CalendarYear
+
+    return frozenset(db.session.scalars(sa.select(CalendarYear.year)).all())
+
+
 def get_calendar() -> WorkingCalendar:
     """The calendar with the current overrides, built once per request or task."""
     if has_app_context():
@@ -193,6 +224,17 @@ def get_calendar() -> WorkingCalendar:
             cached = g._working_calendar = WorkingCalendar(load_overrides())
         return cached
     return WorkingCalendar()
+
+
+def unconfirmed_note(years: list[int]) -> str:
+    """What a date computed in an unconfirmed year says about it (empty when all are)."""
+    if not years:
+        return ""
+    return _(
+        "computed with the working-day calendar of %(years)s, which an administrator has not"
+        " confirmed yet: a later decree may move it",
+        years=", ".join(str(y) for y in years),
+    )
 
 
 def forget_calendar() -> None:

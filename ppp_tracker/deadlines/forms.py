@@ -21,5 +21,9 @@ class OverrideForm(FlaskForm):
     )
 
 
+class ConfirmYearForm(FlaskForm):
+    """Only the CSRF token: the year is in the address."""
+
+
 class RemoveOverrideForm(FlaskForm):
     day = DateField(_l("Day"), validators=[DataRequired()])

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from ppp_tracker.deadlines.calendar import WorkingCalendar, add_months
+from ppp_tracker.deadlines.calendar import WorkingCalendar, add_months, unconfirmed_note
 from ppp_tracker.registry.codes import (
     OPEN_MILESTONE_STATUSES,
     LabelledEnum,
@@ -185,4 +185,8 @@ def timing(
     late = 0
     if state in (MilestoneState.OVERDUE, MilestoneState.MET_LATE):
         late = days_late(eff.effective_due_on, as_of, met_on)
-    return Timing(as_of, due_on, eff.effective_due_on, state, late, eff.explanation())
+    explanation = eff.explanation()
+    note = unconfirmed_note(calendar.unconfirmed_years(due_on, eff.effective_due_on))
+    if note:
+        explanation = f"{explanation} ({note})"
+    return Timing(as_of, due_on, eff.effective_due_on, state, late, explanation)

@@ -8,7 +8,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from babel.dates import get_day_names, get_month_names
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -22,9 +22,9 @@ from ppp_tracker.core.listing import PER_PAGE_CHOICES, Pages
 from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
-from ppp_tracker.deadlines import services
+from ppp_tracker.deadlines import services, years
 from ppp_tracker.deadlines.calendar import get_calendar
-from ppp_tracker.deadlines.forms import OverrideForm, RemoveOverrideForm
+from ppp_tracker.deadlines.forms import ConfirmYearForm, OverrideForm, RemoveOverrideForm
 from ppp_tracker.deadlines.models import CalendarOverride
 from ppp_tracker.deadlines.queries import deadline_page
 from ppp_tracker.deadlines.services import milestone_timing
@@ -191,9 +191,14 @@ def _calendar_page(year: int, form: OverrideForm, status: int = 200):
         .where(CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
         .order_by(CalendarOverride.day)
     ).all()
+    today = clock.today()
+    shown = sorted({year, *range(today.year - 1, today.year + 3)})
     return render_template(
         "deadlines/calendar.html",
         year=year,
+        year_states=years.year_states(shown),
+        this_year=years.year_state(year),
+        confirm_form=ConfirmYearForm(),
         months=months,
         unusual=[d for d in days if d.unusual],
         overrides=overrides,
@@ -239,6 +244,21 @@ def add_override():
             flash(_moved_message(form.day.data, len(moved)), "success")
             return redirect(url_for("deadlines.calendar", year=form.day.data.year))
     return _calendar_page(year, form, 422)
+
+
+@bp.post("/admin/calendar/years/<int(min=1991, max=2100):year>/confirm")
+def confirm_year(year: int):
+    user = require(Permission.ADMIN)
+    form = ConfirmYearForm()
+    if not form.validate_on_submit():
+        abort(400)
+    _row, new = years.confirm_year(year, user)
+    db.session.commit()
+    if new:
+        flash(_("The calendar of %(y)s is confirmed.", y=year), "success")
+    else:
+        flash(_("The calendar of %(y)s was already confirmed.", y=year), "info")
+    return redirect(url_for("deadlines.calendar", year=year))
 
 
 @bp.post("/admin/calendar/overrides/remove")
