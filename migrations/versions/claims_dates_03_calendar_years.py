@@ -7,7 +7,7 @@ the year; until then the pages say that dates computed in it may still move, and
 banner when this year or the next is not confirmed.
 
 Revision ID: claims_dates_03
-Revises: claims_penalty_01
+Revises: search_01
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "claims_dates_03"
-down_revision = "claims_penalty_01"
+down_revision = "search_01"
 branch_labels = None
 depends_on = None
 
