@@ -65,7 +65,14 @@ def test_the_letter_table_shows_periods_and_days_counted_in_the_letters_language
     text = docx_text(r.data)
     assert "Total" not in text
     assert "Итого" in text
-    assert "05.05.2014 – 14.07.2014" in text
+    rows = [line for line in text.splitlines() if " | " in line]
+    # The first row is charged 05.05–14.07.2014, 71 days; the second none, and says where its
+    # days are counted.
+    assert "05.05.2014 – 14.07.2014 | 71 | 77 000 000,00 × 0,1 % × 71" in rows[1].replace(
+        "\xa0", " "
+    )
+    assert "Отраслевая экспертиза" in rows[2] and "| — | 0 |" in rows[2]
+    assert "дни просрочки учтены по обязательству выше" in rows[2]
     r = client.get(f"/api/v1/claims/{claim.id}/letter.docx?lang=kk", headers=api_token(reader))
     text = docx_text(r.data)
     assert "Total" not in text and "Итого" not in text
