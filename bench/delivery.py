@@ -3,11 +3,14 @@ against a plain smtplib loop sending the same 10,000 messages to the same kind o
 
     python -m bench delivery [--alerts 10000] [--concurrency 2]
 
-The Celery path is what production does for each alert: a task per delivery, a claim committed
-in PostgreSQL, the e-mail composed in the recipient's language (penalty, explanation, links),
-one SMTP connection per message, the outcome committed. The baselines send messages composed
-beforehand: one SMTP connection per message (as the product opens them), and one connection
-for all. Everything runs on this machine: the ratios, not the absolute times, are the result.
+The Celery path is what production does: the deliveries queued as the scan queues them (tasks
+of up to 100), each task claiming its batch in one statement, composing the e-mails in the
+recipients' language (penalty, explanation, links), sending them over one SMTP connection and
+committing each one's attempt and outcome. The baselines send messages composed beforehand: a
+plain smtplib loop with a connection per message, and with one connection for all. Everything
+runs on this machine: the ratios (throughput of Celery ÷ throughput of the loop, measured in
+the same run), not the absolute times, are the result. Goal: ≥ 0.5 of the loop with a connection
+per message, 0 duplicates, 0 lost.
 """
 
 from __future__ import annotations
@@ -191,10 +194,11 @@ def main(argv: list[str]) -> int:
 
         worker = start_worker(url, queue, sink, args.concurrency, workdir)
         try:
-            task = celery_app.tasks["alerts.deliver"]
+            from ppp_tracker.alerts import jobs
+
             start = time.perf_counter()
-            for delivery_id in ids:
-                task.delay(delivery_id)
+            with app.app_context():
+                jobs._queue_deliveries(ids)  # as the scan queues them
             queued = time.perf_counter() - start
             with psycopg.connect(psycopg_url(name), autocommit=True) as conn:
                 while True:
@@ -245,14 +249,22 @@ def main(argv: list[str]) -> int:
                 "per_second": round(n / seconds, 1),
                 "sink": counts,
                 "celery_ratio": round(celery_seconds / seconds, 2),
+                "throughput_ratio": round(seconds / celery_seconds, 2),
             }
             how = "one connection" if one_connection else "a connection per message"
             print(
                 f"plain smtplib loop, {how}: {seconds:.2f} s ({n / seconds:.0f}/s); "
-                f"Celery took ×{celery_seconds / seconds:.2f}",
+                f"Celery's throughput is {seconds / celery_seconds:.2f}× the loop's",
                 flush=True,
             )
         with app.app_context():
             db.engine.dispose()
+    exact = sink_counts["count"] == sink_counts["distinct"] == n
+    results["exactly_once"] = exact
+    print(
+        f"ratio to the loop with a connection per message: "
+        f"{results['smtplib_per_message']['throughput_ratio']:.2f} (goal ≥ 0.5); "
+        f"{'no duplicate, none lost' if exact else 'NOT EXACTLY ONCE'}"
+    )
     print("saved", save("delivery", results))
     return 0

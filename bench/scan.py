@@ -1,7 +1,8 @@
 """The deadline scan on 100k … 1M milestones, about 1,000 of them due: its selection against a
-hand-written indexed SQL query returning the same rows, and the whole scan of those rows.
+hand-written indexed SQL query returning the same rows, and the whole scan of those rows; then,
+at the largest size, a catch-up: 100,000 reminders due after a week without scans.
 
-    python -m bench scan [--sizes 100000,250000,500000,1000000] [--repeat 30]
+    python -m bench scan [--sizes 100000,250000,500000,1000000] [--repeat 30] [--catch-up 100000]
 
 Data are made in PostgreSQL itself (INSERT … SELECT generate_series) in a database of their own,
 dropped at the end. The 1,000 due milestones are among the first 100,000, so every size has the
@@ -110,6 +111,62 @@ def reset_due(conn) -> None:
     conn.execute("VACUUM ANALYZE alert_plans")
 
 
+# A week without scans: CATCH_UP open milestones (not among the 1,000 above) fall due within
+# 30 days of AS_OF and their plans' reminder days passed 0–6 days ago.
+CATCH_UP_SQL = """
+UPDATE milestones SET due_on = %(as_of)s::date + id %% 30,
+                      effective_due_on = %(as_of)s::date + id %% 30
+ WHERE id IN (SELECT milestone_id FROM alert_plans
+               WHERE next_alert_on IS NOT NULL AND milestone_id > 100000
+               ORDER BY milestone_id LIMIT %(n)s);
+UPDATE alert_plans p SET effective_due_on = m.effective_due_on,
+                         next_alert_on = %(as_of)s::date - m.id %% 7
+  FROM milestones m
+ WHERE m.id = p.milestone_id AND m.effective_due_on < %(as_of)s::date + 30
+   AND p.milestone_id > 100000 AND p.next_alert_on IS NOT NULL;
+ANALYZE milestones;
+ANALYZE alert_plans
+"""
+
+
+def catch_up(conn, app, n: int, batch: int) -> dict:
+    """Scan CATCH_UP due reminders as the scan does (batches, a commit each): time, counts."""
+    from ppp_tracker.alerts import scan
+    from ppp_tracker.db import db
+
+    for statement in CATCH_UP_SQL.split(";\n"):
+        if statement.strip():
+            conn.execute(statement, {"as_of": AS_OF, "n": n})
+    due = conn.execute(
+        "SELECT count(*) FROM alert_plans WHERE next_alert_on <= %(as_of)s", {"as_of": AS_OF}
+    ).fetchone()[0]
+    with app.app_context():
+        db.session.remove()
+        start = time.perf_counter()
+        alerts = deliveries = batches = 0
+        while True:
+            result = scan.scan_batch(AS_OF, limit=batch)
+            db.session.commit()
+            batches += 1
+            alerts += result.alerts
+            deliveries += result.deliveries
+            if result.selected < batch:
+                break
+        seconds = time.perf_counter() - start
+        db.session.remove()
+    made = conn.execute("SELECT count(*), count(DISTINCT milestone_id) FROM alerts").fetchone()
+    assert alerts == due == made[0] == made[1], (alerts, due, made)
+    return {
+        "due": due,
+        "alerts": alerts,
+        "deliveries": deliveries,
+        "batch": batch,
+        "batches": batches,
+        "seconds": round(seconds, 2),
+        "per_alert_ms": round(seconds * 1000 / max(1, alerts), 3),
+    }
+
+
 def explain(conn, sql: str, params: dict) -> str:
     rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params).fetchall()
     return "\n".join(r[0] for r in rows)
@@ -119,6 +176,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench scan")
     parser.add_argument("--sizes", default="100000,250000,500000,1000000")
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--catch-up", type=int, default=100_000, dest="catch_up")
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(","))
 
@@ -195,6 +253,19 @@ def main(argv: list[str]) -> int:
                     f"hand-written {row['hand_written_ms']:.3f} ms, scan selection "
                     f"{row['scan_selection_ms']:.3f} ms, ratio {row['ratio']:.2f}; whole scan of "
                     f"the due rows {row['full_scan_ms']:.1f} ms",
+                    flush=True,
+                )
+            if args.catch_up:
+                from ppp_tracker.alerts.jobs import SCAN_BATCH
+
+                reset_due(conn)
+                conn.execute("DELETE FROM alert_plans WHERE milestone_id <= 100000")
+                results["catch_up"] = row = catch_up(conn, app, args.catch_up, SCAN_BATCH)
+                print(
+                    f"catch-up at {sizes[-1]:,} milestones: {row['alerts']:,} due reminders "
+                    f"scanned in {row['seconds']:.2f} s ({row['per_alert_ms']:.3f} ms per alert, "
+                    f"{row['deliveries']:,} deliveries, {row['batches']} batches of "
+                    f"{row['batch']})",
                     flush=True,
                 )
         with app.app_context():

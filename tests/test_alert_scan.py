@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from ppp_tracker import clock
 from ppp_tracker.alerts import jobs
 from ppp_tracker.alerts.models import Alert, AlertDelivery, AlertPlan, ScanRun
 from ppp_tracker.auth.access import SYSTEM_USER
@@ -331,7 +332,7 @@ def test_a_plan_whose_milestone_is_gone_is_dropped(any_app, set_today):
 def test_a_plan_is_claimed_once_even_by_two_scans_that_read_it_together(app, set_today):
     """Two scans read the same due plan; the first conditional UPDATE changes the row, the
     second (still holding the old reading, in its own session) changes nothing."""
-    from ppp_tracker.alerts.scan import claim_plan, due_plans
+    from ppp_tracker.alerts.scan import claim_plans, due_plans
 
     set_today("2014-04-27")
     w = karaganda()
@@ -345,34 +346,41 @@ def test_a_plan_is_claimed_once_even_by_two_scans_that_read_it_together(app, set
         ).all()
         [row] = first_reading
         assert second_reading == [(row.milestone_id, row.next_alert_on)]
-        assert claim_plan(
-            row.milestone_id,
-            row.next_alert_on,
-            row.effective_due_on,
-            next_alert_on=date(2014, 5, 1),
-        )
+        claim = {
+            "milestone_id": row.milestone_id,
+            "seen_next": row.next_alert_on,
+            "seen_effective": row.effective_due_on,
+            "next_alert_on": date(2014, 5, 1),
+            "effective_due_on": row.effective_due_on,
+        }
+        assert claim_plans([claim]) == [row.milestone_id]
         db.session.commit()
-        assert not claim_plan(
-            row.milestone_id,
-            row.next_alert_on,
-            row.effective_due_on,
-            session=other,
-            next_alert_on=date(2014, 5, 1),
-        )
+        assert claim_plans([claim], session=other) == []
         other.commit()
     finally:
         other.close()
 
 
 def test_an_alert_key_is_refused_a_second_time(app, set_today):
-    from ppp_tracker.alerts.rules import Stage
-    from ppp_tracker.alerts.scan import _create_alert
+    from ppp_tracker.alerts.scan import _insert_alerts
 
     set_today("2014-04-27")
     w = karaganda()
-    stage = Stage("before_7", date(2014, 4, 27))
-    first = _create_alert(w.milestone, stage, date(2014, 4, 27))
-    again = _create_alert(w.milestone, stage, date(2014, 4, 28))
+
+    def alert(as_of):
+        return {
+            "milestone_id": w.milestone.id,
+            "rule": "before_7",
+            "effective_due_on": E,
+            "fire_on": date(2014, 4, 27),
+            "as_of": as_of,
+            "days_left": (E - as_of).days,
+            "days_late": 0,
+            "created_at": clock.now(),
+        }
+
+    first = _insert_alerts([alert(date(2014, 4, 27))])
+    again = _insert_alerts([alert(date(2014, 4, 28))])
     db.session.commit()
-    assert first is not None and again is None
+    assert len(first) == 1 and again == []
     assert alerts_of(w.milestone) == [("before_7", E)]

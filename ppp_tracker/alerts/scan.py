@@ -9,13 +9,15 @@ unique key (milestone, rule, effective due date) refuses a second copy.
 
 from __future__ import annotations
 
+import enum
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import selectinload
 
 from ppp_tracker import clock
 from ppp_tracker.alerts.audience import may_receive
@@ -66,47 +68,37 @@ def due_plans(as_of: date, limit: int):
     return db.session.connection().execute(due_plans_query(as_of, limit)).all()
 
 
-def claim_plan(
-    milestone_id: int, seen_next: date, seen_effective: date, *, session=None, **new
-) -> bool:
-    """Move the plan on, but only if nobody did since we read it: exactly one row or none."""
-    result = (session or db.session).execute(
-        sa.update(AlertPlan)
-        .where(
-            AlertPlan.milestone_id == milestone_id,
-            AlertPlan.next_alert_on == seen_next,
-            AlertPlan.effective_due_on == seen_effective,
-        )
-        .values(**new)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
-def _insert_ignoring_duplicates(table, values: dict):
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the id, or None when the row existed."""
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
-    return db.session.execute(stmt).scalar_one_or_none()
-
-
 def recipients(milestone: Milestone, rule: str) -> list[tuple[User, RecipientReason]]:
+    """The people a reminder of `milestone` at `rule` goes to (see `choose_recipients`)."""
+    contract = milestone.contract
+    return choose_recipients(
+        milestone.responsible,
+        contract.officer,
+        contract.region_code,
+        rule,
+        lambda: managers_of(contract.region_code),
+    )
+
+
+def choose_recipients(
+    responsible: User | None,
+    officer: User | None,
+    region_code: str,
+    rule: str,
+    managers: Callable[[], list[User]],
+) -> list[tuple[User, RecipientReason]]:
     """The responsible officer (or the contract's officer); the region's managers from the first
     overdue reminder on — and always when nobody is responsible, so that no date goes unseen."""
     out: dict[int, tuple[User, RecipientReason]] = {}
-    contract = milestone.contract
-    region = contract.region_code
     # Each person as they are now (audience.may_receive): one moved to another region, given
     # another role or deactivated is passed over, and the next in line is told instead.
-    responsible = milestone.responsible
-    if may_receive(responsible, region, RecipientReason.RESPONSIBLE):
+    if may_receive(responsible, region_code, RecipientReason.RESPONSIBLE):
         out[responsible.id] = (responsible, RecipientReason.RESPONSIBLE)
-    elif may_receive(contract.officer, region, RecipientReason.OFFICER):
-        out[contract.officer.id] = (contract.officer, RecipientReason.OFFICER)
+    elif may_receive(officer, region_code, RecipientReason.OFFICER):
+        out[officer.id] = (officer, RecipientReason.OFFICER)
     if is_overdue_rule(rule) or not out:
-        for manager in managers_of(region):
-            if may_receive(manager, region, RecipientReason.MANAGER):
+        for manager in managers():
+            if may_receive(manager, region_code, RecipientReason.MANAGER):
                 out.setdefault(manager.id, (manager, RecipientReason.MANAGER))
     return list(out.values())
 
@@ -125,122 +117,278 @@ def managers_of(region_code: str) -> list[User]:
     )
 
 
+class _People:
+    """The users a batch's reminders may go to, read in one query: the milestones' responsible
+    officers, the contracts' officers and every active manager."""
+
+    def __init__(self, user_ids: set[int]):
+        users = db.session.scalars(
+            sa.select(User).where(
+                sa.or_(
+                    User.id.in_(user_ids),
+                    sa.and_(User.role == Role.MANAGER, User.active.is_(True)),
+                )
+            )
+        ).all()
+        self.by_id = {user.id: user for user in users}
+        self.managers = sorted(
+            (u for u in users if u.role == Role.MANAGER and u.active), key=lambda u: u.id
+        )
+
+    def managers_of(self, region_code: str) -> list[User]:
+        return [m for m in self.managers if m.region_code in (None, region_code)]
+
+
 def scan_batch(as_of: date, *, limit: int = 500) -> BatchResult:
-    """One batch of the scan on `as_of`: claim, create alerts and deliveries; flush."""
+    """One batch of the scan on `as_of`, in a few statements whatever its size: select the due
+    plans, read their milestones, claim every plan at once (a conditional UPDATE … FROM …
+    RETURNING), insert the alerts (ON CONFLICT DO NOTHING RETURNING) and their deliveries."""
     rows = due_plans(as_of, limit)
     result = BatchResult(selected=len(rows))
     if not rows:
         return result
-    ids = [row.milestone_id for row in rows]
-    milestones = {
-        m.id: m
-        for m in db.session.scalars(
-            sa.select(Milestone)
-            .where(Milestone.id.in_(ids))
-            .options(
-                selectinload(Milestone.contract).selectinload(Contract.officer),
-                selectinload(Milestone.responsible),
+    m, c = Milestone.__table__.c, Contract.__table__.c
+    facts = {
+        row.id: row
+        for row in db.session.execute(
+            sa.select(
+                m.id,
+                m.status,
+                m.effective_due_on,
+                m.contract_id,
+                m.responsible_id,
+                c.officer_id,
+                c.region_code,
             )
+            .join_from(Milestone.__table__, Contract.__table__, c.id == m.contract_id)
+            .where(m.id.in_([row.milestone_id for row in rows]))
         )
     }
-    rules = rules_by_contract(m.contract_id for m in milestones.values())
+    rules = rules_by_contract(fact.contract_id for fact in facts.values())
+    claims: list[dict] = []
+    stages: dict[int, Stage] = {}
+    gone: list[int] = []
     for row in rows:
-        milestone = milestones.get(row.milestone_id)
-        if milestone is None:
+        fact = facts.get(row.milestone_id)
+        if fact is None:
             # The milestone is gone and the database kept its plan (SQLite without enforced
             # foreign keys): drop the plan, or it would be selected again forever.
-            db.session.execute(
-                sa.delete(AlertPlan).where(AlertPlan.milestone_id == row.milestone_id)
-            )
-            result.claimed += 1
+            gone.append(row.milestone_id)
             continue
-        claimed, stage = _handle(milestone, row, rules[milestone.contract_id], as_of)
-        if not claimed:
-            continue
-        result.claimed += 1
-        if stage is None:
-            continue
-        alert_id = _create_alert(milestone, stage, as_of)
-        if alert_id is None:
-            continue
-        result.alert_ids.append(alert_id)
-        people = recipients(milestone, stage.rule)
-        if not people:
-            continue
-        # One INSERT per alert, not an ORM flush per person: a scan after an outage may create
-        # thousands, and each flush would walk every object the session holds.
-        created = db.session.execute(
-            sa.insert(AlertDelivery.__table__).returning(
-                AlertDelivery.__table__.c.id, AlertDelivery.__table__.c.mode
-            ),
-            [
-                {
-                    "alert_id": alert_id,
-                    "user_id": user.id,
-                    "reason": reason,
-                    "mode": user.alert_mode,
-                    "status": DeliveryStatus.PENDING,
-                    "attempts": 0,
-                    "created_at": clock.now(),
-                }
-                for user, reason in people
-            ],
-        ).all()
-        result.deliveries += len(created)
-        result.immediate_ids.extend(
-            delivery_id for delivery_id, mode in created if mode == AlertMode.IMMEDIATE
+        new_effective, new_next, stage = _move_on(fact, row, rules[fact.contract_id], as_of)
+        claims.append(
+            {
+                "milestone_id": row.milestone_id,
+                "seen_next": row.next_alert_on,
+                "seen_effective": row.effective_due_on,
+                "next_alert_on": new_next,
+                "effective_due_on": new_effective,
+            }
         )
+        if stage is not None:
+            stages[row.milestone_id] = stage
+    if gone:
+        db.session.execute(sa.delete(AlertPlan).where(AlertPlan.milestone_id.in_(gone)))
+        result.claimed += len(gone)
+    claimed = claim_plans(claims)
+    result.claimed += len(claimed)
+    new_alerts = [
+        {
+            "milestone_id": milestone_id,
+            "rule": stages[milestone_id].rule,
+            "effective_due_on": facts[milestone_id].effective_due_on,
+            "fire_on": stages[milestone_id].fire_on,
+            "as_of": as_of,
+            "days_left": max(0, (facts[milestone_id].effective_due_on - as_of).days),
+            "days_late": max(0, (as_of - facts[milestone_id].effective_due_on).days),
+            "created_at": clock.now(),
+        }
+        for milestone_id in claimed
+        if milestone_id in stages
+    ]
+    created = _insert_alerts(new_alerts)
+    if not created:
+        return result
+    # Pages show the alert log (the deadline lists' last reminder): new alerts move the data
+    # version with the batch's commit.
+    versions.changed(db.session)
+    people = _People(
+        {facts[mid].responsible_id for _, mid, _ in created}
+        | {facts[mid].officer_id for _, mid, _ in created}
+    )
+    deliveries = []
+    for alert_id, milestone_id, rule in sorted(created):
+        result.alert_ids.append(alert_id)
+        fact = facts[milestone_id]
+        chosen = choose_recipients(
+            people.by_id.get(fact.responsible_id),
+            people.by_id.get(fact.officer_id),
+            fact.region_code,
+            rule,
+            lambda region=fact.region_code: people.managers_of(region),
+        )
+        deliveries.extend(
+            {
+                "alert_id": alert_id,
+                "user_id": user.id,
+                "reason": reason,
+                "mode": user.alert_mode,
+                "status": DeliveryStatus.PENDING,
+                "attempts": 0,
+                "created_at": clock.now(),
+            }
+            for user, reason in chosen
+        )
+    table = AlertDelivery.__table__
+    made = insert_rows(
+        table,
+        deliveries,
+        {
+            "alert_id": sa.Integer,
+            "user_id": sa.Integer,
+            "reason": sa.String,
+            "mode": sa.String,
+            "status": sa.String,
+            "attempts": sa.Integer,
+            "created_at": sa.DateTime(timezone=True),
+        },
+        (table.c.id, table.c.mode),
+    )
+    result.deliveries += len(made)
+    result.immediate_ids.extend(
+        delivery_id for delivery_id, mode in sorted(made) if mode == AlertMode.IMMEDIATE
+    )
     return result
 
 
-def _handle(milestone: Milestone, row, rules: AlertRules, as_of: date) -> tuple[bool, Stage | None]:
-    """Claim the plan row (moving it on); whether we got it, and the reminder to send if any."""
-    effective = milestone.effective_due_on
-    if milestone.status not in OPEN_STATUSES or effective is None:
+def _move_on(fact, row, rules: AlertRules, as_of: date):
+    """The plan's new (effective date, next reminder day), and the reminder to send if any."""
+    effective = fact.effective_due_on
+    if fact.status not in OPEN_STATUSES or effective is None:
         # The planning hook stops such plans; this only tidies one it could not see.
-        claimed = claim_plan(
-            milestone.id, row.next_alert_on, row.effective_due_on, next_alert_on=None
-        )
-        return claimed, None
+        return row.effective_due_on, None, None
     if effective != row.effective_due_on:
         # Likewise a plan left on an old date: start it afresh on the milestone's date.
-        claimed = claim_plan(
-            milestone.id,
-            row.next_alert_on,
-            row.effective_due_on,
-            effective_due_on=effective,
-            next_alert_on=rules.first_fire(effective),
+        return effective, rules.first_fire(effective), None
+    return effective, rules.next_fire_after(effective, as_of), rules.latest_stage(effective, as_of)
+
+
+def claim_plans(claims: list[dict], session=None) -> list[int]:
+    """Move the plans on, each only if nobody did since we read it, in one statement: the
+    milestone ids of the plans this scan moved. The batch goes as one array per column (one
+    JSON document on SQLite), so the statement is the same whatever the batch's size. On
+    PostgreSQL the rows are locked in id order and those another scan holds are skipped (it is
+    moving them on), so scans never wait on each other or deadlock."""
+    if not claims:
+        return []
+    session = session or db.session
+    columns = {key: [claim[key] for claim in claims] for key in _CLAIM_KEYS}
+    if session.get_bind().dialect.name == "postgresql":
+        statement = _CLAIM_POSTGRESQL.bindparams(
+            sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)),
+            *(sa.bindparam(key, type_=postgresql.ARRAY(sa.Date)) for key in _CLAIM_KEYS[1:]),
         )
-        return claimed, None
-    claimed = claim_plan(
-        milestone.id,
-        row.next_alert_on,
-        row.effective_due_on,
-        next_alert_on=rules.next_fire_after(effective, as_of),
-    )
-    return claimed, rules.latest_stage(effective, as_of) if claimed else None
+        params = {
+            "ids": columns["milestone_id"],
+            **{key: columns[key] for key in _CLAIM_KEYS[1:]},
+        }
+    else:
+        statement = _CLAIM_SQLITE
+        params = {
+            "rows": json.dumps(
+                [[claim[key] for key in _CLAIM_KEYS] for claim in claims], default=date.isoformat
+            )
+        }
+    return [row[0] for row in session.execute(statement, params)]
 
 
-def _create_alert(milestone: Milestone, stage: Stage, as_of: date) -> int | None:
-    """The alert of this stage (None when it existed). Pages show the alert log (the deadline
-    lists' last reminder): a new alert moves the data version with the batch's commit."""
-    effective = milestone.effective_due_on
-    alert_id = _insert_ignoring_duplicates(
-        Alert.__table__,
+_CLAIM_KEYS = ("milestone_id", "seen_next", "seen_effective", "next_alert_on", "effective_due_on")
+_CLAIM_POSTGRESQL = sa.text(
+    """
+WITH mine AS (
+  SELECT p.milestone_id FROM alert_plans AS p WHERE p.milestone_id = ANY(:ids)
+   ORDER BY p.milestone_id FOR UPDATE OF p SKIP LOCKED)
+UPDATE alert_plans
+   SET next_alert_on = v.next_alert_on, effective_due_on = v.effective_due_on
+  FROM unnest(:ids, :seen_next, :seen_effective, :next_alert_on, :effective_due_on)
+       AS v (milestone_id, seen_next, seen_effective, next_alert_on, effective_due_on)
+  JOIN mine ON mine.milestone_id = v.milestone_id
+ WHERE alert_plans.milestone_id = v.milestone_id
+   AND alert_plans.next_alert_on = v.seen_next
+   AND alert_plans.effective_due_on = v.seen_effective
+RETURNING alert_plans.milestone_id"""
+)
+_CLAIM_SQLITE = sa.text(
+    """
+WITH v AS (
+  SELECT json_extract(value, '$[0]') AS milestone_id,
+         json_extract(value, '$[1]') AS seen_next,
+         json_extract(value, '$[2]') AS seen_effective,
+         json_extract(value, '$[3]') AS next_alert_on,
+         json_extract(value, '$[4]') AS effective_due_on
+    FROM json_each(:rows))
+UPDATE alert_plans
+   SET next_alert_on = v.next_alert_on, effective_due_on = v.effective_due_on
+  FROM v
+ WHERE alert_plans.milestone_id = v.milestone_id
+   AND alert_plans.next_alert_on = v.seen_next
+   AND alert_plans.effective_due_on = v.seen_effective
+RETURNING alert_plans.milestone_id"""
+)
+
+
+def _insert_alerts(values: list[dict]) -> list[tuple[int, int, str]]:
+    """Insert the alerts, skipping any that exist (unique key); (id, milestone, rule) of each
+    one made."""
+    table = Alert.__table__
+    return insert_rows(
+        table,
+        values,
         {
-            "milestone_id": milestone.id,
-            "rule": stage.rule,
-            "effective_due_on": effective,
-            "fire_on": stage.fire_on,
-            "as_of": as_of,
-            "days_left": max(0, (effective - as_of).days),
-            "days_late": max(0, (as_of - effective).days),
-            "created_at": clock.now(),
+            "milestone_id": sa.Integer,
+            "rule": sa.String,
+            "effective_due_on": sa.Date,
+            "fire_on": sa.Date,
+            "as_of": sa.Date,
+            "days_left": sa.Integer,
+            "days_late": sa.Integer,
+            "created_at": sa.DateTime(timezone=True),
         },
+        (table.c.id, table.c.milestone_id, table.c.rule),
+        skip_existing=True,
     )
-    if alert_id is not None:
-        versions.changed(db.session)
-    return alert_id
+
+
+def insert_rows(table, rows: list[dict], types: dict, returning, *, skip_existing=False):
+    """INSERT a batch of rows in one statement, RETURNING `returning` of each row made.
+
+    On PostgreSQL the batch goes as one array per column (INSERT … SELECT … FROM unnest(…)), so
+    the statement's text is the same whatever its size: psycopg and the server parse it once,
+    not a VALUES list of thousands of parameters. SQLite takes SQLAlchemy's multi-row INSERT.
+    """
+    if not rows:
+        return []
+    if db.session.get_bind().dialect.name != "postgresql":
+        stmt = sqlite.insert(table)
+        if skip_existing:
+            stmt = stmt.on_conflict_do_nothing()
+        return [tuple(row) for row in db.session.execute(stmt.returning(*returning), rows)]
+    names = list(types)
+    columns = ", ".join(names)
+    conflict = " ON CONFLICT DO NOTHING" if skip_existing else ""
+    statement = sa.text(
+        f"INSERT INTO {table.name} ({columns}) "  # noqa: S608 - names from the table, no values
+        f"SELECT * FROM unnest({', '.join(':' + name for name in names)}){conflict} "
+        f"RETURNING {', '.join(column.name for column in returning)}"
+    ).bindparams(*(sa.bindparam(name, type_=postgresql.ARRAY(types[name])) for name in names))
+    params = {
+        name: [
+            value.value if isinstance(value, enum.Enum) else value
+            for value in (row[name] for row in rows)
+        ]
+        for name in names
+    }
+    return [tuple(row) for row in db.session.execute(statement, params)]
 
 
 # --- digests ------------------------------------------------------------------------------
