@@ -283,3 +283,41 @@ def test_concurrent_first_sends_of_a_new_year_share_no_number(app):
     db.session.expire_all()
     assert numbering.last_used(year=2027) == 8
     assert numbering.last_used(year=2026) == 2
+
+
+def test_the_numbering_page_and_cli_name_the_years_counter(any_app):
+    """Through the admin page (real HTTP, CSRF) and `flask claims numbering`, on both databases:
+    with the yearly sequence, the counter shown and moved is this year's."""
+    import uuid
+
+    from ppp_tracker.auth.services import create_user
+    from tests.conftest import PASSWORD, login, post_form
+
+    any_app.config["OUTGOING_NUMBER_RESTARTS_YEARLY"] = True
+    any_app.config["FAKE_TODAY"] = date(2027, 1, 5)
+    [last_year] = _claims_for(1, date(2026, 12, 29))
+    _send(last_year, date(2026, 12, 30))  # No. 1 of 2026
+    admin, _ = create_user(
+        f"admin-{uuid.uuid4().hex[:6]}@example.kz",
+        role="admin",
+        region_code=None,
+        password=PASSWORD,
+    )
+    db.session.commit()
+    client = any_app.test_client()
+    login(client, admin)
+    page = client.get("/numbering").get_data(as_text=True)
+    assert "Нумерация начинается заново каждое 1 января" in page
+    assert "Ниже — счётчик 2027 года." in page
+    r = post_form(client, "/numbering", {"last_number": "14–28–9-40"}, follow_redirects=True)
+    assert "Следующее письмо получит № 14-28-9-41." in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert numbering.last_used(year=2027) == 40
+    assert numbering.last_used(year=2026) == 1  # last year's counter is left alone
+    result = any_app.test_cli_runner().invoke(args=["claims", "numbering"])
+    assert result.output.strip() == (
+        "14-28-9: last used 14-28-9-40 (restarts every 1 January; counter of 2027)"
+    )
+    any_app.config["OUTGOING_NUMBER_RESTARTS_YEARLY"] = False
+    result = any_app.test_cli_runner().invoke(args=["claims", "numbering"])
+    assert result.output.strip() == "14-28-9: last used 14-28-9-0"  # the continuous one, unused
