@@ -47,6 +47,7 @@ from ppp_tracker.registry.codes import (
     SiteStatus,
     StageKind,
 )
+from ppp_tracker.registry.lists import contract_matches
 from ppp_tracker.registry.models import (
     Contract,
     Institution,
@@ -547,15 +548,15 @@ class Contracts(MethodView):
     @blp.response(200, ContractSchema(many=True), headers=TOTAL_COUNT_HEADER)
     def get(self, args):
         user = need(Permission.READ)
-        contractor = sa.orm.aliased(Party)
         stmt = scope(
-            sa.select(Contract)
-            .join(contractor, Contract.contractor_id == contractor.id)
-            .options(selectinload(Contract.installments), selectinload(Contract.officer)),
+            sa.select(Contract).options(
+                selectinload(Contract.installments), selectinload(Contract.officer)
+            ),
             user,
             Contract.region_code,
         ).order_by(Contract.id)
-        stmt = _search(stmt, args.get("q"), Contract.search_text, contractor.search_text)
+        if args.get("q") and args["q"].strip():
+            stmt = stmt.where(contract_matches(args["q"].strip()[:200]))
         for key, column in (
             ("region", Contract.region_code),
             ("status", Contract.status),
