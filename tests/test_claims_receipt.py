@@ -29,7 +29,7 @@ from ppp_tracker.claims.models import Claim
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.core.errors import Conflict
 from ppp_tracker.db import db
-from ppp_tracker.registry.models import Document
+from ppp_tracker.registry.models import Contract, Document
 from tests import factories
 from tests.conftest import PASSWORD, login, post_form
 
@@ -351,3 +351,44 @@ def test_an_escalated_claims_receipt_date_is_fixed_but_its_method_may_be_correct
     )
     db.session.commit()
     assert claim.response_due_on == date(2014, 7, 17)
+
+
+def test_an_officer_sets_the_receipt_term_on_the_contract_form(any_app):
+    customer = factories.party(kind="government", bin=None)
+    contractor = factories.party()
+    project = factories.project("KZ-35")
+    officer = _user("officer")
+    client = any_app.test_client()
+    login(client, officer)
+    fields = {
+        "number": "241-П",
+        "signed_on": "2013-11-21",
+        "customer_id": customer.id,
+        "contractor_id": contractor.id,
+        "project_id": project.id,
+        "site_id": "",
+        "subject": "Разработка ТЭО",
+        "total_amount": "77 000 000,00",
+        "status": "active",
+        "officer": officer.email,
+        "penalty_rate": "0,1",
+        "penalty_base": "total",
+        "penalty_cap": "",
+        "response_days": "10",
+        "response_working": "y",
+        "response_from_receipt": "y",
+        "grace_working_days": "1",
+    }
+    r = post_form(client, "/contracts/new", fields)
+    assert r.status_code == 302, text_of(r)[-2000:]
+    contract = db.session.scalar(sa.select(Contract).where(Contract.number == "241-П"))
+    assert contract.response_from_receipt is True
+    page = text_of(client.get(f"/contracts/{contract.id}"))
+    assert "10 рабочих дней со дня получения" in page
+    # Unticked, it runs from sending again.
+    fields.pop("response_from_receipt")
+    r = post_form(client, f"/contracts/{contract.id}/edit", fields)
+    assert r.status_code == 302, text_of(r)[-2000:]
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).response_from_receipt is False
+    assert "10 рабочих дней со дня отправки" in text_of(client.get(f"/contracts/{contract.id}"))
