@@ -361,3 +361,31 @@ def test_the_contract_page_explains_which_days_each_obligation_is_charged(
     assert "Ни один день на него не относится" in page
     assert "Всего неустойка: 5 467 000,00 ₸." in page
     assert 'id="penalty-warnings"' not in page
+
+
+def test_the_page_says_why_an_approved_claim_is_not_sent_after_a_change(client, make_user, case241):
+    from ppp_tracker.registry import services as registry_services
+    from tests.conftest import login, post_form
+
+    contract, state, _sector = case241
+    claim = _draft(contract, [state], date(2014, 6, 12))
+    services.approve_claim(SYSTEM_USER, claim)
+    db.session.commit()
+    # After the approval the contract's sum is corrected: the letter would name another amount.
+    registry_services.save_contract(SYSTEM_USER, {"total_amount": D("70000000.00")}, contract)
+    db.session.commit()
+    login(client, make_user("legal"))
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert 'id="approval-stale"' in page
+    assert "Договор № 241 изменён: сумма" in page
+    r = post_form(
+        client,
+        f"/claims/{claim.id}/send",
+        {"sent_on": "2014-06-12"},
+        form_url=f"/claims/{claim.id}",
+        follow_redirects=True,
+    )
+    text = r.get_data(as_text=True)
+    assert "Согласование больше не относится к письму" in text
+    db.session.refresh(claim)
+    assert claim.status == "approved" and claim.outgoing_number is None
