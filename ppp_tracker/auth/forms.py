@@ -8,6 +8,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ppp_tracker.auth.models import Role
+from ppp_tracker.core.forms import VisibleText
 
 
 class LoginForm(FlaskForm):
@@ -16,9 +17,9 @@ class LoginForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=255)])
-    position = StringField(_l("Position"), validators=[Optional(), Length(max=255)])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=64)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=255), VisibleText()])
+    position = StringField(_l("Position"), validators=[Optional(), Length(max=255), VisibleText()])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=64), VisibleText()])
     # Language and alert mode are set in the notifications card (alerts feature).
 
 
@@ -33,8 +34,8 @@ class TokenForm(FlaskForm):
 
 class UserForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=255)])
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=255)])
-    position = StringField(_l("Position"), validators=[Optional(), Length(max=255)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=255), VisibleText()])
+    position = StringField(_l("Position"), validators=[Optional(), Length(max=255), VisibleText()])
     role = SelectField(_l("Role"), choices=Role.choices)
     region = SelectField(_l("Region"), choices=[])
     active = BooleanField(_l("Active"), default=True)

@@ -83,3 +83,15 @@ class PercentField(StringField):
         if self.raw_data:
             return self.raw_data[0]
         return "" if self.data is None else str(self.data)
+
+
+class VisibleText:
+    """Refuses invisible direction and zero-width characters (core.validation's one rule), for
+    the fields that do not go through a service's `check_text` (the user's own name)."""
+
+    def __call__(self, form, field) -> None:
+        from ppp_tracker.core.validation import invisible_problem
+
+        problem = invisible_problem(field.data if isinstance(field.data, str) else None)
+        if problem:
+            raise ValidationError(problem)

@@ -18,9 +18,16 @@ LATEST_DATE = date(2100, 12, 31)
 #: (the XLSX and DOCX files) cannot hold them and PostgreSQL refuses NUL; and lone surrogates,
 #: which no UTF-8 text can hold.
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-#: What a file name loses besides its folders: control characters, and the bidirectional
-#: overrides that make "cod.exe" look like "exe.doc" (U+202E and friends).
-_FILENAME_DROP = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Invisible characters that change how text reads without showing themselves: the
+#: bidirectional marks, embeddings, overrides and isolates (U+200E/F, U+202A–U+202E,
+#: U+2066–U+2069: U+202E before "cod.exe" shows "exe.doc", a name or a sum in a letter can read
+#: differently from what is stored) and the zero-width characters (U+200B–U+200D, U+2060,
+#: U+FEFF: two names that look the same but differ). Text refuses them (`check_text`); a
+#: file name drops them (`safe_filename`).
+INVISIBLE = "\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+INVISIBLE_CHARACTERS = re.compile(f"[{INVISIBLE}]")
+#: What a file name loses besides its folders: control characters and the invisible ones.
+_FILENAME_DROP = re.compile(f"[\\x00-\\x1f\\x7f{INVISIBLE}]")
 
 
 def safe_filename(raw: str | None, max_length: int = 255) -> str:
@@ -100,4 +107,21 @@ def check_text(
         errors.add(field, _("At most %(n)d characters.", n=max_length))
     if CONTROL_CHARACTERS.search(value):
         errors.add(field, _("Contains a forbidden character."))
+    invisible = invisible_problem(value)
+    if invisible:
+        errors.add(field, invisible)
     return value
+
+
+def invisible_problem(value: str | None) -> str | None:
+    """The field message when the text holds invisible direction or zero-width characters
+    (INVISIBLE_CHARACTERS); they are refused, not silently dropped, so that what is stored is
+    exactly what its author saw. The one rule for services, forms, the API and imports."""
+    found = sorted(set(INVISIBLE_CHARACTERS.findall(value or "")))
+    if not found:
+        return None
+    return _(
+        "Contains invisible direction or zero-width characters (%(codes)s): they can make the "
+        "text read differently from what is stored. Remove them and type the text again.",
+        codes=", ".join(f"U+{ord(c):04X}" for c in found),
+    )
