@@ -29,7 +29,7 @@ EXEMPT = {
     "AuditLink": "the log's hash chain, a link per event (append-only; tests/test_audit_chain.py)",
     "AuditChainHead": "the last link of the audit chain, moved with each link",
     "Region": "reference data inserted by the migrations; no route or task changes it",
-    "LoginAttempt": "throttling counters of failed logins, deleted on success",
+    "LoginThrottle": "throttling counters of failed logins, given back on success",
     "OutboxMessage": "copies of e-mails kept when no SMTP server is configured",
     "ScanRun": "the scan's own run record (start, end, counts)",
     "Alert": "derived by the scan from milestones, which are audited",

@@ -219,9 +219,9 @@ def test_every_change_is_in_the_audit_log_with_who_and_old_and_new(any_app):
         services.save_contract(SYSTEM_USER, {"total_amount": Decimal("150.50")}, c)
         db.session.commit()
     events = db.session.scalars(
-        sa.select(AuditEvent).where(
-            AuditEvent.entity_type == "contracts", AuditEvent.entity_id == str(c.id)
-        )
+        sa.select(AuditEvent)
+        .where(AuditEvent.entity_type == "contracts", AuditEvent.entity_id == str(c.id))
+        .order_by(AuditEvent.id)
     ).all()
     assert [e.action for e in events] == ["create", "update"]
     update = events[1]

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from ppp_tracker import create_app
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.auth.models import ApiToken, AuditEvent, LoginAttempt, User
+from ppp_tracker.auth.models import ApiToken, AuditEvent, LoginThrottle, User
 from ppp_tracker.core.web import local_path
 from ppp_tracker.db import db
 from ppp_tracker.registry import services
@@ -273,35 +273,39 @@ def _in_english(client):
 
 def _age_failures(app, seconds: int) -> None:
     """Move the recorded failures back in time (the same as waiting, without sleeping)."""
-    for attempt in db.session.scalars(sa.select(LoginAttempt)):
-        attempt.at -= timedelta(seconds=seconds)
+    for row in db.session.scalars(sa.select(LoginThrottle)):
+        row.window_start -= timedelta(seconds=seconds)
     db.session.commit()
 
 
-def test_failures_for_one_email_lock_it_from_any_address_until_the_window_passes(
+def test_failures_for_one_account_from_one_address_lock_that_address_until_the_window_passes(
     app, client, make_user
 ):
     _in_english(client)
     user = make_user("officer")
     limit = app.config["LOGIN_MAX_FAILURES"]
-    for n in range(limit):
-        assert _attempt(client, user.email, "wrong", ip=f"10.0.1.{n}").status_code == 401
-    # The right password, from an address never seen: still locked.
-    locked = _attempt(client, user.email, PASSWORD, ip="10.9.9.9")
+    for _n in range(limit):
+        assert _attempt(client, user.email, "wrong", ip="10.0.1.1").status_code == 401
+    # The right password, from that address: locked.
+    locked = _attempt(client, user.email, PASSWORD, ip="10.0.1.1")
     html = locked.get_data(as_text=True)
     assert locked.status_code == 429 and "Too many failed attempts" in html
     assert client.get("/profile").status_code == 302  # not logged in
     # The API's token request shares the lock.
     basic = base64.b64encode(f"{user.email}:{PASSWORD}".encode()).decode()
-    api = client.post("/api/v1/tokens", headers={"Authorization": f"Basic {basic}"})
+    api = client.post(
+        "/api/v1/tokens",
+        headers={"Authorization": f"Basic {basic}"},
+        environ_base={"REMOTE_ADDR": "10.0.1.1"},
+    )
     assert api.status_code == 429 and int(api.headers["Retry-After"]) > 0
-    # After the window, the right password works and the e-mail's failures are forgotten.
+    # After the window, the right password works there and that address's failures are gone.
     _age_failures(app, app.config["LOGIN_THROTTLE_SECONDS"] + 1)
-    assert _attempt(client, user.email, PASSWORD, ip="10.9.9.9").status_code == 302
+    assert _attempt(client, user.email, PASSWORD, ip="10.0.1.1").status_code == 302
     # (Same address: the session is bound to it, session_protection="strong".)
-    assert client.get("/profile", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 200
+    assert client.get("/profile", environ_base={"REMOTE_ADDR": "10.0.1.1"}).status_code == 200
     left = db.session.scalar(
-        sa.select(sa.func.count()).where(LoginAttempt.key == f"email:{user.email}")
+        sa.select(sa.func.count()).where(LoginThrottle.key == f"pair:{user.email} 10.0.1.1")
     )
     assert left == 0
 
@@ -311,9 +315,14 @@ def test_failures_older_than_the_window_are_forgotten_by_the_next_failure(app, c
         assert _attempt(client, f"old{n}@example.kz", "wrong", ip="10.0.3.1").status_code == 401
     _age_failures(app, app.config["LOGIN_THROTTLE_SECONDS"] + 1)
     assert _attempt(client, "new@example.kz", "wrong", ip="10.0.3.2").status_code == 401
-    keys = set(db.session.scalars(sa.select(LoginAttempt.key)))
-    # Only the new failure's e-mail and address are left; the aged ones are gone.
-    assert keys == {"email:new@example.kz", "ip:10.0.3.2"}
+    db.session.expire_all()
+    keys = set(db.session.scalars(sa.select(LoginThrottle.key)))
+    # Only the new failure's account, account and address, and address are left.
+    assert keys == {
+        "account:new@example.kz",
+        "pair:new@example.kz 10.0.3.2",
+        "address:10.0.3.2",
+    }
 
 
 def test_many_failures_from_one_address_lock_that_address_only(app, client, make_user):

@@ -53,7 +53,7 @@ class User(Searchable, Audited, UserMixin, db.Model):
     __audit_exclude__ = ("password_hash",)
     #: When a colleague last logged in is nobody else's business (the audit log is read by the
     #: whole region).
-    __audit_ignore__ = ("last_login_at",)
+    __audit_ignore__ = ("last_login_at", "session_version")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(255), unique=True)
@@ -70,6 +70,9 @@ class User(Searchable, Audited, UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Moves on at every logout and password change: every session made before (whose
+    #: `get_id()` carries the old `session_key`) is then refused on its next request.
+    session_version: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
     region: Mapped[Region | None] = relationship()
 
@@ -82,9 +85,15 @@ class User(Searchable, Audited, UserMixin, db.Model):
 
     @property
     def session_key(self) -> str:
-        """Changes with the password: a session made before a password change is no longer
-        valid (the session stores `get_id()`, which carries it)."""
-        return hashlib.sha256(f"session:{self.password_hash}".encode()).hexdigest()[:20]
+        """Changes with the password and the session version: a session made before a password
+        change or a logout is no longer valid (the session stores `get_id()`, which carries it,
+        and the user loader compares it on every request)."""
+        material = f"session:{self.password_hash}:{self.session_version or 0}"
+        return hashlib.sha256(material.encode()).hexdigest()[:20]
+
+    def end_sessions(self) -> None:
+        """Every session of this user ends (logout, password change)."""
+        self.session_version = (self.session_version or 0) + 1
 
     def get_id(self) -> str:  # Flask-Login: what the session keeps
         return f"{self.id}:{self.session_key}"
@@ -129,16 +138,20 @@ class ApiToken(Audited, db.Model):
         return f"<ApiToken {self.id} {self.prefix}… user={self.user_id}>"
 
 
-class LoginAttempt(db.Model):
-    """A failed login (web form or token request), counted for throttling across all processes."""
+class LoginThrottle(db.Model):
+    """Failed (and running) logins of one key in the current window, counted for throttling
+    across all processes with one conditional INSERT … ON CONFLICT DO UPDATE (auth.services)."""
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (sa.Index("ix_login_attempts_key_at", "key", "at"),)
+    __tablename__ = "login_throttle"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: "email:<address>" or "ip:<address>".
-    key: Mapped[str] = mapped_column(sa.String(300))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: "account:<e-mail>", "pair:<e-mail> <address>" or "address:<address>".
+    key: Mapped[str] = mapped_column(sa.String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: When the window of these failures began; a failure after the window starts a new one.
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"<LoginThrottle {self.key} {self.failures} since {self.window_start}>"
 
 
 class AuditEvent(db.Model):

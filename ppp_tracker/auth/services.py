@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ppp_tracker import clock
-from ppp_tracker.auth.models import ApiToken, LoginAttempt, Role, User, hash_token
+from ppp_tracker.auth.models import ApiToken, LoginThrottle, Role, User, hash_token
 from ppp_tracker.core.errors import Invalid
+from ppp_tracker.core.validation import invisible_problem
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Region
 
@@ -60,6 +62,10 @@ def create_user(
     else:
         if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
             errors["email"] = [_("A user with this e-mail already exists.")]
+    for field, value in (("name", name), ("position", position)):
+        problem = invisible_problem(value)
+        if problem:
+            errors[field] = [problem]
     if role not in {r.value for r in Role}:
         errors["role"] = [_("Unknown role. Choose one of: %(roles)s.", roles=", ".join(Role))]
     if region_code is not None and db.session.get(Region, region_code) is None:
@@ -88,54 +94,150 @@ def create_user(
     return user, generated
 
 
-def _throttle_keys(email: str, ip: str | None) -> list[str]:
-    keys = [f"email:{email.strip().lower()}"]
+# --- login throttling ---------------------------------------------------------------------
+#
+# Counted per account *and* address, so that a stranger's failures slow an account down without
+# locking its owner out:
+#   - "pair:<e-mail> <address>": LOGIN_MAX_FAILURES failures of one account from one address
+#     lock that address out of that account for the window;
+#   - "address:<address>": 4 × as many from one address, whatever the e-mails (one guesser
+#     trying many accounts; an office behind one address gets the room of four);
+#   - "account:<e-mail>": failures from every address; once an account has had
+#     LOGIN_MAX_FAILURES in the window it is under attack, and each address gets one try at it
+#     per window — the owner, from an address without failures, still gets in.
+# Each attempt *reserves* its place with one conditional INSERT … ON CONFLICT DO UPDATE …
+# WHERE failures < limit before the password is checked (committed at once, on a connection of
+# its own), so 30 parallel guesses cannot all pass a check that none of them has counted yet; a
+# right password gives its reservation back.
+
+
+def _throttle_engine():
+    """Connections of their own for the counters, outside the app's pool: a request already
+    holds one of the pool's connections, and a burst of logins each waiting for a second one
+    would wait for each other until the pool's timeout (seen: 30 parallel logins, pool of 15)."""
+    engine = current_app.extensions.get("ppp_tracker.login_throttle")
+    if engine is None:
+        engine = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+        current_app.extensions["ppp_tracker.login_throttle"] = engine
+    return engine
+
+
+def _throttle_limits(email: str, ip: str | None) -> dict[str, int]:
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    email = email.strip().lower()
+    under_attack = _failures(f"account:{email}") >= limit
+    keys = {f"pair:{email} {ip or '-'}": 1 if under_attack else limit}
     if ip:
-        keys.append(f"ip:{ip}")
+        keys[f"address:{ip}"] = limit * 4
     return keys
 
 
-def check_throttle(email: str, ip: str | None) -> None:
-    """Refuse when the e-mail or the address has too many recent failures."""
-    window = current_app.config["LOGIN_THROTTLE_SECONDS"]
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
-    since = clock.now() - timedelta(seconds=window)
-    for key in _throttle_keys(email, ip):
-        failures = db.session.execute(
-            sa.select(sa.func.count(), sa.func.min(LoginAttempt.at)).where(
-                LoginAttempt.key == key, LoginAttempt.at >= since
+def _window() -> tuple[datetime, datetime]:
+    now = clock.now()
+    return now, now - timedelta(seconds=current_app.config["LOGIN_THROTTLE_SECONDS"])
+
+
+def _failures(key: str) -> int:
+    _now, since = _window()
+    with _throttle_engine().connect() as conn:
+        row = conn.execute(
+            sa.select(LoginThrottle.failures).where(
+                LoginThrottle.key == key, LoginThrottle.window_start > since
             )
-        ).one()
-        # An address shared by a whole office gets more room than a single e-mail.
-        key_limit = limit * 4 if key.startswith("ip:") else limit
-        if failures[0] >= key_limit:
-            retry = int((failures[1] + timedelta(seconds=window) - clock.now()).total_seconds())
-            raise Throttled(max(retry, 1))
+        ).first()
+    return row[0] if row else 0
+
+
+def _upsert(conn, key: str, limit: int | None) -> bool:
+    """Count one more failure of `key` in its window (a new window when the old one is over),
+    unless `limit` failures are counted already: whether it was counted. One statement, so two
+    processes can never both take the last place."""
+    now, since = _window()
+    table = LoginThrottle.__table__
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = module.insert(table).values(key=key, failures=1, window_start=now)
+    expired = table.c.window_start <= since
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "failures": sa.case((expired, 1), else_=table.c.failures + 1),
+            "window_start": sa.case((expired, now), else_=table.c.window_start),
+        },
+        where=None if limit is None else sa.or_(expired, table.c.failures < limit),
+    ).returning(table.c.failures)
+    return conn.execute(stmt).first() is not None
+
+
+def _retry_after(keys) -> int:
+    now, _since = _window()
+    window = timedelta(seconds=current_app.config["LOGIN_THROTTLE_SECONDS"])
+    with _throttle_engine().connect() as conn:
+        started = conn.execute(
+            sa.select(sa.func.max(LoginThrottle.window_start)).where(LoginThrottle.key.in_(keys))
+        ).scalar()
+    if started is None:
+        return 1
+    return max(1, int((started + window - now).total_seconds()))
+
+
+def _reserve(email: str, ip: str | None) -> list[str]:
+    """Take a place for this attempt under every limit, or raise Throttled (taking none)."""
+    limits = _throttle_limits(email, ip)
+    taken: list[str] = []
+    with _throttle_engine().begin() as conn:
+        for key, limit in limits.items():
+            if not _upsert(conn, key, limit):
+                # Leaving the block rolls back the places taken so far.
+                raise Throttled(_retry_after([key]))
+            taken.append(key)
+    return taken
+
+
+def _give_back(keys: list[str], *, forget: list[str]) -> None:
+    """A right password: its reservations are no failures; the owner's own address starts
+    afresh."""
+    table = LoginThrottle.__table__
+    with _throttle_engine().begin() as conn:
+        conn.execute(
+            sa.update(table)
+            .where(table.c.key.in_(keys), table.c.failures > 0)
+            .values(failures=table.c.failures - 1)
+        )
+        if forget:
+            conn.execute(sa.delete(table).where(table.c.key.in_(forget)))
+
+
+def _record_failure(email: str) -> None:
+    """A wrong password: the reservations stand; the account counts one more failure, and
+    windows long over are forgotten (the table holds only what the throttle reads)."""
+    _now, since = _window()
+    with _throttle_engine().begin() as conn:
+        _upsert(conn, f"account:{email.strip().lower()}", None)
+        conn.execute(sa.delete(LoginThrottle.__table__).where(LoginThrottle.window_start <= since))
 
 
 def authenticate(email: str, password: str, ip: str | None) -> User | None:
-    """The active user with these credentials, or None (the failure is recorded for throttling).
+    """The active user with these credentials, or None (the failure is counted for throttling).
 
-    Raises Throttled before checking anything when there were too many failures.
+    Raises Throttled before checking anything when this attempt is over a limit. No database
+    connection is held while the password is checked (a slow KDF by design): a burst of guesses
+    must not take every connection of the pool, nor any request two at once.
     """
-    check_throttle(email, ip)
-    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
-    if user is None:
+    reserved = _reserve(email, ip)
+    with _throttle_engine().connect() as conn:
+        row = conn.execute(
+            sa.select(User.id, User.password_hash, User.active).where(
+                User.email == email.strip().lower()
+            )
+        ).first()
+    if row is None:
         # As slow as a wrong password, so the answer's timing does not tell who has an account.
         check_password_hash(_dummy_hash(), password)
-    if user is None or not user.active or not user.check_password(password):
-        # Failures older than the window no longer count: forget them (of every key), so the
-        # table holds only what the throttle reads.
-        since = clock.now() - timedelta(seconds=current_app.config["LOGIN_THROTTLE_SECONDS"])
-        db.session.execute(
-            sa.delete(LoginAttempt).where(LoginAttempt.at < since),
-            execution_options={"synchronize_session": False},
-        )
-        for key in _throttle_keys(email, ip):
-            db.session.add(LoginAttempt(key=key))
-        db.session.flush()
+    if row is None or not row.active or not check_password_hash(row.password_hash, password):
+        _record_failure(email)
         return None
-    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.key == f"email:{user.email}"))
+    _give_back(reserved, forget=[k for k in reserved if k.startswith("pair:")])
+    user = db.session.get(User, row.id)
     user.last_login_at = clock.now()
     return user
 
@@ -195,3 +297,18 @@ def revoke_tokens(user: User, prefix: str | None = None) -> int:
         revoke_token(row)
     db.session.flush()
     return len(rows)
+
+
+def change_password(user: User, password: str, field: str = "password") -> int:
+    """Set a new password: every session of the user ends and every API token is revoked (a
+    password changed because it leaked must not leave a way in); how many tokens were."""
+    check_password_rules(password, field)
+    user.set_password(password)
+    user.end_sessions()
+    return revoke_tokens(user)
+
+
+def end_sessions(user: User) -> None:
+    """Logout: every session of the user ends, on the server (a saved cookie no longer works)."""
+    user.end_sessions()
+    db.session.flush()

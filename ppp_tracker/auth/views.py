@@ -60,6 +60,12 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    user = g.get("user")
+    if user is not None:
+        # Ends the session on the server: a copy of the cookie saved before no longer opens a
+        # page (the signed cookie itself cannot be recalled from the browser).
+        services.end_sessions(user)
+        db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -99,13 +105,29 @@ def change_password():
         if not user.check_password(form.current.data):
             form.current.errors.append(_("This is not your current password."))
         else:
-            user.set_password(form.new.data)
-            db.session.commit()
-            # Other sessions of this user end (their key was the old password's); this one
-            # goes on with the new key.
-            login_user(user)
-            flash(_("Your password has been changed."), "success")
-            return redirect(url_for("auth.profile"))
+            try:
+                revoked = services.change_password(user, form.new.data, "new")
+            except Invalid as exc:
+                db.session.rollback()
+                apply_errors(form, exc)
+            else:
+                db.session.commit()
+                # Other sessions of this user end (their key was the old one); this one goes on
+                # with the new key.
+                login_user(user)
+                flash(
+                    ngettext(
+                        "Your password has been changed. Your other sessions have ended and "
+                        "your %(num)d API token has been revoked.",
+                        "Your password has been changed. Your other sessions have ended and "
+                        "your %(num)d API tokens have been revoked.",
+                        revoked,
+                    )
+                    if revoked
+                    else _("Your password has been changed. Your other sessions have ended."),
+                    "success",
+                )
+                return redirect(url_for("auth.profile"))
     profile_form = ProfileForm(obj=user)
     return render_template(
         "auth/profile.html",
@@ -207,8 +229,16 @@ def edit_user(user_id: int | None = None):
                 if clash is not None and clash != user.id:
                     raise Invalid.one("email", _("A user with this e-mail already exists."))
                 if form.password.data:
-                    services.check_password_rules(form.password.data)
-                    user.set_password(form.password.data)
+                    revoked = services.change_password(user, form.password.data)
+                    if revoked:
+                        flash(
+                            ngettext(
+                                "The user's %(num)d API token has been revoked.",
+                                "The user's %(num)d API tokens have been revoked.",
+                                revoked,
+                            ),
+                            "info",
+                        )
                 user.email = email
                 user.name = form.name.data.strip()
                 user.position = (form.position.data or "").strip() or None
