@@ -355,6 +355,11 @@ def test_the_template_lists_the_columns_in_the_users_language(client, make_user)
     workbook = load_workbook(io.BytesIO(r.data))
     header = [c.value for c in workbook.worksheets[0][1]]
     assert header[:2] == ["Номер договора", "Дата заключения"]
+    # the values a column takes are written as the user reads them, not as codes
+    notes = {row[0]: row[3] for row in workbook.worksheets[1].iter_rows(values_only=True)}
+    assert "Действует" in notes["Статус"] and "active" not in notes["Статус"]
+    assert "Поставка (исполнение)" in notes["Тип обязательства"]
+    assert "delivery" not in notes["Тип обязательства"]
     assert client.get("/imports/template/users.xlsx").status_code == 404
 
 

@@ -95,20 +95,22 @@ def sites(user: User, args: Mapping | None = None) -> Listing:
     )
 
 
-def contract_matches(q: str):
-    """The contracts whose number or subject, or whose contractor's name, BIN or e-mail, has `q`.
+def contract_matches(q: str, *parties):
+    """The contracts whose number or subject has `q`, or the name, BIN or e-mail of their party
+    in one of `parties` (default: the contractor; the global search adds the customer).
 
-    Two look-ups, each by an index on PostgreSQL (the trigram index of the contracts, the
-    contractor index of the parties found), rather than an OR across the join, which makes the
-    database test every contract (36 ms against 1 at 10,000 contracts; docs/performance.md)."""
+    Look-ups each served by an index on PostgreSQL (the trigram index of the contracts, the
+    index of the parties' column), joined in a UNION, rather than an OR across joins, which
+    makes the database test every contract (36 ms against 1 at 10,000 contracts;
+    docs/performance.md)."""
+    found = sa.select(Party.id).where(contains(Party.search_text, q))
     return Contract.id.in_(
         sa.union(
             sa.select(Contract.id).where(contains(Contract.search_text, q)),
-            sa.select(Contract.id).where(
-                Contract.contractor_id.in_(
-                    sa.select(Party.id).where(contains(Party.search_text, q))
-                )
-            ),
+            *[
+                sa.select(Contract.id).where(column.in_(found))
+                for column in parties or (Contract.contractor_id,)
+            ],
         )
     )
 

@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import selectinload
 
 from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
 from ppp_tracker.core.folding import contains, field_is
 from ppp_tracker.core.validation import normalise_dashes
 from ppp_tracker.db import db
+from ppp_tracker.registry.lists import contract_matches
 from ppp_tracker.registry.models import Contract, Party, ProductionSite, Project
 
 GROUPS = ("contracts", "projects", "parties", "sites")
@@ -64,19 +65,9 @@ def search(user: User, q: str, only: str | None = None) -> Results:
     limit = MAX_GROUP if only else PER_GROUP
 
     if "contracts" in groups:
-        contractor = aliased(Party)
-        customer = aliased(Party)
         stmt = (
             sa.select(Contract)
-            .join(contractor, Contract.contractor_id == contractor.id)
-            .join(customer, Contract.customer_id == customer.id)
-            .where(
-                sa.or_(
-                    contains(Contract.search_text, q),
-                    contains(contractor.search_text, q),
-                    contains(customer.search_text, q),
-                )
-            )
+            .where(contract_matches(q, Contract.contractor_id, Contract.customer_id))
             .options(selectinload(Contract.contractor))
             .order_by(
                 sa.case((field_is(Contract, "number", q), 0), else_=1),
@@ -104,14 +95,17 @@ def search(user: User, q: str, only: str | None = None) -> Results:
         )
         groups["parties"].total, groups["parties"].items = _page(stmt, limit)
     if "sites" in groups:
-        operator = aliased(Party)
+        operators = sa.select(Party.id).where(contains(Party.search_text, q))
         stmt = (
             sa.select(ProductionSite)
-            .outerjoin(operator, ProductionSite.operator_id == operator.id)
             .where(
-                sa.or_(
-                    contains(ProductionSite.search_text, q),
-                    contains(operator.search_text, q),
+                ProductionSite.id.in_(
+                    sa.union(
+                        sa.select(ProductionSite.id).where(contains(ProductionSite.search_text, q)),
+                        sa.select(ProductionSite.id).where(
+                            ProductionSite.operator_id.in_(operators)
+                        ),
+                    )
                 )
             )
             .options(selectinload(ProductionSite.operator))
