@@ -49,7 +49,7 @@ test: system-test install-dev translations
 
 # The property-based runs with random data and more examples, to hunt (make test runs them
 # derandomized). What a hunt finds becomes a fixed regression test.
-FUZZ_TESTS ?= tests/test_api_schemathesis.py
+FUZZ_TESTS ?= tests/test_api_schemathesis.py tests/test_hostile_pages.py
 fuzz: system-test install-dev translations
 	FUZZ=1 $(PY) -m pytest $(FUZZ_TESTS) $(PYTEST_ARGS)
 

@@ -5,11 +5,13 @@ added), as every role: each page is opened plainly (its forms are read: their fi
 to fuzz), then with a hostile query string (its filters, its path's names, the names `url_for`
 keeps for itself), and each form is posted with hostile values and a valid CSRF token. Values
 come from a fixed list chosen with a seeded generator per role and route: the same requests on
-every run (`make test` is reproducible), a few hundred in all (bounded in time).
+every run (`make test` is reproducible), a few hundred in all (bounded in time). `make fuzz`
+runs it with a new seed each time.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from datetime import date
@@ -23,7 +25,9 @@ from tests import factories
 from tests.conftest import csrf_token, login
 from tests.test_access import ROLES, WRITE_METHODS, _url, web_routes, world  # noqa: F401
 
-SEED = 20261207
+#: `make fuzz` (FUZZ=1) draws a new seed each run and prints it; `make test` uses a fixed one.
+SEED = random.SystemRandom().randrange(10**9) if os.environ.get("FUZZ") == "1" else 20261207
+print(f"hostile pages: seed {SEED}")
 #: What a form or a query string may carry: numbers too large, negative, written in other
 #: digits, dates that do not exist, markup, a right-to-left override, very long text, a NUL.
 HOSTILE = [
