@@ -185,3 +185,38 @@ def test_the_api_q_finds_russian_and_kazakh_text(world, any_app):
         response = client.get(f"/api/v1/{resource}?q={typed}", headers=headers)
         assert response.status_code == 200, (resource, response.get_json())
         assert [item[key] for item in response.get_json()] == [found], (resource, typed)
+
+
+def test_the_folded_copy_is_kept_on_every_change_and_left_out_of_the_audit_log(any_app):
+    """A rename is found by its new name at once (the flush refolds), and the audit log records
+    the name, not its folded copy — for a user too, whose model names its own ignored columns."""
+    import sqlalchemy as sa
+
+    from ppp_tracker.auth.models import AuditEvent, User
+    from ppp_tracker.auth.services import create_user
+    from ppp_tracker.core.folding import contains
+    from ppp_tracker.registry.models import Party
+
+    party = factories.party(name="ТОО «Старое»")
+    user, _ = create_user("u@example.kz", role="viewer", name="Старое Имя", region_code=None)
+    db.session.commit()
+    party.name = "ТОО «ҚЫЗМЕТ»"
+    user.name = "ӘСЕЛ"
+    db.session.commit()
+    assert db.session.scalars(
+        sa.select(Party.id).where(contains(Party.search_text, "қызмет"))
+    ).all() == [party.id]
+    assert (
+        db.session.scalars(sa.select(Party.id).where(contains(Party.search_text, "старое"))).all()
+        == []
+    )
+    assert db.session.scalars(
+        sa.select(User.id).where(contains(User.search_text, "әсел"))
+    ).all() == [user.id]
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.entity_type.in_(["parties", "users"]))
+    ).all()
+    assert {e.action for e in events} >= {"create", "update"}
+    assert all("search_text" not in e.changes for e in events)
+    renamed = [e.changes for e in events if e.action == "update"]
+    assert {"name": ["ТОО «Старое»", "ТОО «ҚЫЗМЕТ»"]} in renamed

@@ -140,7 +140,9 @@ def _changes(obj, *, mode: str) -> dict:
     state = sa.inspect(obj)
     changes: dict[str, list] = {}
     for key in _column_attrs(obj):
-        if key in {"created_at", "updated_at"} or key in ignored:
+        # Bookkeeping of every model: the times, and `search_text` (core.folding's folded copy
+        # of the searched columns, whose own changes are recorded).
+        if key in {"created_at", "updated_at", "search_text"} or key in ignored:
             continue
         if mode == "create":
             if key in excluded:

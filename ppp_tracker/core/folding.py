@@ -98,11 +98,10 @@ def search_text(record) -> str:
 class Searchable:
     """Mixin: the record is found by the fields named in `__searched__` (first: its name).
 
-    The mixin's class hook adds the trigram index on PostgreSQL. `search_text` is bookkeeping,
-    not an audited change."""
+    The mixin's class hook adds the trigram index on PostgreSQL. `search_text` is bookkeeping
+    that the audit log leaves out (core.audit), like the times of a change."""
 
     __searched__: tuple[str, ...] = ()
-    __audit_ignore__: tuple[str, ...] = ("search_text",)
 
     #: The fields of `__searched__`, folded (core.folding), one per line; kept on every flush.
     search_text: Mapped[str] = mapped_column(
