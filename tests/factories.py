@@ -26,6 +26,9 @@ def valid_bin(n: int | None = None) -> str:
 def party(**data):
     n = next(_seq)
     values = {"name": f"ТОО «Подрядчик {n}»", "kind": "contractor", "bin": valid_bin(n)}
+    if "name" not in data:
+        # A default party is named in both languages, so that its Kazakh letter is Kazakh.
+        values["name_kk"] = f"«{n} мердігер» ЖШС"
     values.update(data)
     obj = services.save_party(SYSTEM_USER, values)
     db.session.commit()
@@ -70,6 +73,8 @@ def contract(region: str = "KZ-35", **data):
         "total_amount": Decimal("77000000.00"),
         **owner,
     }
+    if "subject" not in data:
+        values["subject_kk"] = "ТЭН әзірлеу"
     values.update(data)
     obj = services.save_contract(SYSTEM_USER, values)
     db.session.commit()
@@ -77,11 +82,10 @@ def contract(region: str = "KZ-35", **data):
 
 
 def milestone(contract_obj, **data):
-    values = {
-        "title": f"Обязательство {next(_seq)}",
-        "type": "delivery",
-        "due_on": date(2014, 5, 1),
-    }
+    n = next(_seq)
+    values = {"title": f"Обязательство {n}", "type": "delivery", "due_on": date(2014, 5, 1)}
+    if "title" not in data:
+        values["title_kk"] = f"{n}-міндеттеме"
     values.update(data)
     obj = services.save_milestone(SYSTEM_USER, contract_obj, values)
     db.session.commit()

@@ -97,18 +97,34 @@ def test_milestones_of_another_contract_or_not_late_are_refused(client, world):
 def test_the_workflow_refusals_are_409_with_a_message(client, world):
     claim = _draft(client, world)
     url = f"/api/v1/claims/{claim['id']}"
-    r = client.post(url + "/send", json={"sent_on": "2014-06-12"}, headers=world["colleague"])
+    r = client.post(
+        url + "/send",
+        json={"acknowledge_kazakh_gaps": True, "sent_on": "2014-06-12"},
+        headers=world["colleague"],
+    )
     assert r.status_code == 409
     assert r.get_json()["errors"]["_request"] == ["Согласуйте претензию перед отправкой."]
     r = client.post(url + "/approve", headers=world["lawyer"])
     assert r.status_code == 409 and "«четырёх глаз»" in r.get_json()["errors"]["_request"][0]
     assert client.post(url + "/approve", headers=world["colleague"]).status_code == 200
     assert client.post(url + "/approve", headers=world["colleague"]).status_code == 409
-    r = client.post(url + "/send", json={"sent_on": "2014-6-12"}, headers=world["colleague"])
+    r = client.post(
+        url + "/send",
+        json={"acknowledge_kazakh_gaps": True, "sent_on": "2014-6-12"},
+        headers=world["colleague"],
+    )
     assert r.status_code == 422 and "sent_on" in r.get_json()["errors"]
-    r = client.post(url + "/send", json={"sent_on": "2014-06-12"}, headers=world["colleague"])
+    r = client.post(
+        url + "/send",
+        json={"acknowledge_kazakh_gaps": True, "sent_on": "2014-06-12"},
+        headers=world["colleague"],
+    )
     assert r.status_code == 200 and r.get_json()["outgoing_number"] == "14-28-9-1"
-    r = client.post(url + "/send", json={"sent_on": "2014-06-12"}, headers=world["colleague"])
+    r = client.post(
+        url + "/send",
+        json={"acknowledge_kazakh_gaps": True, "sent_on": "2014-06-12"},
+        headers=world["colleague"],
+    )
     assert r.status_code == 409
     r = client.patch(url, json={"facts_note": "после отправки"}, headers=world["lawyer"])
     assert r.status_code == 409
@@ -256,7 +272,7 @@ def test_odd_numbers_and_characters_are_field_errors_not_server_errors(client, w
     client.post(f"/api/v1/claims/{claim['id']}/approve", headers=world["colleague"])
     client.post(
         f"/api/v1/claims/{claim['id']}/send",
-        json={"sent_on": "2014-06-12"},
+        json={"acknowledge_kazakh_gaps": True, "sent_on": "2014-06-12"},
         headers=world["colleague"],
     )
     r = client.post(

@@ -52,7 +52,11 @@ def _move_counter(admin, last: str) -> None:
 def _approve_and_send(client, claim_id: int, approver, sender, sent_on: str) -> dict:
     r = client.post(f"/api/v1/claims/{claim_id}/approve", headers=approver)
     assert r.status_code == 200, r.get_json()
-    r = client.post(f"/api/v1/claims/{claim_id}/send", json={"sent_on": sent_on}, headers=sender)
+    r = client.post(
+        f"/api/v1/claims/{claim_id}/send",
+        json={"acknowledge_kazakh_gaps": True, "sent_on": sent_on},
+        headers=sender,
+    )
     assert r.status_code == 200, r.get_json()
     return r.get_json()
 

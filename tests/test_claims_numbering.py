@@ -80,7 +80,9 @@ def _send_in_threads(app, claim_ids: list[int]) -> list:
             try:
                 claim = db.session.get(Claim, claim_id)
                 barrier.wait(timeout=30)
-                services.send_claim(SYSTEM_USER, claim, date(2014, 6, 12))
+                services.send_claim(
+                    SYSTEM_USER, claim, date(2014, 6, 12), acknowledge_kazakh_gaps=True
+                )
                 db.session.commit()
                 outcomes[index] = claim.outgoing_number
             except Conflict as exc:
@@ -123,20 +125,36 @@ def test_a_number_given_by_hand_is_registered_and_never_given_again(app, make_us
     first, second, third = _approved_claims(3)
     lawyer = make_user("legal")
     with pytest.raises(Invalid) as refused:
-        services.send_claim(lawyer, db.session.get(Claim, first), date(2014, 6, 12), "1987")
+        services.send_claim(
+            lawyer,
+            db.session.get(Claim, first),
+            date(2014, 6, 12),
+            "1987",
+            acknowledge_kazakh_gaps=True,
+        )
     assert "только администраторы" in refused.value.errors["outgoing_number"][0]
     db.session.rollback()
     services.send_claim(
-        SYSTEM_USER, db.session.get(Claim, first), date(2014, 6, 12), "14–28–9-1987"
+        SYSTEM_USER,
+        db.session.get(Claim, first),
+        date(2014, 6, 12),
+        "14–28–9-1987",
+        acknowledge_kazakh_gaps=True,
     )
     db.session.commit()
     with pytest.raises(Conflict) as refused:
         services.send_claim(
-            SYSTEM_USER, db.session.get(Claim, second), date(2014, 6, 12), "14-28-9-1987"
+            SYSTEM_USER,
+            db.session.get(Claim, second),
+            date(2014, 6, 12),
+            "14-28-9-1987",
+            acknowledge_kazakh_gaps=True,
         )
     assert refused.value.errors["outgoing_number"] == ["Номер 14-28-9-1987 уже использован."]
     db.session.rollback()
-    claim = services.send_claim(lawyer, db.session.get(Claim, third), date(2014, 6, 12))
+    claim = services.send_claim(
+        lawyer, db.session.get(Claim, third), date(2014, 6, 12), acknowledge_kazakh_gaps=True
+    )
     db.session.commit()
     assert claim.outgoing_number == "14-28-9-1988"
     row = db.session.scalar(sa.select(OutgoingSequence))

@@ -135,7 +135,7 @@ def test_legal_staff_draft_approve_and_send_a_claim_through_the_pages(client, ma
     r = post_form(
         client,
         claim_url + "/send",
-        {"sent_on": "2014-06-12"},
+        {"sent_on": "2014-06-12", "acknowledge_kazakh_gaps": "y"},
         form_url=claim_url,
         follow_redirects=True,
     )
@@ -146,7 +146,7 @@ def test_legal_staff_draft_approve_and_send_a_claim_through_the_pages(client, ma
     r = post_form(
         client,
         claim_url + "/send",
-        {"sent_on": "2014-06-12"},
+        {"sent_on": "2014-06-12", "acknowledge_kazakh_gaps": "y"},
         form_url=claim_url,
         follow_redirects=True,
     )
@@ -164,7 +164,7 @@ def test_a_reply_is_recorded_and_the_contract_page_shows_the_whole_history(
         SYSTEM_USER, contract, {"milestone_ids": [study.id], "as_of": date(2014, 6, 12)}
     )
     services.approve_claim(lawyer, claim)
-    services.send_claim(lawyer, claim, date(2014, 6, 12))
+    services.send_claim(lawyer, claim, date(2014, 6, 12), acknowledge_kazakh_gaps=True)
     db.session.commit()
     login(client, lawyer)
     claim_url = f"/claims/{claim.id}"
@@ -251,7 +251,9 @@ def test_the_queue_lists_drafts_and_finds_a_number_typed_with_en_dashes(client, 
     assert "№ 777" not in text_of(client.get("/claims"))  # another region's claim
     claim = db.session.get(Claim, draft_id)
     services.approve_claim(SYSTEM_USER, claim)
-    services.send_claim(SYSTEM_USER, claim, date(2014, 6, 12), "14-28-9-1987")
+    services.send_claim(
+        SYSTEM_USER, claim, date(2014, 6, 12), "14-28-9-1987", acknowledge_kazakh_gaps=True
+    )
     db.session.commit()
     found = client.get("/claims?tab=all&q=14–28–9-1987").get_data(as_text=True)
     assert f"/claims/{draft_id}" in found

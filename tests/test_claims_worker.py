@@ -118,7 +118,9 @@ def test_a_sent_letter_is_rendered_and_kept_by_the_workers(
     ).get_json()
     assert client.post(f"/api/v1/claims/{claim['id']}/approve", headers=approver).status_code == 200
     r = client.post(
-        f"/api/v1/claims/{claim['id']}/send", json={"sent_on": "2014-06-12"}, headers=approver
+        f"/api/v1/claims/{claim['id']}/send",
+        json={"acknowledge_kazakh_gaps": True, "sent_on": "2014-06-12"},
+        headers=approver,
     )
     assert r.status_code == 200
     files = _wait_for(

@@ -52,7 +52,7 @@ def _draft(user, contract, milestone, as_of="2014-06-12") -> Claim:
 
 def _approve_and_send(claim, approver, sent_on="2014-06-12") -> Claim:
     services.approve_claim(approver, claim)
-    services.send_claim(approver, claim, date.fromisoformat(sent_on))
+    services.send_claim(approver, claim, date.fromisoformat(sent_on), acknowledge_kazakh_gaps=True)
     db.session.commit()
     return claim
 
@@ -236,13 +236,13 @@ def test_sending_needs_approval_and_happens_once(contract, make_user, set_today)
     set_today("2014-06-12")
     claim = _draft(SYSTEM_USER, contract, m)
     with pytest.raises(Conflict) as refused:
-        services.send_claim(lawyer, claim, date(2014, 6, 12))
+        services.send_claim(lawyer, claim, date(2014, 6, 12), acknowledge_kazakh_gaps=True)
     assert str(refused.value) == "_request: Согласуйте претензию перед отправкой."
     db.session.rollback()
     _approve_and_send(claim, lawyer)
     assert claim.outgoing_number == "14-28-9-1" and claim.response_due_on == date(2014, 6, 26)
     with pytest.raises(Conflict) as refused:
-        services.send_claim(lawyer, claim, date(2014, 6, 12))
+        services.send_claim(lawyer, claim, date(2014, 6, 12), acknowledge_kazakh_gaps=True)
     assert "уже отправлена под № 14-28-9-1 12.06.2014" in str(refused.value)
     db.session.rollback()
     with pytest.raises(Conflict) as refused:
@@ -266,7 +266,7 @@ def test_a_letter_cannot_be_sent_before_its_penalty_date_or_in_the_future(
         (date(2014, 6, 13), "Письмо нельзя отправить будущей датой."),
     ):
         with pytest.raises(Invalid) as refused:
-            services.send_claim(lawyer, claim, day)
+            services.send_claim(lawyer, claim, day, acknowledge_kazakh_gaps=True)
         assert message in refused.value.errors["sent_on"][0]
     assert claim.status == "approved" and claim.outgoing_number is None
 

@@ -88,6 +88,7 @@ class RegionSchema(ma.Schema):
     name_kk = ma.fields.String(dump_only=True)
     name_en = ma.fields.String(dump_only=True)
     court_name = ma.fields.String(dump_only=True, allow_none=True)
+    court_name_kk = ma.fields.String(dump_only=True, allow_none=True)
 
 
 class InstitutionSchema(ma.Schema):
@@ -102,12 +103,19 @@ class InstitutionSchema(ma.Schema):
 class PartySchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    name_kk = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=255),
+        metadata={"description": "the name in Kazakh, for Kazakh letters"},
+    )
     bin = ma.fields.String(allow_none=True, metadata={"description": "12-digit BIN/IIN"})
     kind = enum_field(PartyKind, required=True)
     email = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
     phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
     address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
+    address_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
     head_position = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    head_position_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
     head_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
     region = ma.fields.String(allow_none=True, attribute="region_code")
 
@@ -189,13 +197,24 @@ class ContractSchema(ma.Schema):
     site_id = IdField(allow_none=True)
     region = ma.fields.String(dump_only=True, attribute="region_code")
     subject = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=5000))
+    subject_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
     total_amount = MoneyField(required=True)
     currency = ma.fields.String(dump_only=True)
     starts_on = StrictDate(allow_none=True)
     ends_on = StrictDate(allow_none=True)
     status = enum_field(ContractStatus)
     penalty = ma.fields.Nested(PenaltySchema)
-    penalty_clause = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    penalty_clause_no = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=32),
+        metadata={"description": "the number of the penalty clause, e.g. 7.2"},
+    )
+    penalty_clause = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=255),
+        metadata={"description": "what the clause is (its heading), cited after its number"},
+    )
+    penalty_clause_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
     response_period = ma.fields.Nested(ResponsePeriodSchema)
     grace_working_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=60))
     officer = ma.fields.String(allow_none=True, metadata={"description": "the officer's e-mail"})
@@ -218,12 +237,15 @@ class ContractSchema(ma.Schema):
                     "site_id",
                     "region_code",
                     "subject",
+                    "subject_kk",
                     "total_amount",
                     "currency",
                     "starts_on",
                     "ends_on",
                     "status",
+                    "penalty_clause_no",
                     "penalty_clause",
+                    "penalty_clause_kk",
                     "grace_working_days",
                     "is_demo",
                 )
@@ -254,6 +276,7 @@ class MilestoneSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     contract_id = ma.fields.Integer(dump_only=True)
     title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    title_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
     type = enum_field(MilestoneType, required=True)
     code = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
@@ -302,6 +325,7 @@ def milestone_payload(milestone: Milestone, as_of: date) -> dict:
                 "id",
                 "contract_id",
                 "title",
+                "title_kk",
                 "description",
                 "type",
                 "code",

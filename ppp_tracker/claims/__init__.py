@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     add_nav(
         NavItem("claims.letter_templates", _l("Letter templates"), "admin", order=40),
         NavItem("claims.numbering_page", _l("Outgoing numbers"), "admin", order=41),
+        NavItem("claims.departments", _l("Departments"), "admin", order=42),
         user_menu=True,
     )
     CONTRACT_PANELS["penalty"] = views.penalty_panel

@@ -213,6 +213,11 @@ def _email(user) -> str | None:
     return user.email if user is not None else None
 
 
+def _gaps(gaps: list[str]) -> list[dict]:
+    labels = services.gap_labels(gaps)
+    return [{"field": gap, "label": label} for gap, label in zip(gaps, labels, strict=True)]
+
+
 class ClaimSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     contract_id = Id(required=True)
@@ -304,6 +309,14 @@ class ClaimSchema(ma.Schema):
         },
         dump_only=True,
     )
+    kazakh_gaps = ma.fields.Function(
+        lambda c: _gaps(services.kazakh_gaps(c)),
+        dump_only=True,
+        metadata={
+            "description": "where the Kazakh letter quotes Russian (a record without its Kazakh "
+            "version); sending needs acknowledge_kazakh_gaps while this is not empty"
+        },
+    )
     created_at = ma.fields.DateTime(dump_only=True)
 
 
@@ -359,6 +372,13 @@ class ClaimListArgs(PageArgs):
 
 class SendSchema(ma.Schema):
     sent_on = StrictDate(required=True)
+    acknowledge_kazakh_gaps = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "send although the Kazakh letter quotes Russian where a record has "
+            "no Kazakh version (`kazakh_gaps`); without it such a send answers 409"
+        },
+    )
     outgoing_number = ma.fields.String(
         allow_none=True,
         validate=ma.validate.Length(max=64),
@@ -468,6 +488,7 @@ class ClaimSend(MethodView):
             _claim(claim_id),
             data["sent_on"],
             data.get("outgoing_number"),
+            data["acknowledge_kazakh_gaps"],
         )
         queue_render(claim.id)
         return claim
@@ -585,6 +606,11 @@ class CaseSchema(ma.Schema):
     court_name = ma.fields.String(
         validate=ma.validate.Length(max=255),
         metadata={"description": "default: the region's specialised inter-district economic court"},
+    )
+    court_name_kk = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=255),
+        metadata={"description": "the court in Kazakh; default: the region's court in Kazakh"},
     )
     case_number = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
     filed_on = StrictDate(required=True)

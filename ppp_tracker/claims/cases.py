@@ -66,6 +66,15 @@ def save_case(user, contract: Contract, data: dict, case: Case | None = None) ->
             required=True,
             max_length=255,
         )
+    if not partial or "court_name_kk" in data:
+        court_kk = data.get("court_name_kk")
+        if (
+            court_kk is None
+            and not partial
+            and values.get("court_name") == contract.region.court_name
+        ):
+            court_kk = contract.region.court_name_kk
+        values["court_name_kk"] = check_text(errors, "court_name_kk", court_kk, max_length=255)
     if "case_number" in data:
         number = check_text(errors, "case_number", data.get("case_number"), max_length=64)
         values["case_number"] = normalise_dashes(number) if number else None

@@ -74,6 +74,9 @@ class SendForm(FlaskForm):
         validators=[Optional(), Length(max=64)],
         description=_l("Administrators only, for a letter numbered in the paper register."),
     )
+    acknowledge_kazakh_gaps = BooleanField(
+        _l("Send the Kazakh letter although parts of it are in Russian")
+    )
 
 
 class ReplyForm(FlaskForm):
@@ -111,6 +114,7 @@ class WithdrawForm(FlaskForm):
 
 class CaseForm(FlaskForm):
     court_name = StringField(_l("Court"), validators=[DataRequired(), Length(max=255)])
+    court_name_kk = StringField(_l("Court in Kazakh"), validators=[Optional(), Length(max=255)])
     case_number = StringField(_l("Case number"), validators=[Optional(), Length(max=64)])
     filed_on = DateField(_l("Filed on"), validators=[DataRequired()])
     claims_penalty = BooleanField(_l("Recovery of the penalty"), default=True)
@@ -143,4 +147,51 @@ class NumberingForm(FlaskForm):
         _l("Last number used"),
         validators=[DataRequired(), Length(max=64)],
         description=_l("As in the paper register, e.g. 14–28–9-2462; the counter only goes up."),
+    )
+
+
+class DepartmentForm(FlaskForm):
+    """A department's requisites; the claims departments service judges them (BIN, IIK, …)."""
+
+    name_ru = StringField(_l("Name (Russian)"), validators=[DataRequired(), Length(max=255)])
+    name_kk = StringField(_l("Name (Kazakh)"), validators=[Optional(), Length(max=255)])
+    bin = StringField(_l("BIN"), validators=[Optional(), Length(max=32)])
+    address_ru = StringField(_l("Address (Russian)"), validators=[Optional(), Length(max=500)])
+    address_kk = StringField(_l("Address (Kazakh)"), validators=[Optional(), Length(max=500)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=64)])
+    bank_ru = StringField(_l("Bank (Russian)"), validators=[Optional(), Length(max=255)])
+    bank_kk = StringField(_l("Bank (Kazakh)"), validators=[Optional(), Length(max=255)])
+    iik = StringField(
+        _l("Account (IIK)"),
+        validators=[Optional(), Length(max=64)],
+        description=_l("A KZ IBAN of 20 characters."),
+    )
+    bik = StringField(
+        _l("Bank code (BIK)"),
+        validators=[Optional(), Length(max=32)],
+        description=_l("8 or 11 characters, like KKMFKZ2A."),
+    )
+    kbk = StringField(
+        _l("Budget classification code (KBK)"),
+        validators=[Optional(), Length(max=16)],
+        description=_l("For a state body: the 6-digit code the penalty is paid to."),
+    )
+    knp = StringField(
+        _l("Payment purpose code (KNP)"),
+        validators=[Optional(), Length(max=16)],
+        description=_l("3 digits."),
+    )
+    head_position_ru = StringField(
+        _l("Head's position (Russian)"), validators=[Optional(), Length(max=255)]
+    )
+    head_position_kk = StringField(
+        _l("Head's position (Kazakh)"), validators=[Optional(), Length(max=255)]
+    )
+    head_name = StringField(_l("Head's name"), validators=[Optional(), Length(max=255)])
+    executor_name = StringField(_l("Executor's name"), validators=[Optional(), Length(max=255)])
+    executor_phone = StringField(_l("Executor's phone"), validators=[Optional(), Length(max=64)])
+    legal_basis = StringField(
+        _l("Civil Code articles cited"),
+        validators=[Optional(), Length(max=255)],
+        description=_l("Separated by commas, a range with a dash: 272, 277, 293, 349–351."),
     )

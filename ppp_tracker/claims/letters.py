@@ -27,7 +27,6 @@ from typing import Any
 
 from babel.numbers import format_decimal
 from flask import render_template
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes, pass_context, pass_eval_context
 from jinja2 import filters as _jinja_filters
@@ -170,6 +169,17 @@ def date_until(day: date, lang: str = "ru") -> str:
     if lang == "kk":
         return f"{day.year} жылғы «{day.day:02d}» {MONTHS_KK_TO[day.month - 1]} дейін"
     return "до " + legal_date(day, lang)
+
+
+WEEKDAYS = {
+    "ru": ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье"),
+    "kk": ("дүйсенбі", "сейсенбі", "сәрсенбі", "бейсенбі", "жұма", "сенбі", "жексенбі"),
+}
+
+
+def weekday(day: date, lang: str = "ru") -> str:
+    """суббота / сенбі: the day of the week in the letter's language."""
+    return WEEKDAYS[lang][day.weekday()]
 
 
 def dmy(day: date) -> str:
@@ -604,6 +614,8 @@ CONTEXT_NAMES = (
     "prepared_by",
     "facts_note",
     "attachments",
+    "legal_basis",
+    "case",
 )
 _JINJA_NAMES = {"loop", "super", "self", "caller", "varargs", "kwargs", "true", "false", "none"}
 
@@ -742,10 +754,19 @@ def sample_context(variant: int = 0) -> dict:
     d = Decimal
     first = {
         "title": "Разработка ТЭО и представление его на государственную и отраслевую экспертизу",
+        "title_kk": "ТЭН әзірлеу және оны мемлекеттік және салалық сараптамаға ұсыну",
         "due_on": date(2014, 5, 1),
         "effective_due_on": date(2014, 5, 4),
         "moved": True,
         "due_explanation": "срок 04.05.2014: 01.05.2014 и 02.05.2014 — праздники",
+        "off_reasons": "01.05.2014 — Праздник единства народа Казахстана, 02.05.2014 —"
+        " перенесённый выходной (за 04.05.2014), 03.05.2014 — суббота",
+        "off_reasons_kk": "01.05.2014 — Қазақстан халқының бірлігі мерекесі, 02.05.2014 — Демалыс"
+        " күні (04.05.2014 бастап ауыстырылды), 03.05.2014 — сенбі",
+        "effective_reason": "воскресенье, рабочий день по постановлению Правительства Республики"
+        " Казахстан о переносе выходных дней",
+        "effective_reason_kk": "жексенбі, демалыс күндерін ауыстыру туралы Қазақстан Республикасы"
+        " Үкіметінің қаулысы бойынша жұмыс күні",
         "late_from": date(2014, 5, 5),
         "counted_until": date(2014, 6, 12),
         "met_on": None,
@@ -775,17 +796,30 @@ def sample_context(variant: int = 0) -> dict:
         },
         "sender": {
             "name": "Департамент уголовно-исполнительной системы по Карагандинской области",
+            "name_kk": "Қарағанды облысы бойынша қылмыстық-атқару жүйесі департаменті",
             "address": "г. Караганда",
+            "address_kk": "Қарағанды қ.",
             "bin": None,
+            "phone": None,
+            "bank": "ГУ «Комитет казначейства Министерства финансов Республики Казахстан»",
+            "bank_kk": "«Қазақстан Республикасы Қаржы министрлігінің Қазынашылық комитеті» ММ",
+            "iik": "KZ24070105KSN0000000",
+            "bik": "KKMFKZ2A",
+            "kbk": "204101",
+            "knp": "911",
             "head_position": "Начальник Департамента",
+            "head_position_kk": "Департамент бастығы",
             "head_name": None,
         },
         "addressee": {
             "name": "АО «Региональный центр государственно-частного партнерства "
             "Карагандинской области»",
+            "name_kk": "«Қарағанды облысының мемлекеттік-жекешелік әріптестік өңірлік орталығы» АҚ",
             "address": "г. Караганда",
+            "address_kk": "Қарағанды қ.",
             "bin": None,
             "head_position": "Председателю Правления",
+            "head_position_kk": "Басқарма Төрағасына",
             "head_name": None,
             "email": None,
         },
@@ -793,8 +827,11 @@ def sample_context(variant: int = 0) -> dict:
             "number": "241",
             "signed_on": date(2013, 11, 21),
             "subject": "Разработка технико-экономического обоснования концессионного проекта",
+            "subject_kk": "Концессиялық жобаның техникалық-экономикалық негіздемесін әзірлеу",
             "total": d("77000000.00"),
-            "penalty_clause": "раздел «Ответственность сторон» Договора",
+            "penalty_clause_no": "7.2",
+            "penalty_clause": "раздел «Ответственность сторон»",
+            "penalty_clause_kk": "«Тараптардың жауапкершілігі» бөлімі",
             "starts_on": date(2013, 11, 21),
             "ends_on": date(2014, 12, 31),
         },
@@ -822,7 +859,14 @@ def sample_context(variant: int = 0) -> dict:
         "unperformed_total": d("77000000.00"),
         "earlier": [],
         "court": "Специализированный межрайонный экономический суд Карагандинской области",
-        "signatory": {"position": "Начальник Департамента", "name": None},
+        "court_kk": "Қарағанды облысының мамандандырылған ауданаралық экономикалық соты",
+        "case": None,
+        "legal_basis": "272, 277, 293, 349–351",
+        "signatory": {
+            "position": "Начальник Департамента",
+            "position_kk": "Департамент бастығы",
+            "name": None,
+        },
         "prepared_by": {
             "name": "Юрист ДУИС",
             "position": "главный специалист",
@@ -855,9 +899,30 @@ def sample_context(variant: int = 0) -> dict:
         context["penalty"].update(cap=d("10"), total=d("5159000.00"))
         context["payments"]["paid_total"] = d("23100000.00")
         context["earlier"] = [
-            {"number": "14-28-9-1987", "date": date(2014, 6, 12), "response_due_on": None},
-            {"number": "14-28-9-2245", "date": date(2014, 6, 30), "response_due_on": None},
+            {
+                "number": "14-28-9-1987",
+                "date": date(2014, 6, 12),
+                "response_due_on": date(2014, 6, 26),
+                "state": "unanswered",
+                "replied_on": None,
+            },
+            {
+                "number": "14-28-9-2245",
+                "date": date(2014, 6, 30),
+                "response_due_on": date(2014, 7, 15),
+                "state": "running",
+                "replied_on": None,
+            },
         ]
+        context["case"] = {
+            "court": "Специализированный межрайонный экономический суд Карагандинской области",
+            "court_kk": "Қарағанды облысының мамандандырылған ауданаралық экономикалық соты",
+            "number": None,
+            "filed_on": date(2014, 7, 3),
+            "claims_penalty": True,
+            "claims_register": True,
+        }
+        context["legal_basis"] = "293"
         context["facts_note"] = ["Письмом от 20.06.2014 Исполнитель просил продлить срок."]
         context["attachments"] = ["Копия договора № 241 на 12 л."]
     elif variant == 2:
@@ -875,12 +940,84 @@ def sample_context(variant: int = 0) -> dict:
         ]
         context["penalty"].update(base="outstanding", cap=d("10"), capped=True)
         context["earlier"] = [
-            {"number": "14-28-9-1987", "date": date(2014, 6, 12), "response_due_on": None}
+            {
+                "number": "14-28-9-1987",
+                "date": date(2014, 6, 12),
+                "response_due_on": date(2014, 6, 26),
+                "state": "answered",
+                "replied_on": date(2014, 6, 20),
+            }
         ]
+        context["sender"].update(
+            kbk=None, knp=None, iik=None, bik=None, bank=None, bank_kk=None, bin="140340016539"
+        )
         context["prepared_by"] = None
         context["court"] = None
         context["unperformed_total"] = d("0.00")
     return context
+
+
+# --- one language of the facts ------------------------------------------------------------------
+
+#: What a letter quotes from the records and has a Kazakh version of (`<field>_kk` beside
+#: `<field>` in the facts): the Kazakh letter prints the Kazakh one; where it is missing the
+#: Russian one stands in and the letter is flagged (`kazakh_gaps`).
+KAZAKH_FIELDS = (
+    ("sender", "name"),
+    ("sender", "address"),
+    ("sender", "bank"),
+    ("sender", "head_position"),
+    ("addressee", "name"),
+    ("addressee", "address"),
+    ("addressee", "head_position"),
+    ("contract", "subject"),
+    ("contract", "penalty_clause"),
+    ("signatory", "position"),
+    ("case", "court"),
+)
+#: Free texts of the claim, written once for both letters: a Kazakh letter quoting them is
+#: flagged, since nobody can tell from here whether they were written in Kazakh.
+SHARED_TEXTS = ("facts_note", "attachments")
+
+
+def in_language(facts: dict, lang: str) -> tuple[dict, list[str]]:
+    """The facts as the letter in `lang` speaks them, and the places where a Kazakh letter had
+    to quote Russian ("addressee.name", "milestones.2.title", "court", "facts_note")."""
+    import copy
+
+    context = copy.deepcopy(facts)
+    gaps: list[str] = []
+    if lang != "kk":
+        return context, gaps
+
+    def pick(obj: dict | None, field: str, where: str) -> None:
+        if not obj:
+            return
+        kazakh = obj.get(f"{field}_kk")
+        if kazakh:
+            obj[field] = kazakh
+        elif obj.get(field):
+            gaps.append(where)
+
+    for group, field in KAZAKH_FIELDS:
+        pick(context.get(group), field, f"{group}.{field}")
+    for index, m in enumerate(context.get("milestones") or [], 1):
+        pick(m, "title", f"milestones.{index}.title")
+        for generated in ("off_reasons", "effective_reason"):
+            m[generated] = m.get(f"{generated}_kk")
+    if context.get("court_kk"):
+        context["court"] = context["court_kk"]
+    elif context.get("court"):
+        gaps.append("court")
+    for name in SHARED_TEXTS:
+        if context.get(name):
+            gaps.append(name)
+    return context, gaps
+
+
+def kazakh_gaps(facts: dict) -> list[str]:
+    """Where the Kazakh letter of these facts quotes Russian; [] when it is Kazakh throughout."""
+    return in_language(facts, "kk")[1]
 
 
 # --- facts of a claim, frozen when sent ----------------------------------------------------------
@@ -918,22 +1055,42 @@ def snapshot_bytes(snapshot: dict) -> bytes:
 # --- the frame: labels, table, DOCX and PDF ------------------------------------------------------
 
 
+#: The frame's own words (table headings) per letter language. They are written here, not
+#: looked up in the UI catalogues, so that no request's or worker's locale can reach a letter:
+#: every word of a letter is in the letter's language, whoever fetches it.
+FRAME_WORDS = {
+    "ru": {
+        "no": "№",
+        "obligation": "Обязательство",
+        "due": "Срок исполнения",
+        "period": "Период просрочки",
+        "days": "Дней",
+        "calculation": "Расчёт",
+        "accrued": "Неустойка, ₸",
+        "total": "Итого",
+        "cap": "ограничено",
+        "no_value": "стоимость обязательства не указана: неустойка не начисляется",
+        "counted_earlier": "дни просрочки учтены по обязательству выше",
+    },
+    "kk": {
+        "no": "№",
+        "obligation": "Міндеттеме",
+        "due": "Орындау мерзімі",
+        "period": "Мерзімін өткізіп алу кезеңі",
+        "days": "Күн",
+        "calculation": "Есептеу",
+        "accrued": "Тұрақсыздық айыбы, ₸",
+        "total": "Барлығы",
+        "cap": "шектелді",
+        "no_value": "міндеттеменің құны көрсетілмеген: тұрақсыздық айыбы есептелмейді",
+        "counted_earlier": "мерзімін өткізген күндері жоғарыдағы міндеттеме бойынша есептелген",
+    },
+}
+
+
 def labels(lang: str) -> dict[str, str]:
     """The frame's own words (table headings) in the letter's language."""
-    with force_locale(lang):
-        return {
-            "no": _("No."),
-            "obligation": _("Obligation"),
-            "due": _("Due date"),
-            "period": _("Days late counted"),
-            "days": _("Days"),
-            "calculation": _("Calculation"),
-            "accrued": _("Penalty, ₸"),
-            "total": _("Total"),
-            "cap": _("capped at"),
-            "no_value": _("the obligation has no value: nothing accrues"),
-            "counted_earlier": _("its days late are counted for the obligation above"),
-        }
+    return dict(FRAME_WORDS[lang])
 
 
 def table_rows(facts: dict, lang: str) -> list[dict[str, str]]:
@@ -1030,6 +1187,7 @@ class RenderedLetter:
 def compose(text: str, facts: dict, lang: str) -> RenderedLetter:
     """A letter text applied to a claim's facts, ready to become DOCX, HTML or PDF; a text that
     passes a limit of the sandbox with these facts is refused (Invalid on `body`)."""
+    facts, _gaps = in_language(facts, lang)
     try:
         blocks = render_blocks(text, facts, lang)
     except SecurityError as exc:

@@ -372,6 +372,8 @@ class Case(Searchable, Audited, TimestampMixin, db.Model):
     contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
     court_name: Mapped[str] = mapped_column(sa.String(255))
+    #: The court's name in Kazakh, for Kazakh letters.
+    court_name_kk: Mapped[str | None] = mapped_column(sa.String(255))
     #: The court's number of the case, once it has one.
     case_number: Mapped[str | None] = mapped_column(sa.String(64))
     filed_on: Mapped[date]
@@ -459,3 +461,49 @@ class ClaimNotice(db.Model):
 
     def __repr__(self) -> str:
         return f"<ClaimNotice {self.id} {self.kind} claim={self.claim_id} {self.status}>"
+
+
+#: Civil Code articles a claim letter cites by default (DESIGN.md section 5): obligations are
+#: performed properly and on time (272, 277), the penalty (293), liability for breach (349–351).
+DEFAULT_LEGAL_BASIS = "272, 277, 293, 349–351"
+
+
+class Department(Audited, TimestampMixin, db.Model):
+    """A regional department (the sender of claim letters) with its requisites: the letterhead,
+    the payment details of the demand, the signatory and the executor. One per region."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), unique=True)
+    name_ru: Mapped[str] = mapped_column(sa.String(255))
+    name_kk: Mapped[str | None] = mapped_column(sa.String(255))
+    #: The department's BIN (12 digits with a control digit).
+    bin: Mapped[str | None] = mapped_column(sa.String(12))
+    address_ru: Mapped[str | None] = mapped_column(sa.String(500))
+    address_kk: Mapped[str | None] = mapped_column(sa.String(500))
+    phone: Mapped[str | None] = mapped_column(sa.String(64))
+    #: The bank (for a state body usually the Committee of the Treasury) in Russian and Kazakh.
+    bank_ru: Mapped[str | None] = mapped_column(sa.String(255))
+    bank_kk: Mapped[str | None] = mapped_column(sa.String(255))
+    #: ИИК (ЖСК): the account, a 20-character Kazakh IBAN.
+    iik: Mapped[str | None] = mapped_column(sa.String(20))
+    #: БИК (БСК): the bank's code, 8 or 11 characters.
+    bik: Mapped[str | None] = mapped_column(sa.String(11))
+    #: КБК (БЖК): the budget classification code a penalty is paid to (a state body's income).
+    kbk: Mapped[str | None] = mapped_column(sa.String(6))
+    #: КНП (ТМК): the payment purpose code.
+    knp: Mapped[str | None] = mapped_column(sa.String(3))
+    head_position_ru: Mapped[str | None] = mapped_column(sa.String(255))
+    head_position_kk: Mapped[str | None] = mapped_column(sa.String(255))
+    head_name: Mapped[str | None] = mapped_column(sa.String(255))
+    #: The officer named at the foot of letters as the one who prepared them.
+    executor_name: Mapped[str | None] = mapped_column(sa.String(255))
+    executor_phone: Mapped[str | None] = mapped_column(sa.String(64))
+    #: Civil Code articles cited as the legal basis of claims, comma-separated ("272, 349–351").
+    legal_basis: Mapped[str] = mapped_column(sa.String(255), default=DEFAULT_LEGAL_BASIS)
+
+    region = relationship("Region")
+
+    def __repr__(self) -> str:
+        return f"<Department {self.region_code} {self.name_ru[:40]!r}>"

@@ -34,6 +34,7 @@ from ppp_tracker.auth.access import (
     scope,
 )
 from ppp_tracker.claims import cases as lawsuits
+from ppp_tracker.claims import departments as department_services
 from ppp_tracker.claims import letters, numbering, services
 from ppp_tracker.claims.api import MIME
 from ppp_tracker.claims.codes import LETTER_LANGUAGES, CaseOutcome, ClaimStatus, Demand
@@ -43,6 +44,7 @@ from ppp_tracker.claims.forms import (
     CaseForm,
     ClaimForm,
     DeliveryForm,
+    DepartmentForm,
     EscalateForm,
     HearingForm,
     HeldForm,
@@ -52,7 +54,7 @@ from ppp_tracker.claims.forms import (
     TemplateForm,
     WithdrawForm,
 )
-from ppp_tracker.claims.models import Case, Claim, LawsuitFlag
+from ppp_tracker.claims.models import DEFAULT_LEGAL_BASIS, Case, Claim, Department, LawsuitFlag
 from ppp_tracker.claims.tasks import queue_render
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
@@ -65,7 +67,7 @@ from ppp_tracker.deadlines.rules import effective_due, fmt
 from ppp_tracker.money import format_money
 from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.codes import DocumentType, Obligor, PenaltyBase
-from ppp_tracker.registry.models import Contract, Milestone, Party
+from ppp_tracker.registry.models import Contract, Milestone, Party, Region
 from ppp_tracker.registry.views import _history
 
 bp = Blueprint("claims", __name__)
@@ -224,6 +226,7 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
                 sa.select(Claim).where(Claim.previous_id == claim.id).order_by(Claim.id)
             ).all(),
             flag=db.session.scalar(sa.select(LawsuitFlag).where(LawsuitFlag.claim_id == claim.id)),
+            kazakh_gaps=services.gap_labels(services.kazakh_gaps(claim)),
             **forms,
         ),
         status,
@@ -422,7 +425,11 @@ def send(claim_id: int):
     sent, page = _act(
         claim,
         lambda: services.send_claim(
-            user, claim, form.sent_on.data, _blank(form.outgoing_number.data)
+            user,
+            claim,
+            form.sent_on.data,
+            _blank(form.outgoing_number.data),
+            bool(form.acknowledge_kazakh_gaps.data),
         ),
         None,
         form,
@@ -702,6 +709,7 @@ def edit_case(contract_id: int | None = None, case_id: int | None = None):
     if request.method == "GET":
         if case is None:
             form.court_name.data = contract.region.court_name
+            form.court_name_kk.data = contract.region.court_name_kk
             form.filed_on.data = clock.today()
             form.claim_ids.data = [cid for cid, _label in form.claim_ids.choices]
             form.outcome.data = "pending"
@@ -711,6 +719,7 @@ def edit_case(contract_id: int | None = None, case_id: int | None = None):
     if form.validate_on_submit():
         data = {
             "court_name": form.court_name.data,
+            "court_name_kk": _blank(form.court_name_kk.data),
             "case_number": _blank(form.case_number.data),
             "filed_on": form.filed_on.data,
             "claims_penalty": form.claims_penalty.data,
@@ -860,4 +869,41 @@ def numbering_page():
         recent=recent,
         yearly=numbering.restarts_yearly(),
         year=clock.today().year,
+    ), status
+
+
+# --- administration: the departments that send letters -------------------------------------------
+
+
+@bp.get("/departments")
+def departments():
+    require(Permission.ADMIN)
+    regions = db.session.scalars(sa.select(Region).order_by(Region.code)).all()
+    rows = {d.region_code: d for d in db.session.scalars(sa.select(Department))}
+    return render_template("claims/departments.html", regions=regions, rows=rows)
+
+
+@bp.route("/departments/<string(maxlength=8):region_code>", methods=["GET", "POST"])
+def department(region_code: str):
+    user = require(Permission.ADMIN)
+    region = db.get_or_404(Region, region_code)
+    current = department_services.department_for(region.code)
+    form = DepartmentForm(obj=current)
+    if request.method == "GET" and current is None:
+        form.legal_basis.data = DEFAULT_LEGAL_BASIS
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in form.data if name != "csrf_token"}
+        try:
+            department_services.save_department(user, region.code, data)
+            db.session.commit()
+        except Invalid as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            flash(_("The department's requisites are saved."), "success")
+            return redirect(url_for("claims.department", region_code=region.code))
+    status = 422 if form.errors else 200
+    history = _history(("departments", [current.id])) if current is not None else []
+    return render_template(
+        "claims/department.html", form=form, region=region, current=current, history=history
     ), status

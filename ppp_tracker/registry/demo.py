@@ -63,42 +63,75 @@ def _article_facts(actor, officer) -> dict[str, int]:
     _party(
         actor,
         name="Комитет уголовно-исполнительной системы МВД Республики Казахстан",
+        name_kk="Қазақстан Республикасы ІІМ Қылмыстық-атқару жүйесі комитеті",
         kind="government",
         region="KZ-71",
         address="г. Астана",
+        address_kk="Астана қ.",
     )
     department = _party(
         actor,
         name="Департамент уголовно-исполнительной системы по Карагандинской области",
+        name_kk="Қарағанды облысы бойынша қылмыстық-атқару жүйесі департаменті",
         kind="government",
         region="KZ-35",
         address="г. Караганда",
+        address_kk="Қарағанды қ.",
         head_position="Начальник Департамента",
+        head_position_kk="Департамент бастығы",
     )
     contractor = _party(
         actor,
         name="АО «Региональный центр государственно-частного партнерства Карагандинской области»",
+        name_kk="«Қарағанды облысының мемлекеттік-жекешелік әріптестік өңірлік орталығы» АҚ",
         kind="contractor",
         region="KZ-35",
         address="г. Караганда",
+        address_kk="Қарағанды қ.",
         head_position="Председателю Правления",
+        head_position_kk="Басқарма Төрағасына",
     )
     _party(
         actor,
         name="Министерство экономики и бюджетного планирования Республики Казахстан",
+        name_kk="Қазақстан Республикасы Экономика және бюджеттік жоспарлау министрлігі",
         kind="government",
         region="KZ-71",
     )
-    _party(actor, name="Акимат Карагандинской области", kind="government", region="KZ-35")
-    _party(actor, name="Республиканская бюджетная комиссия", kind="government", region="KZ-71")
+    _party(
+        actor,
+        name="Акимат Карагандинской области",
+        name_kk="Қарағанды облысының әкімдігі",
+        kind="government",
+        region="KZ-35",
+    )
+    _party(
+        actor,
+        name="Республиканская бюджетная комиссия",
+        name_kk="Республикалық бюджет комиссиясы",
+        kind="government",
+        region="KZ-71",
+    )
 
-    for name, region in (
-        ("РГП на ПХВ «Енбек» КУИС МВД Республики Казахстан", "KZ-71"),
-        ("РГП на ПХВ «Енбек-Караганда» КУИС МВД Республики Казахстан", "KZ-35"),
-        ("РГП на ПХВ «Енбек-Оскемен» КУИС МВД Республики Казахстан", "KZ-63"),
+    for name, name_kk, region in (
+        (
+            "РГП на ПХВ «Енбек» КУИС МВД Республики Казахстан",
+            "ҚР ІІМ ҚАЖК «Еңбек» ШЖҚ РМК",
+            "KZ-71",
+        ),
+        (
+            "РГП на ПХВ «Енбек-Караганда» КУИС МВД Республики Казахстан",
+            "ҚР ІІМ ҚАЖК «Еңбек-Қарағанды» ШЖҚ РМК",
+            "KZ-35",
+        ),
+        (
+            "РГП на ПХВ «Енбек-Оскемен» КУИС МВД Республики Казахстан",
+            "ҚР ІІМ ҚАЖК «Еңбек-Өскемен» ШЖҚ РМК",
+            "KZ-63",
+        ),
     ):
         services.save_institution(actor, {"name": name, "kind": "enterprise", "region": region})
-        _party(actor, name=name, kind="government", region=region)
+        _party(actor, name=name, name_kk=name_kk, kind="government", region=region)
 
     karaganda = services.save_project(
         actor,
@@ -165,6 +198,8 @@ def _article_facts(actor, officer) -> dict[str, int]:
             "subject": "Разработка технико-экономического обоснования концессионного проекта "
             "«Строительство специализированного исправительного учреждения на 1500 мест в "
             "г. Караганде»",
+            "subject_kk": "«Қарағанды қаласында 1500 орындық мамандандырылған түзеу мекемесінің "
+            "құрылысы» концессиялық жобасының техникалық-экономикалық негіздемесін әзірлеу",
             "total_amount": Decimal("77000000.00"),
             "starts_on": date(2013, 11, 21),
             "ends_on": date(2014, 12, 31),
@@ -176,7 +211,9 @@ def _article_facts(actor, officer) -> dict[str, int]:
                 "base": "total",
                 "cap_percent": Decimal("10"),
             },
-            "penalty_clause": "раздел «Ответственность сторон» Договора",
+            # The article gives no clause number; the section's name stands without one.
+            "penalty_clause": "раздел «Ответственность сторон»",
+            "penalty_clause_kk": "«Тараптардың жауапкершілігі» бөлімі",
             "response_period": {"days": 10, "working": True},
             "assumptions": ASSUMPTIONS_241,
             "grace_working_days": 1,
@@ -201,6 +238,7 @@ def _article_facts(actor, officer) -> dict[str, int]:
         {
             "title": "Разработка ТЭО и представление его на государственную "
             "и отраслевую экспертизу",
+            "title_kk": "ТЭН әзірлеу және оны мемлекеттік және салалық сараптамаға ұсыну",
             "type": "delivery",
             "code": "feasibilityStudy",
             "obligor": "contractor",
@@ -214,6 +252,7 @@ def _article_facts(actor, officer) -> dict[str, int]:
         contract,
         {
             "title": "Положительное заключение государственной экспертизы ТЭО",
+            "title_kk": "ТЭН-нің мемлекеттік сараптамасының оң қорытындысы",
             "type": "assessment",
             "code": "stateExpertise",
             "obligor": "contractor",
@@ -226,6 +265,7 @@ def _article_facts(actor, officer) -> dict[str, int]:
         contract,
         {
             "title": "Положительное заключение отраслевой экспертизы ТЭО",
+            "title_kk": "ТЭН-нің салалық сараптамасының оң қорытындысы",
             "type": "assessment",
             "code": "sectoralExpertise",
             "obligor": "contractor",

@@ -51,6 +51,11 @@ class InstitutionForm(FlaskForm):
 
 class PartyForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=255)])
+    name_kk = StringField(
+        _l("Name in Kazakh"),
+        validators=[Optional(), Length(max=255)],
+        description=_l("Printed in Kazakh letters; without it the Kazakh letter is flagged."),
+    )
     kind = SelectField(_l("Kind"), choices=PartyKind.choices)
     bin = StringField(
         _l("BIN / IIN"),
@@ -61,10 +66,16 @@ class PartyForm(FlaskForm):
     email = StringField(_l("E-mail"), validators=[Optional(), Length(max=255)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=64)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=500)])
+    address_kk = StringField(_l("Address in Kazakh"), validators=[Optional(), Length(max=500)])
     head_position = StringField(
         _l("Head's position"),
         validators=[Optional(), Length(max=255)],
         description=_l("As addressed in letters, e.g. «Председателю Правления»."),
+    )
+    head_position_kk = StringField(
+        _l("Head's position in Kazakh"),
+        validators=[Optional(), Length(max=255)],
+        description=_l("As addressed in Kazakh letters, e.g. «Басқарма Төрағасына»."),
     )
     head_name = StringField(_l("Head's name"), validators=[Optional(), Length(max=255)])
     region = SelectField(_l("Region"), choices=[])
@@ -123,6 +134,7 @@ class ContractForm(FlaskForm):
     project_id = SelectField(_l("Project"), choices=[], coerce=optional_int_coerce)
     site_id = SelectField(_l("Production site"), choices=[], coerce=optional_int_coerce)
     subject = TextAreaField(_l("Subject"), validators=[DataRequired(), Length(max=5000)])
+    subject_kk = TextAreaField(_l("Subject in Kazakh"), validators=[Optional(), Length(max=5000)])
     total_amount = MoneyField(_l("Total amount, ₸"), validators=[DataRequired()])
     starts_on = DateField(_l("Starts on"), validators=[Optional()])
     ends_on = DateField(_l("Ends on"), validators=[Optional()])
@@ -137,10 +149,18 @@ class ContractForm(FlaskForm):
         validators=[Optional()],
         description=_l("Empty: no cap."),
     )
+    penalty_clause_no = StringField(
+        _l("Penalty clause No."),
+        validators=[Optional(), Length(max=32)],
+        description=_l("The clause's number in the contract, e.g. 7.2."),
+    )
     penalty_clause = StringField(
         _l("Penalty clause"),
         validators=[Optional(), Length(max=255)],
-        description=_l("e.g. «п. 7.2 Договора»"),
+        description=_l("What the clause is, e.g. «раздел „Ответственность сторон“»."),
+    )
+    penalty_clause_kk = StringField(
+        _l("Penalty clause in Kazakh"), validators=[Optional(), Length(max=255)]
     )
     response_days = IntegerField(
         _l("Response period, days"), default=10, validators=[DataRequired(), NumberRange(1, 365)]
@@ -173,6 +193,7 @@ class MilestoneForm(FlaskForm):
     }
 
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=500)])
+    title_kk = StringField(_l("Title in Kazakh"), validators=[Optional(), Length(max=500)])
     type = SelectField(_l("Type (OCDS)"), choices=MilestoneType.choices)
     obligor = SelectField(_l("Obligor"), choices=Obligor.choices)
     code = StringField(_l("Code (OCDS, optional)"), validators=[Optional(), Length(max=64)])

@@ -35,3 +35,32 @@ def make_bin(first_eleven: str) -> str | None:
     """A valid 12-digit number from its first 11 digits (used by the demo data)."""
     digit = control_digit(first_eleven)
     return None if digit is None else first_eleven + str(digit)
+
+
+def iban_problem(value: str) -> str | None:
+    """Why a Kazakh account (ИИК, an IBAN: KZ, 2 check digits, 16 characters) is wrong, in
+    English (callers translate), or None when it is valid."""
+    if len(value) != 20 or not value.startswith("KZ") or not value.isalnum() or not value.isascii():
+        return "must be 20 characters: KZ and 18 digits or capital letters"
+    if not value[2:4].isdigit() or value != value.upper():
+        return "must be 20 characters: KZ and 18 digits or capital letters"
+    rearranged = value[4:] + value[:4]
+    number = "".join(str(int(c, 36)) for c in rearranged)
+    if int(number) % 97 != 1:
+        return "the check digits do not match"
+    return None
+
+
+def make_iban(bank_and_account: str) -> str:
+    """A valid KZ IBAN from its 16 characters after the check digits (used by the demo data)."""
+    number = "".join(str(int(c, 36)) for c in bank_and_account + "KZ00")
+    return f"KZ{98 - int(number) % 97:02d}{bank_and_account}"
+
+
+def bik_problem(value: str) -> str | None:
+    """Why a bank identification code (БИК, a SWIFT-style code of a Kazakh bank) is wrong."""
+    if len(value) not in (8, 11) or not value.isascii() or not value.isalnum():
+        return "must be 8 or 11 letters and digits"
+    if value != value.upper() or not value[:4].isalpha() or value[4:6] != "KZ":
+        return "must read like KKMFKZ2A: four letters of the bank, KZ, then the place"
+    return None

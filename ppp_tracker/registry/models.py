@@ -59,6 +59,8 @@ class Region(db.Model):
     name_en: Mapped[str] = mapped_column(sa.String(120))
     #: The specialised inter-district economic court that hears the region's contract disputes.
     court_name: Mapped[str | None] = mapped_column(sa.String(255))
+    #: The same court's name in Kazakh, for Kazakh letters.
+    court_name_kk: Mapped[str | None] = mapped_column(sa.String(255))
 
     def name(self, locale: str = "ru") -> str:
         return {"kk": self.name_kk, "en": self.name_en}.get(str(locale)[:2], self.name_ru)
@@ -96,14 +98,19 @@ class Party(Searchable, Audited, TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(255), index=True)
+    #: The name in Kazakh, for Kazakh letters (a Kazakh letter without it is flagged).
+    name_kk: Mapped[str | None] = mapped_column(sa.String(255))
     #: Kazakh business or individual identification number (12 digits with a control digit).
     bin: Mapped[str | None] = mapped_column(sa.String(12), unique=True)
     kind: Mapped[PartyKind] = mapped_column(enum_type(PartyKind))
     email: Mapped[str | None] = mapped_column(sa.String(255))
     phone: Mapped[str | None] = mapped_column(sa.String(64))
     address: Mapped[str | None] = mapped_column(sa.String(500))
+    address_kk: Mapped[str | None] = mapped_column(sa.String(500))
     #: Position and name of the head, as addressed in letters ("Председателю Правления …").
     head_position: Mapped[str | None] = mapped_column(sa.String(255))
+    #: The head's position in Kazakh, as addressed ("Басқарма Төрағасына").
+    head_position_kk: Mapped[str | None] = mapped_column(sa.String(255))
     head_name: Mapped[str | None] = mapped_column(sa.String(255))
     region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"))
     is_demo: Mapped[bool] = mapped_column(default=False)
@@ -220,6 +227,7 @@ class Contract(Searchable, Audited, TimestampMixin, db.Model):
     #: Copied from the project or site so that region scope is one indexed comparison.
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
     subject: Mapped[str] = mapped_column(sa.Text)
+    subject_kk: Mapped[str | None] = mapped_column(sa.Text)
     total_amount: Mapped[Decimal] = mapped_column(Money, index=True)
     currency: Mapped[str] = mapped_column(sa.String(3), default="KZT")
     starts_on: Mapped[date | None]
@@ -234,8 +242,11 @@ class Contract(Searchable, Audited, TimestampMixin, db.Model):
     )
     #: Upper limit of the penalty in percent of the base; NULL means no cap.
     penalty_cap_percent: Mapped[Decimal | None] = mapped_column(Percent())
-    #: The clause of the contract that sets the penalty, cited in claim letters.
+    #: The number of the contract's clause that sets the penalty ("7.2"), cited in letters.
+    penalty_clause_no: Mapped[str | None] = mapped_column(sa.String(32))
+    #: What the clause is (its heading or wording), in Russian and Kazakh, cited after its number.
     penalty_clause: Mapped[str | None] = mapped_column(sa.String(255))
+    penalty_clause_kk: Mapped[str | None] = mapped_column(sa.String(255))
     #: Facts entered without a source to back them (the demo's assumptions, a term read from a
     #: draft): shown as such on the contract's page, so nobody takes them for the contract's text.
     assumptions: Mapped[str | None] = mapped_column(sa.Text)
@@ -344,6 +355,8 @@ class Milestone(Searchable, Audited, TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(sa.String(500))
+    #: The title in Kazakh, for Kazakh letters.
+    title_kk: Mapped[str | None] = mapped_column(sa.String(500))
     description: Mapped[str | None] = mapped_column(sa.Text)
     type: Mapped[MilestoneType] = mapped_column(enum_type(MilestoneType))
     #: Optional OCDS milestone code (free text, e.g. "stateExpertise").

@@ -328,9 +328,12 @@ def save_party(user: User, data: dict, party: Party | None = None) -> Party:
             errors.add("email", _("Not a valid e-mail address."))
         values["email"] = email
     for field, length in (
+        ("name_kk", 255),
         ("phone", 64),
         ("address", 500),
+        ("address_kk", 500),
         ("head_position", 255),
+        ("head_position_kk", 255),
         ("head_name", 255),
     ):
         if field in data:
@@ -363,6 +366,8 @@ def save_project(user: User, data: dict, project: Project | None = None) -> Proj
     values: dict[str, Any] = {}
     if not partial or "title" in data:
         values["title"] = check_text(errors, "title", data.get("title"), required=True)
+    if "title_kk" in data:
+        values["title_kk"] = check_text(errors, "title_kk", data.get("title_kk"))
     if not partial or "kind" in data:
         values["kind"] = _enum(errors, "kind", data.get("kind"), ProjectKind)
     if "status" in data:
@@ -578,10 +583,24 @@ def save_contract(user: User, data: dict, contract: Contract | None = None) -> C
         values["grace_working_days"] = _int(
             errors, "grace_working_days", data.get("grace_working_days"), maximum=60, required=True
         )
-    if "penalty_clause" in data:
-        values["penalty_clause"] = check_text(
-            errors, "penalty_clause", data.get("penalty_clause"), max_length=255
+    for field, length in (
+        ("subject_kk", 5000),
+        ("penalty_clause", 255),
+        ("penalty_clause_kk", 255),
+    ):
+        if field in data:
+            values[field] = check_text(errors, field, data.get(field), max_length=length)
+    if "penalty_clause_no" in data:
+        clause = check_text(
+            errors, "penalty_clause_no", data.get("penalty_clause_no"), max_length=32
         )
+        if clause is not None:
+            clause = normalise_dashes(clause).removeprefix("п.").strip()
+            if not clause or not clause[0].isdigit():
+                errors.add(
+                    "penalty_clause_no", _("Give the clause's number as in the contract, e.g. 7.2.")
+                )
+        values["penalty_clause_no"] = clause
     if "assumptions" in data:
         values["assumptions"] = (
             check_text(errors, "assumptions", data.get("assumptions"), max_length=5000) or None
@@ -757,6 +776,8 @@ def save_milestone(
     values: dict[str, Any] = {}
     if not partial or "title" in data:
         values["title"] = check_text(errors, "title", data.get("title"), required=True)
+    if "title_kk" in data:
+        values["title_kk"] = check_text(errors, "title_kk", data.get("title_kk"))
     if not partial or "type" in data:
         values["type"] = _enum(errors, "type", data.get("type"), MilestoneType)
     if "description" in data:

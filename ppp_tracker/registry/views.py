@@ -304,12 +304,15 @@ def edit_party(party_id: int | None = None):
             name: _blank_to_none(form[name].data)
             for name in (
                 "name",
+                "name_kk",
                 "kind",
                 "bin",
                 "email",
                 "phone",
                 "address",
+                "address_kk",
                 "head_position",
+                "head_position_kk",
                 "head_name",
                 "region",
             )
@@ -607,6 +610,7 @@ def edit_contract(contract_id: int | None = None):
             "project_id": form.project_id.data,
             "site_id": form.site_id.data,
             "subject": form.subject.data,
+            "subject_kk": _blank_to_none(form.subject_kk.data),
             "total_amount": form.total_amount.data,
             "starts_on": form.starts_on.data,
             "ends_on": form.ends_on.data,
@@ -617,7 +621,9 @@ def edit_contract(contract_id: int | None = None):
                 "base": form.penalty_base.data,
                 "cap_percent": form.penalty_cap.data,
             },
+            "penalty_clause_no": _blank_to_none(form.penalty_clause_no.data),
             "penalty_clause": _blank_to_none(form.penalty_clause.data),
+            "penalty_clause_kk": _blank_to_none(form.penalty_clause_kk.data),
             "response_period": {
                 "days": form.response_days.data,
                 "working": form.response_working.data,
@@ -744,6 +750,7 @@ def edit_milestone(contract_id: int | None = None, milestone_id: int | None = No
     if form.validate_on_submit():
         data = {
             "title": form.title.data,
+            "title_kk": _blank_to_none(form.title_kk.data),
             "type": form.type.data,
             "obligor": form.obligor.data,
             "code": _blank_to_none(form.code.data),
