@@ -99,6 +99,8 @@ ACCESS: dict[str, str] = {
     "claims.letter_templates": "admin",
     "claims.letter_template": "admin",
     "claims.numbering_page": "admin",
+    "claims.departments": "admin",
+    "claims.department": "admin",
     "deadlines.deadlines": "read",
     "deadlines.calendar": "admin",
     "deadlines.add_override": "admin",
@@ -276,6 +278,7 @@ def world(app):
         out[key] = {
             **claims_world(contract),
             "institution_id": inst.id,
+            "region_code": region,
             "project_id": project.id,
             "site_id": site.id,
             "contract_id": contract.id,

@@ -215,7 +215,7 @@ def test_a_due_date_moved_by_the_calendar_is_explained_with_the_decree(article, 
     ru_docx, ru_pdf = letter_texts(claim, "ru", tmp_path)
     # 01.05 is a holiday, 02.05 its moved day off, 03.05 a Saturday; Sunday 04.05 worked by decree.
     for text in (ru_docx, ru_pdf):
-        assert "срок исполнения «01» мая 2014 г.; этот день нерабочий (01.05.2014 — " in text
+        assert "срок исполнения «01» мая 2014 г.; с учётом нерабочих дней (01.05.2014 — " in text
         assert "03.05.2014 — суббота" in text
         assert (
             "срок истёк в ближайший следующий рабочий день — «04» мая 2014 г. (воскресенье, "

@@ -323,7 +323,8 @@ def test_an_admin_changes_the_letter_text_and_a_broken_one_is_refused(client, ma
     r = post_form(client, url, {"body": broken, "note": "опечатка"})
     assert r.status_code == 422
     assert 'data-field-error="body"' in r.get_data(as_text=True)
-    assert "Строка 36: У «contract» нет поля «numbr»." in text_of(r)
+    line = next(n for n, row in enumerate(broken.splitlines(), 1) if "contract.numbr" in row)
+    assert f"Строка {line}: У «contract» нет поля «numbr»." in text_of(r)
     assert db.session.scalar(sa.select(sa.func.count(LetterTemplate.id))) == 0
     changed = services.letters.default_text("ru").replace(
         "ПРЕТЕНЗИЯ{% if", "ДОСУДЕБНАЯ ПРЕТЕНЗИЯ{% if", 1
