@@ -498,7 +498,7 @@ def _generated_sites(actor, today: date, officer) -> dict[str, int]:
                     "base": "outstanding",
                     "cap_percent": Decimal("10"),
                 },
-                "penalty_clause": "п. 6.2 Договора",
+                "penalty_clause_no": "6.2",
                 "response_period": {"days": 10, "working": True},
                 "officer": officer.email if officer is not None and code == "KZ-35" else None,
             },
