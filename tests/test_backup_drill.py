@@ -62,7 +62,9 @@ def _make_data() -> None:
         {"milestone_ids": [world.milestone.id], "as_of": date(2014, 6, 12)},
     )
     claims.approve_claim(SYSTEM_USER, claim)
-    claims.send_claim(SYSTEM_USER, claim, date(2014, 6, 12), "14-28-9-1987")
+    claims.send_claim(
+        SYSTEM_USER, claim, date(2014, 6, 12), "14-28-9-1987", acknowledge_kazakh_gaps=True
+    )
     db.session.commit()
     claims.store_letter_files(claim)
     db.session.commit()

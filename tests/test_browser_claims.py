@@ -22,7 +22,9 @@ def test_a_lawyer_approves_and_sends_the_workers_draft(
 ):
     set_today("2014-06-12")
     contract = factories.contract(number="241", total_amount=Decimal("77000000.00"))
-    factories.milestone(contract, title="Разработка ТЭО", due_on=date(2014, 5, 1))
+    factories.milestone(
+        contract, title="Разработка ТЭО", title_kk="ТЭН әзірлеу", due_on=date(2014, 5, 1)
+    )
     with acting_as(Actor("worker:claims.scan")):
         [claim_id] = services.scan(date(2014, 6, 12)).drafted
         db.session.commit()

@@ -94,7 +94,9 @@ def test_a_sent_russian_letter_says_itogo_whoever_fetches_it(client, make_user, 
     r = client.post(f"/api/v1/claims/{claim_id}/approve", json={}, headers=api_token(other))
     assert r.status_code == 200, r.get_json()
     r = client.post(
-        f"/api/v1/claims/{claim_id}/send", json={"sent_on": "2014-06-12"}, headers=api_token(other)
+        f"/api/v1/claims/{claim_id}/send",
+        json={"sent_on": "2014-06-12", "acknowledge_kazakh_gaps": True},
+        headers=api_token(other),
     )
     assert r.status_code == 200, r.get_json()
     r = client.get(f"/api/v1/claims/{claim_id}/letter.docx?lang=ru", headers=api_token(other))
@@ -194,7 +196,9 @@ def test_sending_after_the_facts_changed_is_refused_until_approved_again(
     registry_services.save_party(SYSTEM_USER, {"name": "ТОО «Новое имя»"}, contract.contractor)
     db.session.commit()
     r = client.post(
-        f"/api/v1/claims/{claim_id}/send", json={"sent_on": "2014-06-12"}, headers=approver
+        f"/api/v1/claims/{claim_id}/send",
+        json={"sent_on": "2014-06-12", "acknowledge_kazakh_gaps": True},
+        headers=approver,
     )
     assert r.status_code == 409
     said = " ".join(r.get_json()["errors"]["_request"])
@@ -208,7 +212,9 @@ def test_sending_after_the_facts_changed_is_refused_until_approved_again(
     assert r.get_json()["stale_reasons"] == []
     assert client.post(f"/api/v1/claims/{claim_id}/approve", headers=approver).status_code == 200
     r = client.post(
-        f"/api/v1/claims/{claim_id}/send", json={"sent_on": "2014-06-12"}, headers=approver
+        f"/api/v1/claims/{claim_id}/send",
+        json={"sent_on": "2014-06-12", "acknowledge_kazakh_gaps": True},
+        headers=approver,
     )
     assert r.status_code == 200, r.get_json()
 
