@@ -12,7 +12,7 @@ contract's penalty clause by number, and a Kazakh letter is Kazakh throughout. T
 - `contracts.penalty_clause_no`, the number of the penalty clause ("7.2").
 
 Revision ID: claims_letters_01
-Revises: claims_dates_03
+Revises: trust_access_01
 Create Date: 2026-12-07 01:39:18.351520
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "claims_letters_01"
-down_revision = "claims_dates_03"
+down_revision = "trust_access_01"
 branch_labels = None
 depends_on = None
 
