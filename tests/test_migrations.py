@@ -74,3 +74,32 @@ def test_the_drift_check_notices_a_missing_migration(empty_database):
         finally:
             db.metadata.remove(extra)
             db.engine.dispose()
+
+
+def test_search_01_folds_the_rows_already_there(empty_database):
+    """A registry made before search_01 is found after it: the migration backfills
+    `search_text` of the existing rows as the app's flush would write it."""
+    import re
+    from pathlib import Path
+
+    from ppp_tracker.core.folding import SEPARATOR, fold
+
+    script = Path(__file__).parent.parent / "migrations/versions/search_01_folded_search_text.py"
+    before = re.search(r'^down_revision = "(.+)"$', script.read_text(), re.M).group(1)
+    app = create_app(base_config(empty_database, None))
+    with app.app_context():
+        upgrade(revision=before)
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO parties (name, kind, bin, email, is_demo, created_at, updated_at)"
+                    " VALUES ('ТОО «ҚЫЗМЕТ Ёлка»', 'contractor', '123456789012', NULL, false,"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade()
+        stored = db.session.execute(sa.text("SELECT search_text FROM parties")).scalar_one()
+        assert stored == SEPARATOR.join([fold("ТОО «ҚЫЗМЕТ Ёлка»"), "123456789012", ""])
+        assert stored == 'тоо "қызмет елка"\n123456789012\n'
+        db.session.remove()
+        db.engine.dispose()
