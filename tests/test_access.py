@@ -34,6 +34,7 @@ from tests.reports_support import reports_world
 ACCESS: dict[str, str] = {
     "static": "public",
     "core.healthz": "public",
+    "core.favicon": "public",
     "core.set_locale": "public",
     "auth.login": "public",
     "auth.logout": "public",
@@ -70,6 +71,7 @@ ACCESS: dict[str, str] = {
     "reports.search_page": "read",
     "reports.export_list": "read",
     "reports.overdue_report": "read",
+    "reports.refresh_dashboard": "edit_registry",
     "reports.imports_page": "edit_registry",
     "reports.import_template": "edit_registry",
     "reports.import_batch": "edit_registry",

@@ -40,6 +40,7 @@ EXEMPT = {
     "ClaimVersion": "itself the version history of the audited Claim, written in the same flush",
     "DashboardSnapshot": "a cache of the dashboard's figures, recomputed after each scan",
     "DashboardChart": "the dashboard charts drawn with each snapshot (derived data, redrawn)",
+    "DashboardGeneration": "counters moved by audited changes (derived; marks snapshots stale)",
     "DataVersion": "a counter moved by every audited commit (core.versions), itself no record",
 }
 

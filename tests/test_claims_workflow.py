@@ -347,8 +347,7 @@ def test_an_answer_stops_the_ladder_and_a_cure_settles_it(contract, make_user, s
     assert claim.status == "cured"
     assert follower.status == "withdrawn"
     assert (
-        follower.withdrawn_reason
-        == "Исполнитель исполнил обязательства после претензии № 14-28-9-1."
+        follower.withdrawn_reason == "Подрядчик исполнил обязательства после претензии № 14-28-9-1."
     )
     with pytest.raises(Conflict):
         services.record_reply(lawyer, claim, {"received_on": date(2014, 7, 1), "kind": "cure"})

@@ -61,7 +61,7 @@ def test_a_contracts_export_has_the_lists_rows_in_scope_as_real_numbers_and_date
     assert amount.data_type == "n" and amount.value == 77000000
     signed = sheet.cell(row=2, column=header.index("Дата заключения") + 1)
     assert signed.is_date and signed.value.date() == date(2013, 11, 21)
-    assert first[header.index("Исполнитель")] == "'" + EVIL
+    assert first[header.index("Подрядчик")] == "'" + EVIL
 
 
 def test_formula_injection_is_neutralised_in_xlsx_and_csv(client, make_user, contracts):

@@ -99,8 +99,11 @@ class AlertRules:
         parts = []
         if self.days_before:
             parts.append(
-                _(
+                # The noun agrees with the last number said ("за 30, 14 и 1 день").
+                ngettext(
+                    "%(days)s day before",
                     "%(days)s days before",
+                    min(self.days_before),
                     days=", ".join(str(n) for n in sorted(self.days_before, reverse=True)),
                 )
             )

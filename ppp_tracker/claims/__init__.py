@@ -9,7 +9,7 @@ def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from ppp_tracker.api import register_api_module
-    from ppp_tracker.claims import tasks, views
+    from ppp_tracker.claims import labels, tasks, views
     from ppp_tracker.claims.cli import claims_cli
     from ppp_tracker.claims.demo import load_demo
     from ppp_tracker.core.web import NavItem, add_nav
@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     from ppp_tracker.registry.views import CONTRACT_PANELS
     from workers import register_tasks
 
+    labels.register()
     app.register_blueprint(views.bp)
     add_nav(
         NavItem("claims.queue", _l("Claims"), order=45),

@@ -60,7 +60,7 @@ from ppp_tracker.core.validation import Errors, check_date_range, check_text, no
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import WorkingCalendar, get_calendar
 from ppp_tracker.deadlines.penalty import contract_penalty
-from ppp_tracker.deadlines.rules import OPEN_STATUSES, effective_due, fmt
+from ppp_tracker.deadlines.rules import OPEN_STATUSES, days_late_phrase, effective_due, fmt
 from ppp_tracker.money import format_money
 from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.codes import ContractStatus, MilestoneStatus, Obligor, PenaltyBase
@@ -1758,10 +1758,10 @@ def notice_email(notice: ClaimNotice) -> Email:
         for line in claim.lines:
             lines.append(
                 _(
-                    "— %(title)s: due %(due)s, %(days)s days late, %(amount)s",
+                    "— %(title)s: due %(due)s, %(late)s, %(amount)s",
                     title=line.title,
                     due=fmt(line.effective_due_on),
-                    days=line.days_late,
+                    late=days_late_phrase(line.days_late),
                     amount=format_money(line.accrued, locale),
                 )
             )

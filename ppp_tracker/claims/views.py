@@ -63,7 +63,7 @@ from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db, round_tiyn
 from ppp_tracker.deadlines.calendar import get_calendar, unconfirmed_note
 from ppp_tracker.deadlines.penalty import contract_penalty
-from ppp_tracker.deadlines.rules import effective_due, fmt
+from ppp_tracker.deadlines.rules import days_late_phrase, effective_due, fmt
 from ppp_tracker.money import format_money
 from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.codes import DocumentType, Obligor, PenaltyBase
@@ -277,10 +277,10 @@ def _late_choices(contract: Contract, as_of: date) -> list[tuple[int, str]]:
             label = _("%(title)s — not late on %(d)s", title=m.title, d=fmt(as_of))
         else:
             label = _(
-                "%(title)s — due %(due)s, %(days)s days late, %(amount)s",
+                "%(title)s — due %(due)s, %(late)s, %(amount)s",
                 title=m.title,
                 due=fmt(line.effective_due_on),
-                days=line.days_late,
+                late=days_late_phrase(line.days_late),
                 amount=format_money(line.accrued, locale_code()),
             )
         choices.append((m.id, label))

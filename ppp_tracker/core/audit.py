@@ -222,6 +222,38 @@ def _write_audit_events(session: Session, flush_context) -> None:
         changed(session)
 
 
+def record_action(
+    session: Session,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    *,
+    region_code: str | None = None,
+    changes: dict | None = None,
+) -> None:
+    """One audit event for an action that changes no audited row itself (recomputing the
+    dashboard's figures…), by the current actor, written with the caller's transaction."""
+    from ppp_tracker.auth.models import AuditEvent
+
+    actor = current_actor()
+    session.connection().execute(
+        insert(AuditEvent.__table__),
+        [
+            {
+                "at": utcnow(),
+                "actor_id": actor.user_id,
+                "actor": actor.label,
+                "action": action,
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "region_code": region_code,
+                "changes": changes or {},
+            }
+        ],
+    )
+    changed(session)
+
+
 # --- the log cannot be changed -----------------------------------------------------------
 
 

@@ -313,6 +313,13 @@ def set_locale():
     return redirect(local_path(request.form.get("next")))
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on their own (a PDF tab, an old bookmark): the site's icon,
+    not a 404 in every log."""
+    return current_app.send_static_file("img/favicon.svg"), 200, {"Cache-Control": "max-age=86400"}
+
+
 @bp.get("/healthz")
 def healthz():
     from sqlalchemy import text
@@ -416,12 +423,15 @@ def init_app(app: Flask) -> None:
     from ppp_tracker.core import versions
 
     WITH_USER[versions.WITH_USER_NAME] = versions.select_version
+    from ppp_tracker.core import history
     from ppp_tracker.deadlines.rules import days_late_phrase, relative_phrase
 
     app.jinja_env.globals.update(
         days_late_phrase=days_late_phrase,
         relative_phrase=relative_phrase,
         url_with_args=url_with_args,
+        history_entity=history.entity_label,
+        history_changes=history.changes,
     )
     app.jinja_env.filters.update(
         money=_money_filter,

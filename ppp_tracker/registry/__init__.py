@@ -9,7 +9,11 @@ def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from ppp_tracker.core.web import NavItem, add_nav
+    from ppp_tracker.registry import labels
     from ppp_tracker.registry.views import bp
+
+    labels.register()
+    app.jinja_env.globals["ocds_code_label"] = labels.ocds_code_label
 
     app.register_blueprint(bp)
     add_nav(

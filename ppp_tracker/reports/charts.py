@@ -255,7 +255,8 @@ def timeline(
     end = add_months(max(dates).replace(day=1), 2)
     span_days = max(1, (end - start).days)
     plot_left = label_width + 8
-    plot_width = width - plot_left - 12
+    # Room on the right for the last tick's label ("12.2027" starts at its tick).
+    plot_width = width - plot_left - 56
 
     def x_of(day: date) -> float:
         return plot_left + plot_width * (day - start).days / span_days

@@ -30,6 +30,7 @@ from ppp_tracker.deadlines.rules import (
     OPEN_STATUSES,
     MilestoneState,
     days_late,
+    days_late_phrase,
     milestone_state,
 )
 from ppp_tracker.registry.codes import Arrangement, MilestoneStatus, Obligor, StageKind
@@ -520,6 +521,71 @@ def compute(as_of: date, only: str | None = None) -> dict[str, Dashboard]:
     return boards
 
 
+def combine(as_of: date, by_region: dict[str, Dashboard]) -> Dashboard:
+    """The all-regions dashboard from the dashboard of every region (by code) on `as_of`: the
+    figures `compute` makes for all regions in one pass (a record belongs to one region; each
+    region keeps the first rows of every list, from which the all-regions lists are cut),
+    without going again through the regions that did not change."""
+    boards = list(by_region.values())
+    overdue = sorted(
+        (r for b in boards for r in b.overdue), key=lambda r: (-r.days_late, r.milestone_id)
+    )
+    upcoming = sorted(
+        (r for b in boards for r in b.due_30), key=lambda r: (r.effective_due_on, r.milestone_id)
+    )
+    top = sorted(
+        (t for b in boards for t in b.top_penalties), key=lambda t: (-t.amount, t.contract_id)
+    )
+    sites = {
+        a.value: {key: sum(b.sites[a.value][key] for b in boards) for key in ("count", "employed")}
+        for a in Arrangement
+    }
+    bars = sorted(
+        (bar for b in boards for bar in b.by_region),
+        key=lambda bar: (-bar.overdue, -bar.accrued, bar.code),
+    )
+    exposure = [
+        ExposurePoint(
+            points[0].on, sum((p.total for p in points), Decimal("0.00")), points[0].projected
+        )
+        for points in zip(*(b.exposure for b in boards), strict=True)
+    ]
+
+    # Each region drew its most overdue projects (`_overview`); the all-regions overview takes
+    # the most overdue of those in the same order, and shows them by region and title.
+    def overdue_marks(project: OverviewProject) -> int:
+        return sum(1 for m in project.marks if m.state == MilestoneState.OVERDUE)
+
+    candidates = [(code, p) for code, b in by_region.items() for p in b.overview]
+    chosen = sorted(candidates, key=lambda c: (-overdue_marks(c[1]), c[0], c[1].title, c[1].id))
+    drawn = [
+        p
+        for _code, p in sorted(
+            chosen[:OVERVIEW_PROJECTS], key=lambda c: (c[0], c[1].title, c[1].id)
+        )
+    ]
+    projects = sum(b.projects for b in boards)
+    return Dashboard(
+        as_of=as_of,
+        overdue_count=sum(b.overdue_count for b in boards),
+        overdue=overdue[:LIST_ROWS],
+        due_7_count=sum(b.due_7_count for b in boards),
+        due_30_count=sum(b.due_30_count for b in boards),
+        due_30=upcoming[:LIST_ROWS],
+        penalties_total=sum((b.penalties_total for b in boards), Decimal("0.00")),
+        penalty_contracts=sum(b.penalty_contracts for b in boards),
+        top_penalties=top[:5],
+        sites=sites,
+        employed=sum(b.employed for b in boards),
+        projects=projects,
+        contracts=sum(b.contracts for b in boards),
+        by_region=bars,
+        exposure=exposure,
+        overview=drawn,
+        overview_more=max(0, projects - len(drawn)),
+    )
+
+
 def _fields(r: DeadlineRow) -> tuple:
     return (
         r.milestone_id,
@@ -646,7 +712,7 @@ def overview_rows(board: Dashboard, today: date) -> list[TimelineRow]:
             label = f"№ {m.contract_number}: {m.title}"
             title = f"{label} · {_('due %(date)s', date=_d(m.effective_due_on))} · {m.state.label}"
             if m.days_late:
-                title += " · " + _("%(n)s days late", n=m.days_late)
+                title += " · " + days_late_phrase(m.days_late)
             row.marks.append(Mark(m.effective_due_on, "diamond", f"ms-{m.state.value}", title))
         if row.spans or row.marks:
             rows.append(row)

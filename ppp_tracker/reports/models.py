@@ -169,6 +169,9 @@ class DashboardSnapshot(db.Model):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: `reports.dashboard.Dashboard.to_json()`.
     data: Mapped[dict] = mapped_column(sa.JSON)
+    #: The scope's `DashboardGeneration` read before the figures were computed: they show the
+    #: registry as it was then, and are stale once a change in the scope moved it on.
+    generation: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<DashboardSnapshot {self.scope} as of {self.as_of} at {self.computed_at}>"
@@ -195,3 +198,22 @@ class DashboardChart(db.Model):
 
     def __repr__(self) -> str:
         return f"<DashboardChart {self.scope} {self.locale} at {self.computed_at}>"
+
+
+class DashboardGeneration(db.Model):
+    """How many committed changes touched the figures of one dashboard scope.
+
+    A commit that changes a milestone, contract, project, stage or site moves the counters of
+    its region and of all regions forward (`reports.snapshots`), in the same transaction; a
+    snapshot remembers the counter it was computed against, so the next dashboard after a change
+    computes that scope again instead of showing the figures from before it.
+    """
+
+    __tablename__ = "dashboard_generations"
+
+    #: "*" for all regions, else the region's code (as `DashboardSnapshot.scope`).
+    scope: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    generation: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    def __repr__(self) -> str:
+        return f"<DashboardGeneration {self.scope} {self.generation}>"

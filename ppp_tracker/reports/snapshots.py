@@ -6,6 +6,14 @@ two scan intervals (one scan missed); otherwise (no worker yet, a new day, worke
 computes its scope on the spot and stores it, so the next visitor reads it. Writes are upserts
 that never replace newer figures with older ones, so two refreshes at once are harmless.
 
+Figures follow changes at once: a commit that changes what they count (a milestone, contract,
+project, stage or site) moves the generation of its region's scope and of the all-regions scope
+(`DashboardGeneration`, below); a snapshot stores the generation it was computed against and is
+stale once it moved. The page then computes its region again (a region is small), and the
+all-regions figures are combined from the regions' (`dashboard.combine`: only the changed region
+is computed again), so that right after a change the dashboard, the deadlines page, the overdue
+report and the exports agree.
+
 With the figures, the dashboard's three SVG charts are drawn in every language and stored
 (`DashboardChart`): drawing them was most of the page's time, and they change only with the
 figures. The page inserts the stored charts of its language when they belong to the snapshot it
@@ -23,13 +31,15 @@ from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
+from sqlalchemy import event
+from sqlalchemy.orm import Session, attributes
 
 from ppp_tracker import clock
 from ppp_tracker.auth.models import User
 from ppp_tracker.core import versions
 from ppp_tracker.db import db
 from ppp_tracker.reports import dashboard
-from ppp_tracker.reports.models import DashboardChart, DashboardSnapshot
+from ppp_tracker.reports.models import DashboardChart, DashboardGeneration, DashboardSnapshot
 
 
 def _insert(table):
@@ -95,7 +105,9 @@ def _draw_in_every_language(board: dashboard.Dashboard) -> dict[str, str]:
     return out
 
 
-def _upsert(scope: str, board: dashboard.Dashboard, computed_at) -> dict[str, str]:
+def _upsert(
+    scope: str, board: dashboard.Dashboard, computed_at, generation: int = 0
+) -> dict[str, str]:
     table = DashboardSnapshot.__table__
     insert = _insert
     values = {
@@ -103,11 +115,12 @@ def _upsert(scope: str, board: dashboard.Dashboard, computed_at) -> dict[str, st
         "as_of": board.as_of,
         "computed_at": computed_at,
         "data": board.to_json(),
+        "generation": generation,
     }
     stmt = insert(table).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.scope],
-        set_={k: stmt.excluded[k] for k in ("as_of", "computed_at", "data")},
+        set_={k: stmt.excluded[k] for k in ("as_of", "computed_at", "data", "generation")},
         # A slow refresh that started earlier must not overwrite a later one.
         where=table.c.computed_at <= stmt.excluded.computed_at,
     )
@@ -127,15 +140,43 @@ def _upsert(scope: str, board: dashboard.Dashboard, computed_at) -> dict[str, st
     return drawn
 
 
+def generations(scopes: list[str] | None = None) -> dict[str, int]:
+    """The scopes' generations now (0 for a scope no change has touched yet)."""
+    stmt = sa.select(DashboardGeneration.scope, DashboardGeneration.generation)
+    if scopes is not None:
+        stmt = stmt.where(DashboardGeneration.scope.in_(scopes))
+    return dict(db.session.execute(stmt).all())
+
+
 def refresh(as_of: date | None = None) -> int:
     """Compute and store the figures of every scope (what the workers run after a scan)."""
     as_of = as_of or clock.today()
     started = clock.now()
+    # Read before the figures: a change committed while they are computed leaves them stale.
+    seen = generations()
     boards = dashboard.compute(as_of)
     for scope, board in boards.items():
-        _upsert(scope, board, started)
+        _upsert(scope, board, started, seen.get(scope, 0))
     db.session.flush()
     return len(boards)
+
+
+def refresh_scope(user: User, as_of: date | None = None) -> dashboard.Dashboard:
+    """Compute and store the figures of `user`'s scope now (the dashboard's refresh button):
+    every scope for a user of all regions, the region (and so the all-regions figures, which
+    include it) otherwise."""
+    as_of = as_of or clock.today()
+    scope = dashboard.scope_key(user)
+    if scope == dashboard.ALL_REGIONS:
+        refresh(as_of)
+    else:
+        started = clock.now()
+        seen = generations([scope])
+        board = dashboard.compute(as_of, only=scope)[scope]
+        _upsert(scope, board, started, seen.get(scope, 0))
+        bump(db.session, {dashboard.ALL_REGIONS})
+        db.session.flush()
+    return dashboard_for(user, as_of)
 
 
 def fresh_until(row: DashboardSnapshot):
@@ -145,17 +186,30 @@ def fresh_until(row: DashboardSnapshot):
     return row.computed_at + timedelta(minutes=2 * current_app.config["SCAN_INTERVAL_MINUTES"])
 
 
-def _fresh(row: DashboardSnapshot | None, as_of: date) -> bool:
-    if row is None or row.as_of != as_of:
+def _fresh(row: DashboardSnapshot | None, as_of: date, generation: int | None) -> bool:
+    if row is None or row.as_of != as_of or row.generation != (generation or 0):
         return False
     return clock.now() <= fresh_until(row)
 
 
-def stored(user: User, as_of: date, locale: str) -> tuple[DashboardSnapshot, str | None] | None:
+class Stale:
+    """No fresh snapshot of a scope: what `stored` read of it (to compute it again)."""
+
+    def __init__(self, generation: int):
+        #: The scope's generation read with the snapshot: the new figures are stored with it.
+        self.generation = generation
+
+
+def stored(user: User, as_of: date, locale: str) -> tuple[DashboardSnapshot, str | None] | Stale:
     """The fresh stored snapshot of `user`'s scope with its charts in `locale` (None when they
-    belong to other figures), in one query; None without a fresh snapshot."""
-    found = db.session.execute(
-        sa.select(DashboardSnapshot, DashboardChart.html)
+    belong to other figures), in one query; a `Stale` without a fresh snapshot."""
+    scope = dashboard.scope_key(user)
+    # One round trip: the snapshot (if any), its charts and the scope's generation (if any).
+    wanted = sa.select(sa.literal(scope).label("scope")).subquery("wanted")
+    row = db.session.execute(
+        sa.select(DashboardSnapshot, DashboardChart.html, DashboardGeneration.generation)
+        .select_from(wanted)
+        .outerjoin(DashboardSnapshot, DashboardSnapshot.scope == wanted.c.scope)
         .outerjoin(
             DashboardChart,
             sa.and_(
@@ -164,9 +218,12 @@ def stored(user: User, as_of: date, locale: str) -> tuple[DashboardSnapshot, str
                 DashboardChart.computed_at == DashboardSnapshot.computed_at,
             ),
         )
-        .where(DashboardSnapshot.scope == dashboard.scope_key(user))
+        .outerjoin(DashboardGeneration, DashboardGeneration.scope == wanted.c.scope)
     ).first()
-    return (found[0], found[1]) if found is not None and _fresh(found[0], as_of) else None
+    snapshot, html, generation = row if row is not None else (None, None, None)
+    if _fresh(snapshot, as_of, generation):
+        return snapshot, html
+    return Stale(generation or 0)
 
 
 _READ = object()
@@ -189,17 +246,161 @@ def dashboard_for(
     scope = dashboard.scope_key(user)
     if found is _READ:
         found = stored(user, as_of, locale)
-    if found is not None:
+    if not isinstance(found, Stale):
         row, html = found
         board = dashboard.Dashboard.from_json(row.data, row.computed_at)
         # Stored by `draw_charts` above: our template's autoescaped output, never user input.
         board.charts = Markup(html) if html is not None else None  # noqa: S704
     else:
         started = clock.now()
-        board = dashboard.compute(as_of, only=scope)[scope]
-        drawn = _upsert(scope, board, started)
+        if scope == dashboard.ALL_REGIONS:
+            board = _all_regions(as_of, started)
+        else:
+            board = dashboard.compute(as_of, only=scope)[scope]
+        drawn = _upsert(scope, board, started, found.generation)
         board.computed_at = started
         board.stored_now = True
         board.charts = Markup(drawn[locale]) if locale in drawn else None  # noqa: S704
     board.widgets = dashboard.widgets(user) if widgets is None else widgets
     return board
+
+
+#: Stale regions computed one by one for the all-regions figures; with more (a new day, no
+#: snapshots yet) every scope is computed in one pass instead.
+COMBINE_AT_MOST = 3
+
+
+def _all_regions(as_of: date, started) -> dashboard.Dashboard:
+    """The all-regions figures from the regions' snapshots, computing only the stale regions
+    (and storing them): after a change in one region, one region is computed, not all."""
+    from ppp_tracker.registry.models import Region
+
+    codes = list(db.session.scalars(sa.select(Region.code).order_by(Region.code)))
+    rows = db.session.execute(
+        sa.select(DashboardSnapshot, DashboardGeneration.generation)
+        .select_from(DashboardSnapshot)
+        .outerjoin(DashboardGeneration, DashboardGeneration.scope == DashboardSnapshot.scope)
+        .where(DashboardSnapshot.scope.in_(codes))
+    ).all()
+    seen = generations(codes)
+    fresh = {
+        row.scope: dashboard.Dashboard.from_json(row.data, row.computed_at)
+        for row, generation in rows
+        if _fresh(row, as_of, generation)
+    }
+    stale = [code for code in codes if code not in fresh]
+    if len(stale) > COMBINE_AT_MOST:
+        boards = dashboard.compute(as_of)
+        for code in codes:
+            _upsert(code, boards[code], started, seen.get(code, 0))
+        return boards[dashboard.ALL_REGIONS]
+    for code in stale:
+        fresh[code] = dashboard.compute(as_of, only=code)[code]
+        _upsert(code, fresh[code], started, seen.get(code, 0))
+    return dashboard.combine(as_of, {code: fresh[code] for code in codes})
+
+
+# --- the generations move with the changes -------------------------------------------------
+
+#: `session.info` key: the scopes whose figures this transaction changed.
+TOUCHED = "ppp_dashboard_scopes"
+
+
+def _counted_models():
+    from ppp_tracker.registry.models import (
+        Contract,
+        Milestone,
+        ProductionSite,
+        Project,
+        ProjectStage,
+        Region,
+    )
+
+    return (Milestone, Contract, Project, ProjectStage, ProductionSite, Region)
+
+
+def _regions_of(obj, session: Session) -> set[str] | None:
+    """The region scopes `obj`'s change touches (its region, and its former one when it moved);
+    None for every scope (a region's names are on every dashboard)."""
+    from ppp_tracker.registry.models import Region
+
+    if isinstance(obj, Region):
+        return None
+    out = set()
+    try:
+        code = obj.region_code
+    except Exception:  # a record whose parent is gone with it
+        return None
+    if code:
+        out.add(code)
+    if "region_code" in sa.inspect(type(obj)).columns:
+        history = attributes.get_history(
+            obj, "region_code", passive=attributes.PASSIVE_NO_INITIALIZE
+        )
+        out.update(c for c in history.deleted if c)
+    return out
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_touched_scopes(session: Session, flush_context) -> None:
+    models = _counted_models()
+    touched = session.info.get(TOUCHED)
+    changed = (("new", session.new), ("dirty", session.dirty), ("gone", session.deleted))
+    for mode, objects in changed:
+        for obj in objects:
+            if not isinstance(obj, models):
+                continue
+            if mode == "dirty" and not session.is_modified(obj):
+                continue
+            regions = _regions_of(obj, session)
+            if touched is None:
+                touched = session.info[TOUCHED] = set()
+            if regions is None:
+                touched.add(None)
+            else:
+                touched.update(regions)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_statements_touch_every_scope(state) -> None:
+    mapper = state.bind_arguments.get("mapper")
+    bulk = state.is_update or state.is_delete
+    if bulk and mapper is not None and issubclass(mapper.class_, _counted_models()):
+        state.session.info.setdefault(TOUCHED, set()).add(None)
+
+
+@event.listens_for(Session, "before_commit")
+def _move_generations(session: Session) -> None:
+    # As the data version (core.versions): at the real COMMIT only, so that the all-regions
+    # row is locked from here to the COMMIT, not for a whole import's transaction.
+    if session.in_nested_transaction():
+        return
+    session.flush()
+    touched = session.info.pop(TOUCHED, None)
+    if touched:
+        bump(session, touched)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_touched(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(TOUCHED, None)
+
+
+def bump(session: Session, scopes: set[str | None]) -> None:
+    """Move the generations of these region scopes (None: every scope) and of all regions."""
+    if None in scopes:
+        from ppp_tracker.registry.models import Region
+
+        scopes = set(session.scalars(sa.select(Region.code)))
+    wanted = sorted({dashboard.ALL_REGIONS, *scopes})
+    table = DashboardGeneration.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values([{"scope": scope, "generation": 1} for scope in wanted])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.scope], set_={"generation": table.c.generation + 1}
+    )
+    session.connection().execute(stmt)

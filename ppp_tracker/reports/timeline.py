@@ -1,5 +1,7 @@
-"""The timeline (Gantt) of projects: their stages as bars and their contracts' milestones as
-points, coloured by state, against today's line."""
+"""The timeline (Gantt) of projects and production sites: a project's stages as bars, and the
+milestones of a project's or a site's contracts as points, coloured by state, against today's
+line. Every project, and every site whose contracts have milestones, in the user's scope, a page
+at a time."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from sqlalchemy.orm import selectinload
 
 from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.listing import Pages
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import get_calendar
-from ppp_tracker.deadlines.rules import MilestoneState, timing
-from ppp_tracker.registry.models import Contract, Project, ProjectStage
+from ppp_tracker.deadlines.rules import MilestoneState, days_late_phrase, timing
+from ppp_tracker.registry.models import Contract, Milestone, ProductionSite, Project, ProjectStage
 from ppp_tracker.reports.charts import Mark, Span, TimelineRow
 
 
@@ -23,23 +26,59 @@ def _d(day: date) -> str:
     return day.strftime("%d.%m.%Y")
 
 
+#: Charts drawn on one page of the timeline.
+PER_PAGE = 20
+
+
 def scoped_projects(
-    user: User, *, region: str | None = None, project_id: int | None = None
-) -> list[Project]:
-    stmt = (
-        sa.select(Project)
-        .options(
-            selectinload(Project.stages),
-            selectinload(Project.contracts).selectinload(Contract.milestones),
-        )
-        .order_by(Project.region_code, Project.title, Project.id)
-    )
-    stmt = scope(stmt, user, Project.region_code)
+    user: User,
+    *,
+    region: str | None = None,
+    project_id: int | None = None,
+    page: int | None = None,
+) -> list[Project] | tuple[Pages, list[Project]]:
+    """The projects in scope (all of them, or one `page` with its pager)."""
+    stmt = scope(sa.select(Project), user, Project.region_code)
     if region:
         stmt = stmt.where(Project.region_code == region)
     if project_id:
         stmt = stmt.where(Project.id == project_id)
-    return list(db.session.scalars(stmt))
+    stmt = stmt.options(
+        selectinload(Project.stages),
+        selectinload(Project.contracts).selectinload(Contract.milestones),
+    ).order_by(Project.region_code, Project.title, Project.id)
+    if page is None:
+        return list(db.session.scalars(stmt))
+    return _page(stmt, page, "projects")
+
+
+def scoped_sites(
+    user: User, *, region: str | None = None, page: int = 1
+) -> tuple[Pages, list[ProductionSite]]:
+    """One page of the production sites in scope whose contracts have milestones."""
+    has_milestones = (
+        sa.select(Milestone.id)
+        .join(Contract, Milestone.contract_id == Contract.id)
+        .where(Contract.site_id == ProductionSite.id, Milestone.due_on.is_not(None))
+        .exists()
+    )
+    stmt = scope(sa.select(ProductionSite), user, ProductionSite.region_code).where(has_milestones)
+    if region:
+        stmt = stmt.where(ProductionSite.region_code == region)
+    stmt = stmt.options(
+        selectinload(ProductionSite.contracts).selectinload(Contract.milestones)
+    ).order_by(ProductionSite.region_code, ProductionSite.name, ProductionSite.id)
+    return _page(stmt, page, "sites")
+
+
+def _page(stmt, page: int, anchor: str):
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(stmt.order_by(None).options().subquery())
+    )
+    pages = Pages(total or 0, 1, PER_PAGE, anchor=anchor)
+    pages.page = min(max(1, page), pages.pages)
+    rows = db.session.scalars(stmt.limit(PER_PAGE).offset((pages.page - 1) * PER_PAGE)).all()
+    return pages, list(rows)
 
 
 def _stage_state(stage: ProjectStage, today: date) -> str:
@@ -91,7 +130,7 @@ def milestone_marks(contract: Contract, milestone, today: date) -> tuple[list[Sp
     label = f"№ {contract.number}: {milestone.title}"
     title = f"{label} · {_('due %(date)s', date=_d(t.effective_due_on))} · {t.state.label}"
     if t.days_late:
-        title += " · " + _("%(n)s days late", n=t.days_late)
+        title += " · " + days_late_phrase(t.days_late)
     spans, marks = [], [Mark(t.effective_due_on, "diamond", f"ms-{t.state.value}", title)]
     if milestone.met_on is not None:
         marks.append(
@@ -113,7 +152,13 @@ def project_rows(project: Project, today: date) -> list[TimelineRow]:
             planned = _("planned %(date)s", date=_d(stage.planned_on))
             row.marks.append(Mark(stage.planned_on, "tick", "planned", planned))
         rows.append(row)
-    for contract in sorted(project.contracts, key=lambda c: (c.signed_on, c.id)):
+    return rows + contract_rows(project.contracts, today)
+
+
+def contract_rows(contracts, today: date) -> list[TimelineRow]:
+    """One row per dated milestone of these contracts (a site's, or a project's)."""
+    rows: list[TimelineRow] = []
+    for contract in sorted(contracts, key=lambda c: (c.signed_on, c.id)):
         for milestone in contract.milestones:
             spans, marks = milestone_marks(contract, milestone, today)
             if not marks:

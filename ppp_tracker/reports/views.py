@@ -88,7 +88,7 @@ def dashboard_page():
     if version is not None:
         body = cache.get(key, now)
         if body is not None:
-            return render_template("reports/dashboard.html", body=body)
+            return render_template("reports/dashboard.html", body=body, refresh_form=ButtonForm())
     found = snapshots.stored(user, today, locale)
     board = snapshots.dashboard_for(user, today, locale, found=found, widgets=widgets(user))
     if board.stored_now:
@@ -108,9 +108,42 @@ def dashboard_page():
     )
     # Shared with every user of the scope: never keep a body that carries a form's token; nor
     # one computed without a stored snapshot (the next request stores or finds one).
-    if version is not None and found is not None and "csrf_token" not in body:
+    fresh = not isinstance(found, snapshots.Stale)
+    if version is not None and fresh and "csrf_token" not in body:
         cache.put(key, body, expires_at=snapshots.fresh_until(found[0]))
-    return render_template("reports/dashboard.html", body=body)
+    return render_template("reports/dashboard.html", body=body, refresh_form=ButtonForm())
+
+
+@bp.post("/dashboard/refresh")
+def refresh_dashboard():
+    """The dashboard's figures of the user's scope computed again now (they follow every
+    change already; this is for a manager who wants to be sure), audited."""
+    from ppp_tracker.core.audit import record_action
+    from ppp_tracker.reports.dashboard import scope_key
+
+    user = require(Permission.EDIT_REGISTRY)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    board = snapshots.refresh_scope(user)
+    scope = scope_key(user)
+    record_action(
+        db.session,
+        "refresh",
+        "dashboard_snapshots",
+        scope,
+        region_code=user.region_code,
+        changes={"computed_at": [None, board.computed_at.isoformat()]},
+    )
+    db.session.commit()
+    current_app.logger.info("dashboard figures of scope %s recomputed by %s", scope, user.email)
+    flash(
+        _(
+            "The figures were computed again at %(time)s.",
+            time=clock.to_local(board.computed_at).strftime("%H:%M"),
+        ),
+        "success",
+    )
+    return redirect(url_for("registry.home"))
 
 
 def money_compact(value) -> str:
@@ -127,20 +160,52 @@ def money_text(value, locale: str) -> str:
     return format_money(value, locale)
 
 
+#: The timeline's zoom levels: how many times wider than the page the time axis is drawn.
+TIMELINE_ZOOMS = (1, 2, 4)
+
+
 @bp.get("/timeline")
 def timeline():
     user = require(Permission.READ)
     today = clock.today()
     region = request.args.get("region") or None
     project_id = positive_id(request.args.get("project_id"))
-    projects = timeline_data.scoped_projects(user, region=region, project_id=project_id)
-    charts_by_project = [
-        (project, charts.timeline(timeline_data.project_rows(project, today), today=today))
-        for project in projects
-    ]
+    show = "sites" if request.args.get("show") == "sites" else "projects"
+    zoom = positive_id(request.args.get("zoom"))
+    zoom = zoom if zoom in TIMELINE_ZOOMS else 1
+    page = positive_id(request.args.get("page")) or 1
+    width = 1100 * zoom
+    if show == "sites":
+        pages, sites = timeline_data.scoped_sites(user, region=region, page=page)
+        charts_by_subject = [
+            (
+                site,
+                charts.timeline(
+                    timeline_data.contract_rows(site.contracts, today), today=today, width=width
+                ),
+            )
+            for site in sites
+        ]
+    else:
+        pages, projects = timeline_data.scoped_projects(
+            user, region=region, project_id=project_id, page=page
+        )
+        charts_by_subject = [
+            (
+                project,
+                charts.timeline(
+                    timeline_data.project_rows(project, today), today=today, width=width
+                ),
+            )
+            for project in projects
+        ]
     return render_template(
         "reports/timeline.html",
-        charts_by_project=charts_by_project,
+        charts_by_subject=charts_by_subject,
+        show=show,
+        pages=pages,
+        zoom=zoom,
+        zooms=TIMELINE_ZOOMS,
         regions=region_choices(blank=_("All regions")),
         region=region,
     )
