@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
@@ -413,6 +414,56 @@ def approve(claim_id: int):
         "approve_form",
     )
     return page or redirect(url_for("claims.claim", claim_id=claim.id))
+
+
+#: Drafts approved in one go at most.
+BULK_AT_MOST = 100
+
+
+def _selected_drafts(user, source) -> list[Claim]:
+    """The drafts chosen in `source` (ids) within the user's scope, oldest first."""
+    ids = sorted(
+        {int(v) for v in source.getlist("ids") if v.strip().isdigit() and len(v.strip()) < 10}
+    )[:BULK_AT_MOST]
+    stmt = scope(sa.select(Claim), user, Claim.region_code).where(
+        Claim.id.in_(ids), Claim.status == ClaimStatus.DRAFT
+    )
+    return list(db.session.scalars(stmt.order_by(Claim.created_at, Claim.id)))
+
+
+@bp.route("/claims/bulk-approve", methods=["GET", "POST"])
+def bulk_approve():
+    """Several drafts approved at once: the queue's selection shown for confirmation (GET),
+    then each approved as on its own page (POST) — one audit entry per claim, the four-eyes
+    rule per claim (a refused one is named, the others are approved)."""
+    user = require(Permission.APPROVE_CLAIMS)
+    source = request.form if request.method == "POST" else request.args
+    drafts = _selected_drafts(user, source)
+    form = ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        approved, refused = 0, []
+        for claim in drafts:
+            try:
+                services.approve_claim(user, claim)
+                db.session.commit()
+                approved += 1
+            except Invalid as exc:
+                db.session.rollback()
+                reasons = "; ".join(m for messages in exc.errors.values() for m in messages)
+                refused.append(f"№ {claim.contract.number}: {reasons}")
+        if approved:
+            flash(
+                ngettext("%(num)d claim approved.", "%(num)d claims approved.", approved),
+                "success",
+            )
+        for line in refused:
+            flash(line, "danger")
+        return redirect(url_for("claims.queue"))
+    return render_template("claims/bulk_approve.html", form=form, drafts=drafts), (
+        200 if drafts or not source.getlist("ids") else 422
+    )
 
 
 @bp.post("/claims/<int(max=2147483647):claim_id>/send")

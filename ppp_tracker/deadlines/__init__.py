@@ -12,11 +12,17 @@ def init_app(app: Flask) -> None:
     from ppp_tracker.core.web import NavItem, add_nav
     from ppp_tracker.deadlines import tracking  # noqa: F401 - the stored effective due dates
     from ppp_tracker.deadlines.cli import calendar_cli
+    from ppp_tracker.deadlines.penalty import contract_penalties
     from ppp_tracker.deadlines.views import bp
     from ppp_tracker.deadlines.years import unconfirmed_banner, wanted_years_select
 
     web.WITH_USER["deadlines.confirmed_years"] = wanted_years_select
     web.BANNER_PROVIDERS["deadlines.calendar_years"] = unconfirmed_banner
+    from ppp_tracker.registry import lists
+
+    lists.CONTRACT_PENALTY["deadlines"] = lambda ids, day: {
+        contract_id: penalty.total for contract_id, penalty in contract_penalties(ids, day).items()
+    }
     app.cli.add_command(calendar_cli)
     app.register_blueprint(bp)
     add_nav(NavItem("deadlines.deadlines", _l("Deadlines"), order=15))

@@ -225,6 +225,10 @@ class MilestoneForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Optional()])
 
 
+class ConfirmForm(FlaskForm):
+    """A confirmation that is only a button (CSRF protection for a bulk action)."""
+
+
 class MarkMetForm(FlaskForm):
     met_on = DateField(_l("Met on"), validators=[DataRequired()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=5000)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
 from flask import (
@@ -18,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 
 from ppp_tracker import clock
@@ -41,11 +43,13 @@ from ppp_tracker.registry import lists, services
 from ppp_tracker.registry.codes import (
     Arrangement,
     ContractStatus,
+    MilestoneStatus,
     PartyKind,
     ProjectKind,
     StageKind,
 )
 from ppp_tracker.registry.forms import (
+    ConfirmForm,
     ContractForm,
     DocumentForm,
     InstallmentForm,
@@ -514,7 +518,11 @@ def contracts():
     return _list_page(
         "contracts",
         _("Contracts"),
-        lambda: {"statuses": ContractStatus, "regions": region_choices(blank=_("All regions"))},
+        lambda: {
+            "statuses": ContractStatus,
+            "regions": region_choices(blank=_("All regions")),
+            "figures_of": lists.contract_figures,
+        },
     )
 
 
@@ -797,6 +805,93 @@ def edit_milestone(contract_id: int | None = None, milestone_id: int | None = No
         cancel=cancel,
         milestone=milestone,
     )
+
+
+#: Milestones marked met in one go at most (a page of the deadlines list is 25–100).
+BULK_AT_MOST = 200
+
+
+def _bulk_selection(user, source) -> tuple[list[Milestone], date | None, bool]:
+    """The milestones chosen in `source` (ids) that the user may change, in due order, the
+    date of performance asked for, and whether the date was given but unreadable."""
+    ids = []
+    for value in source.getlist("ids"):
+        value = value.strip()
+        if value.isdigit() and len(value) < 10:
+            ids.append(int(value))
+    ids = sorted(set(ids))[:BULK_AT_MOST]
+    stmt = scope(
+        sa.select(Milestone).join(Contract, Milestone.contract_id == Contract.id),
+        user,
+        Contract.region_code,
+    ).where(Milestone.id.in_(ids))
+    milestones = db.session.scalars(stmt.order_by(Milestone.due_on, Milestone.id)).all()
+    raw = (source.get("met_on") or "").strip()
+    try:
+        met_on = date.fromisoformat(raw) if raw else None
+    except ValueError:
+        met_on = None
+    return list(milestones), met_on, bool(raw) and met_on is None
+
+
+@bp.route("/milestones/bulk-met", methods=["GET", "POST"])
+def bulk_met():
+    """Several milestones marked met with one date: the deadlines page's selection is shown
+    for confirmation (GET), then each is marked as on its own page (POST, one audit entry per
+    milestone, all or nothing)."""
+    user = require(Permission.EDIT_REGISTRY)
+    source = request.form if request.method == "POST" else request.args
+    milestones, met_on, bad_date = _bulk_selection(user, source)
+    form = ConfirmForm()
+    errors: list[str] = []
+    status = 200
+    if bad_date:
+        errors.append(_("This is not a date."))
+    elif met_on is None:
+        errors.append(_("Say on which day the obligations were performed."))
+    elif met_on > clock.today():
+        errors.append(_("The date of performance cannot be in the future."))
+    already = [m for m in milestones if m.status == MilestoneStatus.MET]
+    to_mark = [m for m in milestones if m.status != MilestoneStatus.MET]
+    if not to_mark:
+        errors.append(_("Select the obligations to mark as met on the deadlines page."))
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if not errors:
+            try:
+                for milestone in to_mark:
+                    services.mark_met(user, milestone, met_on, None)
+                db.session.commit()
+            except Invalid as exc:
+                db.session.rollback()
+                errors.extend(m for messages in exc.errors.values() for m in messages)
+                milestones, met_on, _bad = _bulk_selection(user, source)
+                already = [m for m in milestones if m.status == MilestoneStatus.MET]
+                to_mark = [m for m in milestones if m.status != MilestoneStatus.MET]
+            else:
+                flash(
+                    ngettext(
+                        "%(num)d obligation marked as met on %(date)s.",
+                        "%(num)d obligations marked as met on %(date)s.",
+                        len(to_mark),
+                        date=met_on.strftime("%d.%m.%Y"),
+                    ),
+                    "success",
+                )
+                return redirect(url_for("deadlines.deadlines"))
+        status = 422
+    elif errors and milestones:
+        status = 422
+    return render_template(
+        "registry/bulk_met.html",
+        form=form,
+        to_mark=to_mark,
+        already=already,
+        met_on=met_on,
+        errors=errors,
+        today=clock.today(),
+    ), status
 
 
 @bp.post("/milestones/<int:milestone_id>/met")
