@@ -19,7 +19,7 @@ DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed on purpose, demo data on
 DEMO_USERS = (
     ("admin@demo.kz", Role.ADMIN, None, "Администратор системы"),
     ("manager@demo.kz", Role.MANAGER, None, "Руководитель Комитета УИС"),
-    ("officer@demo.kz", Role.OFFICER, "KZ-35", "Исполнитель ДУИС по Карагандинской области"),
+    ("officer@demo.kz", Role.OFFICER, "KZ-35", "Ответственный ДУИС по Карагандинской области"),
     ("legal@demo.kz", Role.LEGAL, "KZ-35", "Юрист ДУИС по Карагандинской области"),
     ("viewer@demo.kz", Role.VIEWER, None, "Аудитор"),
 )
