@@ -55,8 +55,9 @@ def test_the_contract_page_explains_the_penalty_in_words(client, make_user, case
     assert "Неустойка (ст. 293 ГК РК) на 12.06.2014" in page
     # Why the date moved, from the calendar.
     assert "срок — 04.05.2014: 01.05.2014 — Праздник единства народа Казахстана" in page
-    assert "Просрочка с 05.05.2014 по 12.06.2014 включительно: 39 дн." in page
-    assert "77 000 000,00 ₸ × 0,1 % = 77 000,00 ₸ в день; × 39 дн. = 3 003 000,00 ₸." in page
+    # 39 days (05.05–12.06), with the plural form of 39 ("дней").
+    assert "Просрочка с 05.05.2014 по 12.06.2014 включительно: 39 дней." in page
+    assert "77 000 000,00 ₸ × 0,1 % = 77 000,00 ₸ в день; × 39 дней = 3 003 000,00 ₸." in page
     assert "Предел 7 700 000,00 ₸ не достигнут." in page
     assert "Всего неустойка: 3 003 000,00 ₸." in page
     # Officers read; only legal staff get the button to draft a claim.

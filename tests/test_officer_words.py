@@ -108,6 +108,10 @@ def test_a_milestone_says_its_state_once_and_whether_performance_is_recorded(
     # The OCDS code as words ("feasibilityStudy" only in a tooltip).
     assert "Технико-экономическое обоснование" in page
     assert ">feasibilityStudy<" not in page
+    history = page[page.index('id="history"') :]
+    assert "feasibilityStudy" not in history and "Технико-экономическое обоснование" in history
+    # A reference is a reference ("#3"), the record's own id is not repeated as a change.
+    assert f"Договор: #{contract.id}" in history and "Id:" not in history
 
 
 def test_the_contractor_and_the_officer_have_different_names(app, client, make_user):

@@ -23,6 +23,9 @@ from ppp_tracker.db import Money, db
 
 #: table name -> label of one record of it ("Milestone").
 ENTITY_LABELS: dict[str, object] = {}
+#: (table name, column name) -> fn(value) -> words, for a value whose type does not say how to
+#: read it (a free code that names a known thing).
+VALUE_TEXTS: dict[tuple[str, str], object] = {}
 #: column name -> label; (table name, column name) -> label where a table means something else.
 FIELD_LABELS: dict[str | tuple[str, str], object] = {
     "title": _l("Title"),
@@ -72,8 +75,13 @@ def value_text(entity_type: str, key: str, value) -> str | None:
 
     if value is None:
         return None
+    words = VALUE_TEXTS.get((entity_type, key))
+    if words is not None:
+        return str(words(value))
     column = _columns(entity_type).get(key)
     kind = column.type if column is not None else None
+    if column is not None and column.foreign_keys and isinstance(value, int):
+        return f"#{value}"  # a reference to another record, not a quantity
     if isinstance(value, bool) or isinstance(kind, sa.Boolean):
         return _("yes") if value else _("no")
     if isinstance(kind, sa.Enum) and kind.enum_class is not None:
@@ -106,6 +114,8 @@ def changes(event) -> list[Change]:
     """An audit event's changes, labelled, in the order they were recorded."""
     out = []
     for key, pair in (event.changes or {}).items():
+        if key == "id":
+            continue  # the record's own number is in the line already
         old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
         out.append(
             Change(

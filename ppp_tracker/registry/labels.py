@@ -17,7 +17,9 @@ def ocds_code_label(code: str) -> str:
 
 
 def register() -> None:
-    from ppp_tracker.core.history import ENTITY_LABELS, FIELD_LABELS
+    from ppp_tracker.core.history import ENTITY_LABELS, FIELD_LABELS, VALUE_TEXTS
+
+    VALUE_TEXTS[("milestones", "code")] = ocds_code_label
 
     ENTITY_LABELS.update(
         institutions=_l("Institution"),
