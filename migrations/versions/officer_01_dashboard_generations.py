@@ -10,7 +10,7 @@ get 0 and count as computed before any change (the counters start at 0 too): the
 page refreshes them anyway.
 
 Revision ID: officer_01
-Revises: trust_access_01
+Revises: claims_letters_01
 Create Date: 2026-12-07
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "officer_01"
-down_revision = "trust_access_01"
+down_revision = "claims_letters_01"
 branch_labels = None
 depends_on = None
 
