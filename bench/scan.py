@@ -48,10 +48,10 @@ INSERT INTO users (email, name, password_hash, role, region_code, locale, alert_
     FROM regions;
 INSERT INTO contracts (number, signed_on, customer_id, contractor_id, project_id, region_code,
                        subject, total_amount, currency, status, penalty_rate_percent,
-                       penalty_base, response_days, response_working, grace_working_days,
-                       officer_id, is_demo, created_at, updated_at)
+                       penalty_base, response_days, response_working, response_from_receipt,
+                       grace_working_days, officer_id, is_demo, created_at, updated_at)
   SELECT 'Б-' || g, date '2020-01-01', 1, 2, p.id, p.region_code, 'Бенчмарк', 10000000000,
-         'KZT', 'active', 1000, 'total', 10, true, 1, u.id, false, now(), now()
+         'KZT', 'active', 1000, 'total', 10, true, false, 1, u.id, false, now(), now()
     FROM generate_series(1, %(contracts)s::int) AS g
     JOIN (SELECT id, region_code, row_number() OVER (ORDER BY id) - 1 AS n FROM projects) p
       ON p.n = g %% 20

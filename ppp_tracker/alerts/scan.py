@@ -277,8 +277,9 @@ def claim_plans(claims: list[dict], session=None) -> list[int]:
     """Move the plans on, each only if nobody did since we read it, in one statement: the
     milestone ids of the plans this scan moved. The batch goes as one array per column (one
     JSON document on SQLite), so the statement is the same whatever the batch's size. On
-    PostgreSQL the rows are locked in id order and those another scan holds are skipped (it is
-    moving them on), so scans never wait on each other or deadlock."""
+    PostgreSQL each row is locked through its primary key (a lookup per row, never a scan of
+    the table) and rows another scan holds are skipped (it is moving them on), so scans never
+    wait on each other or deadlock."""
     if not claims:
         return []
     session = session or db.session
@@ -305,15 +306,18 @@ def claim_plans(claims: list[dict], session=None) -> list[int]:
 _CLAIM_KEYS = ("milestone_id", "seen_next", "seen_effective", "next_alert_on", "effective_due_on")
 _CLAIM_POSTGRESQL = sa.text(
     """
-WITH mine AS (
-  SELECT p.milestone_id FROM alert_plans AS p WHERE p.milestone_id = ANY(:ids)
-   ORDER BY p.milestone_id FOR UPDATE OF p SKIP LOCKED)
+WITH v AS (
+  SELECT * FROM unnest(:ids, :seen_next, :seen_effective, :next_alert_on, :effective_due_on)
+         AS v (milestone_id, seen_next, seen_effective, next_alert_on, effective_due_on)),
+mine AS (
+  SELECT p.milestone_id FROM v CROSS JOIN LATERAL (
+    SELECT a.milestone_id FROM alert_plans AS a WHERE a.milestone_id = v.milestone_id
+       FOR UPDATE SKIP LOCKED) AS p)
 UPDATE alert_plans
    SET next_alert_on = v.next_alert_on, effective_due_on = v.effective_due_on
-  FROM unnest(:ids, :seen_next, :seen_effective, :next_alert_on, :effective_due_on)
-       AS v (milestone_id, seen_next, seen_effective, next_alert_on, effective_due_on)
-  JOIN mine ON mine.milestone_id = v.milestone_id
- WHERE alert_plans.milestone_id = v.milestone_id
+  FROM v JOIN mine ON mine.milestone_id = v.milestone_id
+ WHERE alert_plans.milestone_id = ANY(:ids)
+   AND alert_plans.milestone_id = v.milestone_id
    AND alert_plans.next_alert_on = v.seen_next
    AND alert_plans.effective_due_on = v.seen_effective
 RETURNING alert_plans.milestone_id"""
