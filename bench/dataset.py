@@ -82,8 +82,8 @@ INSERT INTO users (email, name, password_hash, role, region_code, locale, alert_
 INSERT INTO contracts (number, signed_on, customer_id, contractor_id, project_id, site_id,
                        region_code, subject, total_amount, currency, status,
                        penalty_rate_percent, penalty_base, penalty_cap_percent, response_days,
-                       response_working, grace_working_days, officer_id, is_demo, created_at,
-                       updated_at)
+                       response_working, response_from_receipt, grace_working_days, officer_id,
+                       is_demo, created_at, updated_at)
   SELECT r.n + 1 || '-' || lpad(g::text, 5, '0') || '/' || (2017 + g %% 6),
          date '2017-01-09' + (g * 7919) %% 2000,
          r.n + 1, 20 + 1 + (g * 31) %% %(contractors)s,
@@ -95,7 +95,7 @@ INSERT INTO contracts (number, signed_on, customer_id, contractor_id, project_id
               ELSE 'Аренда производственного участка и трудоустройство осуждённых № ' || g END,
          (1000000 + (g * 104729) %% 500000000)::bigint * 100, 'KZT', 'active',
          1000, CASE WHEN g %% 3 = 0 THEN 'outstanding' ELSE 'total' END,
-         CASE WHEN g %% 10 < 7 THEN 100000 END, 10, true, 1,
+         CASE WHEN g %% 10 < 7 THEN 100000 END, 10, true, false, 1,
          (SELECT id FROM users u WHERE u.region_code = r.code AND u.role = 'officer'),
          false, now(), now()
     FROM generate_series(1, %(contracts)s::int) AS g
@@ -137,18 +137,21 @@ INSERT INTO milestones (contract_id, title, type, obligor, value, due_on, effect
 CLAIMS_SQL = """
 INSERT INTO claims (contract_id, region_code, sequence, status, as_of, penalty_rate_percent,
                     penalty_base, penalty_cap_percent, penalty_total, demand, drafted_by,
-                    self_approved, outgoing_prefix, outgoing_seq, outgoing_number, sent_on,
-                    response_due_on, created_at, updated_at)
+                    self_approved, outgoing_prefix, outgoing_year, outgoing_seq, outgoing_number,
+                    sent_on,
+                    response_due_on, response_from_receipt, warnings_acknowledged, created_at,
+                    updated_at)
   SELECT o.contract_id, c.region_code, 1,
          CASE WHEN o.n %% 3 = 0 THEN 'draft' WHEN o.n %% 3 = 1 THEN 'approved' ELSE 'sent' END,
          %(as_of)s::date, c.penalty_rate_percent, c.penalty_base, c.penalty_cap_percent,
          (c.total_amount / 1000) * 3, 'perform_and_pay', 'worker:claims.scan', false,
          CASE WHEN o.n %% 3 = 2 THEN '14-28-9' END,
+         CASE WHEN o.n %% 3 = 2 THEN extract(year FROM %(as_of)s::date - 20)::int END,
          CASE WHEN o.n %% 3 = 2 THEN o.n END,
          CASE WHEN o.n %% 3 = 2 THEN '14-28-9-' || o.n END,
          CASE WHEN o.n %% 3 = 2 THEN %(as_of)s::date - 20 END,
          CASE WHEN o.n %% 3 = 2 THEN %(as_of)s::date - 6 END,
-         now(), now()
+         false, false, now(), now()
     FROM (SELECT contract_id, row_number() OVER (ORDER BY contract_id) AS n
             FROM (SELECT DISTINCT m.contract_id FROM milestones m
                    WHERE m.status = 'scheduled' AND m.obligor = 'contractor'
@@ -157,17 +160,18 @@ INSERT INTO claims (contract_id, region_code, sequence, status, as_of, penalty_r
     JOIN contracts c ON c.id = o.contract_id;
 INSERT INTO claim_milestones (claim_id, milestone_id, sequence, title, due_on, effective_due_on,
                               counted_until, met_on, days_late, base, daily_amount, accrued,
-                              capped, cap_amount, missing_value)
+                              capped, cap_amount, missing_value, days_counted)
   SELECT cl.id, m.id, 1, m.title, m.due_on, m.effective_due_on, %(as_of)s::date, NULL,
          %(as_of)s::date - m.effective_due_on, c.total_amount, c.total_amount / 1000,
-         cl.penalty_total, false, NULL, false
+         cl.penalty_total, false, NULL, false, %(as_of)s::date - m.effective_due_on
     FROM claims cl
     JOIN contracts c ON c.id = cl.contract_id
     JOIN LATERAL (SELECT * FROM milestones m WHERE m.contract_id = cl.contract_id
                     AND m.status = 'scheduled' AND m.obligor = 'contractor'
                     AND m.effective_due_on < %(as_of)s::date
                   ORDER BY m.due_on LIMIT 1) m ON true;
-INSERT INTO outgoing_sequences (prefix, last_number, updated_at) VALUES ('14-28-9', 100000, now());
+INSERT INTO outgoing_sequences (prefix, year, last_number, updated_at)
+  VALUES ('14-28-9', 0, 100000, now());
 """
 
 
