@@ -215,8 +215,7 @@ def unconfirmed_banner() -> list:
             "warning",
             _(
                 "The working-day calendar of %(years)s is not confirmed: enter its decree "
-                "transfers and confirm it on the Working-day calendar page (or flask calendar "
-                "confirm YEAR).",
+                "transfers and confirm it on the Working-day calendar page.",
                 years=", ".join(map(str, missing)),
             ),
         )
