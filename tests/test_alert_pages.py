@@ -249,7 +249,7 @@ def test_the_outbox_matches_addresses_literally(client, set_today):
 
 def _table_rows(html: str, table: str) -> list[str]:
     body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
-    return [text_of(row) for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)[1:]]
+    return [text_of(row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)[1:]]
 
 
 def test_the_deadline_lists_come_a_page_at_a_time_with_the_counts_on_top(client, set_today):
