@@ -20,8 +20,8 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def live_server(app):
+def serve(app):
+    """The app on a free port of this machine, in a thread, for as long as the generator lives."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -30,6 +30,11 @@ def live_server(app):
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app):
+    yield from serve(app)
 
 
 @pytest.fixture(scope="session")

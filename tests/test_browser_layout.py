@@ -4,15 +4,13 @@ menu's logout can be reached and clicked on each; the skip link, keyboard focus 
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from ppp_tracker.auth.services import create_user
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
+from tests.browser import serve
 from tests.conftest import PASSWORD, _fresh
 
 pytestmark = pytest.mark.browser
@@ -27,14 +25,7 @@ def lite_app(sqlite_app):
 
 @pytest.fixture
 def lite_server(lite_app):
-    server = make_server("127.0.0.1", 0, lite_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    yield from serve(lite_app)
 
 
 def _load_demo() -> None:

@@ -11,50 +11,26 @@ Monday 09.03.2026; so an obligation due 08.03.2026 is due Tuesday 10.03.2026.
 
 from __future__ import annotations
 
-import re
-import uuid
 from datetime import date
 
 import sqlalchemy as sa
 
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.models import AuditEvent
-from ppp_tracker.auth.services import create_user
 from ppp_tracker.claims import services as claims
 from ppp_tracker.db import db
 from ppp_tracker.deadlines import years
 from ppp_tracker.deadlines.models import CalendarOverride, CalendarYear
 from tests import factories
-from tests.conftest import PASSWORD, login, post_form
+from tests.conftest import login, post_form
+from tests.pages import move_today as _today
+from tests.pages import text_of
+from tests.pages import user as _user
 
 NBSP = "\u00a0"
 UNCONFIRMED_2026 = (
     "вычислено по календарю рабочих дней на 2026 год, который администратор ещё не подтвердил"
 )
-
-
-def text_of(response) -> str:
-    html = response.get_data(as_text=True)
-    text = re.sub(r"<[^>]+>", " ", html)
-    for entity, char in (("&nbsp;", " "), ("&#34;", '"'), ("&#39;", "'"), ("&quot;", '"')):
-        text = text.replace(entity, char)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return " ".join(text.replace(NBSP, " ").split())
-
-
-def _user(role: str, region: str | None = "KZ-35"):
-    user, _ = create_user(
-        f"{role}-{uuid.uuid4().hex[:8]}@example.kz",
-        role=role,
-        region_code=region,
-        password=PASSWORD,
-    )
-    db.session.commit()
-    return user
-
-
-def _today(app, day: str) -> None:
-    app.config["FAKE_TODAY"] = date.fromisoformat(day)
 
 
 def test_years_up_to_2025_are_confirmed_by_the_package_and_later_ones_by_an_admin(any_app):

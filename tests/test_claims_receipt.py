@@ -12,8 +12,6 @@ Monday 07.07.2014, a day off. Ten working days:
 from __future__ import annotations
 
 import io
-import re
-import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -22,7 +20,7 @@ import sqlalchemy as sa
 
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.models import AuditEvent
-from ppp_tracker.auth.services import create_user, issue_token
+from ppp_tracker.auth.services import issue_token
 from ppp_tracker.claims import services
 from ppp_tracker.claims.codes import ClaimStatus
 from ppp_tracker.claims.models import Claim
@@ -31,34 +29,13 @@ from ppp_tracker.core.errors import Conflict
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract, Document
 from tests import factories
-from tests.conftest import PASSWORD, login, post_form
+from tests.conftest import login, post_form
+from tests.pages import move_today as _today
+from tests.pages import text_of
+from tests.pages import user as _user
 
 NBSP = "\u00a0"
 PDF = b"%PDF-1.4\n% a scan of the postal notice of delivery\n%%EOF\n"
-
-
-def text_of(response) -> str:
-    html = response.get_data(as_text=True)
-    text = re.sub(r"<[^>]+>", " ", html)
-    for entity, char in (("&nbsp;", " "), ("&#34;", '"'), ("&#39;", "'"), ("&quot;", '"')):
-        text = text.replace(entity, char)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return " ".join(text.replace(NBSP, " ").split())
-
-
-def _user(role: str, region: str | None = "KZ-35"):
-    user, _ = create_user(
-        f"{role}-{uuid.uuid4().hex[:8]}@example.kz",
-        role=role,
-        region_code=region,
-        password=PASSWORD,
-    )
-    db.session.commit()
-    return user
-
-
-def _today(app, day: str) -> None:
-    app.config["FAKE_TODAY"] = date.fromisoformat(day)
 
 
 def _sent_claim(app, *, from_receipt: bool, region: str = "KZ-35") -> Claim:
