@@ -1,0 +1,24 @@
+"""The limits of what people type, each defined once.
+
+A form (WTForms), an API schema (marshmallow), a service's own check (imports and workers call
+services directly) and, where the column has a length, the model all name the same constant
+here, so a limit changes in one place. Cross-field rules (a date after another, a sum within a
+contract's total) live in the services, not here.
+"""
+
+#: Names, positions, e-mail addresses, labels: the `String(255)` columns.
+NAME = 255
+#: Numbers, codes, identifiers and phone numbers: the `String(64)` columns.
+CODE = 64
+#: One line of text: titles, addresses, a short note on an action.
+LINE = 500
+#: A paragraph: notes, a letter's subject, a status note.
+NOTE = 5_000
+#: Free text: descriptions, summaries, the facts of a claim.
+TEXT = 20_000
+#: Days a deadline may lie before or after the date it is counted from (ten years).
+OFFSET_DAYS = 3_650
+#: Rows one API page may hold.
+PER_PAGE = 500
+#: People at a site or places in an institution.
+HEADCOUNT = 100_000
