@@ -43,6 +43,7 @@ from ppp_tracker.claims.codes import (
 from ppp_tracker.claims.models import Case, Claim
 from ppp_tracker.claims.numbering import normalise_number
 from ppp_tracker.claims.tasks import queue_render
+from ppp_tracker.core import limits
 from ppp_tracker.deadlines.penalty import contract_penalty
 from ppp_tracker.registry.models import Contract
 
@@ -197,8 +198,10 @@ class ReplySchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     received_on = StrictDate(required=True)
     kind = enum_field(ReplyKind, required=True)
-    incoming_number = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
-    summary = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
+    incoming_number = ma.fields.String(
+        allow_none=True, validate=ma.validate.Length(max=limits.CODE)
+    )
+    summary = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.TEXT))
     paid_amount = MoneyField(allow_none=True)
 
 
@@ -224,10 +227,10 @@ class ClaimSchema(ma.Schema):
     milestone_ids = ma.fields.List(Id(), required=True)
     as_of = StrictDate(metadata={"description": "the penalty is computed on this day"})
     demand = enum_field(Demand)
-    facts_note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
+    facts_note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.TEXT))
     attachments = ma.fields.String(
         allow_none=True,
-        validate=ma.validate.Length(max=20_000),
+        validate=ma.validate.Length(max=limits.TEXT),
         metadata={"description": "one attachment per line"},
     )
     contract_number = ma.fields.Function(lambda c: c.contract.number, dump_only=True)
@@ -353,8 +356,8 @@ class ClaimPatchSchema(ma.Schema):
     milestone_ids = ma.fields.List(Id())
     as_of = StrictDate()
     demand = enum_field(Demand)
-    facts_note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
-    attachments = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
+    facts_note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.TEXT))
+    attachments = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.TEXT))
     recompute = ma.fields.Boolean(
         metadata={"description": "compute the penalty again on the same day"}
     )
@@ -365,7 +368,7 @@ class ClaimListArgs(PageArgs):
     contract_id = Id()
     region = ma.fields.String(validate=[ma.validate.Length(max=8), NO_NUL])
     number = ma.fields.String(
-        validate=[ma.validate.Length(max=64), NO_NUL],
+        validate=[ma.validate.Length(max=limits.CODE), NO_NUL],
         metadata={"description": "outgoing number; en-dashes as typed in Word are accepted"},
     )
 
@@ -381,7 +384,7 @@ class SendSchema(ma.Schema):
     )
     outgoing_number = ma.fields.String(
         allow_none=True,
-        validate=ma.validate.Length(max=64),
+        validate=ma.validate.Length(max=limits.CODE),
         metadata={"description": "admins only: a number already given by hand"},
     )
 
@@ -389,11 +392,11 @@ class SendSchema(ma.Schema):
 class EscalateSchema(ma.Schema):
     decision = enum_field(Escalation, required=True)
     as_of = StrictDate(metadata={"description": "for the next claim's penalty; default today"})
-    note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
+    note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.TEXT))
 
 
 class WithdrawSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20_000))
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=limits.TEXT))
 
 
 class LetterArgs(ma.Schema):
@@ -591,7 +594,9 @@ class ClaimLetterPdf(MethodView):
 class HearingSchema(ma.Schema):
     milestone_id = ma.fields.Integer(dump_only=True)
     hearing_on = StrictDate(required=True, load_only=True)
-    note = ma.fields.String(allow_none=True, load_only=True, validate=ma.validate.Length(max=500))
+    note = ma.fields.String(
+        allow_none=True, load_only=True, validate=ma.validate.Length(max=limits.LINE)
+    )
     due_on = ma.fields.Function(lambda h: h.milestone.due_on.isoformat(), dump_only=True)
     held_on = ma.fields.Function(
         lambda h: h.milestone.met_on.isoformat() if h.milestone.met_on else None, dump_only=True
@@ -604,15 +609,15 @@ class CaseSchema(ma.Schema):
     contract_id = Id(required=True)
     region = ma.fields.String(attribute="region_code", dump_only=True)
     court_name = ma.fields.String(
-        validate=ma.validate.Length(max=255),
+        validate=ma.validate.Length(max=limits.NAME),
         metadata={"description": "default: the region's specialised inter-district economic court"},
     )
     court_name_kk = ma.fields.String(
         allow_none=True,
-        validate=ma.validate.Length(max=255),
+        validate=ma.validate.Length(max=limits.NAME),
         metadata={"description": "the court in Kazakh; default: the region's court in Kazakh"},
     )
-    case_number = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
+    case_number = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.CODE))
     filed_on = StrictDate(required=True)
     claims_penalty = ma.fields.Boolean(metadata={"description": "recovery of the penalty"})
     claims_register = ma.fields.Boolean(
@@ -623,7 +628,7 @@ class CaseSchema(ma.Schema):
     decided_on = StrictDate(allow_none=True)
     amount_awarded = MoneyField(allow_none=True)
     amount_paid = MoneyField(allow_none=True)
-    notes = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
+    notes = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.TEXT))
     claim_ids = ma.fields.List(Id())
     hearings = ma.fields.List(ma.fields.Nested(HearingSchema), dump_only=True)
 
