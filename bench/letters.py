@@ -63,7 +63,7 @@ def _app(url: str, queue: str):
 def _sent_claims(n: int) -> list[int]:
     """n sent claims like the article's first letter, each on its own late obligation."""
     from ppp_tracker.auth.access import SYSTEM_USER
-    from ppp_tracker.claims import services
+    from ppp_tracker.claims import drafting, sending
     from ppp_tracker.db import db
     from ppp_tracker.registry import services as registry
 
@@ -111,11 +111,11 @@ def _sent_claims(n: int) -> list[int]:
                 "due_on": date(2014, 5, 1),
             },
         )
-        claim = services.create_claim(
+        claim = drafting.create_claim(
             SYSTEM_USER, contract, {"milestone_ids": [milestone.id], "as_of": date(2014, 6, 12)}
         )
-        services.approve_claim(SYSTEM_USER, claim)
-        services.send_claim(SYSTEM_USER, claim, date(2014, 6, 12))
+        sending.approve_claim(SYSTEM_USER, claim)
+        sending.send_claim(SYSTEM_USER, claim, date(2014, 6, 12))
         ids.append(claim.id)
     db.session.commit()
     return ids
@@ -146,7 +146,7 @@ def one_letter(claim_id: int, rounds: int) -> dict:
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
-    from ppp_tracker.claims import letters, services
+    from ppp_tracker.claims import composing, letters
     from ppp_tracker.claims.models import Claim
     from ppp_tracker.db import db
 
@@ -154,10 +154,10 @@ def one_letter(claim_id: int, rounds: int) -> dict:
         db.session.expunge_all()
         return db.session.get(Claim, claim_id)
 
-    frame = services.letter_for(load(), "ru").frame
+    frame = composing.letter_for(load(), "ru").frame
 
     def ours_docx():
-        return services.letter_for(load(), "ru").docx()
+        return composing.letter_for(load(), "ru").docx()
 
     def bare_docx():
         document = DocxTemplate(letters.FRAME_DOCX)
@@ -165,7 +165,7 @@ def one_letter(claim_id: int, rounds: int) -> dict:
         document.save(io.BytesIO())
 
     def ours_pdf():
-        return services.letter_for(load(), "ru").pdf()
+        return composing.letter_for(load(), "ru").pdf()
 
     def bare_pdf():
         html = render_template("letters/claim.html", **frame)
@@ -186,7 +186,7 @@ def batch(app, claim_ids: list[int], workers: int, queue: str, url: str) -> dict
     worker processes, against the same work done in this process for a sample."""
     import sqlalchemy as sa
 
-    from ppp_tracker.claims import services, tasks
+    from ppp_tracker.claims import composing, tasks
     from ppp_tracker.claims.models import Claim, ClaimFile
     from ppp_tracker.db import db
 
@@ -194,7 +194,7 @@ def batch(app, claim_ids: list[int], workers: int, queue: str, url: str) -> dict
     start = time.perf_counter()
     for claim_id in sample:
         claim = db.session.get(Claim, claim_id)
-        services.store_letter_files(claim)
+        composing.store_letter_files(claim)
     inline_per_claim = (time.perf_counter() - start) / len(sample)
     db.session.rollback()  # the sample's files are not kept: the workers render every claim
 

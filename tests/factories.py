@@ -95,13 +95,12 @@ def milestone(contract_obj, **data):
 def api_world(region: str = "KZ-35") -> dict[str, int]:
     """A contract with a late milestone, a draft claim and a lawsuit in `region`: one record of
     each kind the API names by id."""
-    from ppp_tracker.claims import cases
-    from ppp_tracker.claims import services as claim_services
+    from ppp_tracker.claims import cases, drafting
 
     a_site = site(region)
     a_contract = contract(region)
     late = milestone(a_contract, due_on=date(2014, 5, 1))
-    claim = claim_services.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER, a_contract, {"milestone_ids": [late.id], "as_of": date(2014, 6, 12)}
     )
     case = cases.save_case(SYSTEM_USER, a_contract, {"filed_on": date(2014, 7, 3)})

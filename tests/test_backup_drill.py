@@ -19,7 +19,7 @@ from ppp_tracker.alerts.models import Alert
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.audit_chain import AuditLink, verify
 from ppp_tracker.auth.models import AuditEvent
-from ppp_tracker.claims import services as claims
+from ppp_tracker.claims import composing, drafting, sending
 from ppp_tracker.claims.models import Claim, ClaimFile
 from ppp_tracker.db import db
 from tests import alerting, factories
@@ -56,17 +56,17 @@ def _make_data() -> None:
     world = alerting.karaganda(due_on=date(2014, 5, 1))
     world.contract.total_amount = Decimal("77000000.00")
     db.session.commit()
-    claim = claims.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER,
         world.contract,
         {"milestone_ids": [world.milestone.id], "as_of": date(2014, 6, 12)},
     )
-    claims.approve_claim(SYSTEM_USER, claim)
-    claims.send_claim(
+    sending.approve_claim(SYSTEM_USER, claim)
+    sending.send_claim(
         SYSTEM_USER, claim, date(2014, 6, 12), "14-28-9-1987", acknowledge_kazakh_gaps=True
     )
     db.session.commit()
-    claims.store_letter_files(claim)
+    composing.store_letter_files(claim)
     db.session.commit()
     alerting.scan(date(2014, 5, 6))
 

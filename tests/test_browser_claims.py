@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from ppp_tracker.claims import services
+from ppp_tracker.claims import scanning
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
 from tests import factories
@@ -26,7 +26,7 @@ def test_a_lawyer_approves_and_sends_the_workers_draft(
         contract, title="Разработка ТЭО", title_kk="ТЭН әзірлеу", due_on=date(2014, 5, 1)
     )
     with acting_as(Actor("worker:claims.scan")):
-        [claim_id] = services.scan(date(2014, 6, 12)).drafted
+        [claim_id] = scanning.scan(date(2014, 6, 12)).drafted
         db.session.commit()
     lawyer = make_user("legal", "KZ-35")
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.models import AuditEvent
-from ppp_tracker.claims import services as claims
+from ppp_tracker.claims import drafting, sending
 from ppp_tracker.db import db
 from ppp_tracker.deadlines import years
 from ppp_tracker.deadlines.models import CalendarOverride, CalendarYear
@@ -164,11 +164,11 @@ def test_dates_in_an_unconfirmed_year_say_so_on_the_milestone_and_claim_pages(an
     assert UNCONFIRMED_2026 not in text_of(client.get(f"/milestones/{old.id}"))
 
     # A claim sent Monday 30.11.2026: ten working days, 01–04, 07–11 and 14.12 → 14.12.2026.
-    claim = claims.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER, contract, {"milestone_ids": [m.id], "as_of": date(2026, 11, 30)}
     )
-    claims.approve_claim(SYSTEM_USER, claim)
-    claims.send_claim(SYSTEM_USER, claim, date(2026, 11, 30), acknowledge_kazakh_gaps=True)
+    sending.approve_claim(SYSTEM_USER, claim)
+    sending.send_claim(SYSTEM_USER, claim, date(2026, 11, 30), acknowledge_kazakh_gaps=True)
     db.session.commit()
     assert claim.response_due_on == date(2026, 12, 14)
     page = text_of(client.get(f"/claims/{claim.id}"))

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from ppp_tracker.claims import numbering, services
+from ppp_tracker.claims import composing, numbering, scanning
+from ppp_tracker.claims.models import Claim
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
 from tests import factories
@@ -93,7 +94,7 @@ def test_the_karaganda_case_from_the_first_claim_to_court(client, article, set_t
     # No reply by 26.06: on 27.06 the workers' scan drafts the second claim.
     set_today("2014-06-27")
     with acting_as(Actor("worker:claims.scan")):
-        result = services.scan(date(2014, 6, 27))
+        result = scanning.scan(date(2014, 6, 27))
         db.session.commit()
     [second_id] = result.drafted
     first_now = client.get(f"/api/v1/claims/{first['id']}", headers=lawyer).get_json()
@@ -154,7 +155,7 @@ def test_the_karaganda_case_from_the_first_claim_to_court(client, article, set_t
     assert (sent["outgoing_number"], sent["response_due_on"]) == ("14-28-9-2462", "2014-07-28")
 
     # The third letter names the first two.
-    letter = services.letter_for(db.session.get(services.Claim, third["id"]), "ru")
+    letter = composing.letter_for(db.session.get(Claim, third["id"]), "ru")
     body = " ".join(letter.blocks["body"])
     assert "№ 14-28-9-1987 от «12» июня 2014 г." in body
     assert "№ 14-28-9-2245 от «30» июня 2014 г." in body
@@ -162,7 +163,7 @@ def test_the_karaganda_case_from_the_first_claim_to_court(client, article, set_t
     # After the third claim's deadline the scan recommends no second lawsuit: one is open.
     set_today("2014-07-29")
     with acting_as(Actor("worker:claims.scan")):
-        result = services.scan(date(2014, 7, 29))
+        result = scanning.scan(date(2014, 7, 29))
         db.session.commit()
     assert result.escalated == [third["id"]] and result.flagged == [] and result.drafted == []
 

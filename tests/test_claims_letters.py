@@ -13,7 +13,8 @@ import pytest
 from docx import Document
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.claims import letters, services
+from ppp_tracker.claims import composing, drafting, letters, sending
+from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
 from ppp_tracker.registry import services as registry_services
 from tests import factories
@@ -104,11 +105,11 @@ def sent_claim(app, make_user, set_today):
     )
     lawyer = make_user("legal")
     lawyer.position, lawyer.phone = "главный юрист", "+7 7212 41-00-00"
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         lawyer, contract, {"milestone_ids": [study.id], "as_of": date(2014, 6, 12)}
     )
-    services.approve_claim(SYSTEM_USER, claim)
-    services.send_claim(
+    sending.approve_claim(SYSTEM_USER, claim)
+    sending.send_claim(
         SYSTEM_USER, claim, date(2014, 6, 12), "14–28–9-1987", acknowledge_kazakh_gaps=True
     )
     db.session.commit()
@@ -116,7 +117,7 @@ def sent_claim(app, make_user, set_today):
 
 
 def test_the_russian_docx_says_what_the_claim_is(sent_claim):
-    text = docx_text(services.letter_file(sent_claim, "ru", "docx"))
+    text = docx_text(composing.letter_file(sent_claim, "ru", "docx"))
     for expected in (
         "Исх. № 14-28-9-1987 от «12» июня 2014 г.",
         "ПРЕТЕНЗИЯ",
@@ -144,7 +145,7 @@ def test_the_russian_docx_says_what_the_claim_is(sent_claim):
 
 
 def test_the_kazakh_pdf_says_it_in_kazakh(sent_claim, tmp_path):
-    text = flat(pdf_text(services.letter_file(sent_claim, "kk", "pdf"), tmp_path))
+    text = flat(pdf_text(composing.letter_file(sent_claim, "kk", "pdf"), tmp_path))
     for expected in (
         "2014 жылғы «12» маусымдағы № 14-28-9-1987",
         "КІНӘРАТ-ТАЛАП",
@@ -160,12 +161,12 @@ def test_the_kazakh_pdf_says_it_in_kazakh(sent_claim, tmp_path):
 
 
 def test_the_russian_pdf_shows_cyrillic_kazakh_letters_and_the_tenge_sign(sent_claim, tmp_path):
-    text = flat(pdf_text(services.letter_file(sent_claim, "ru", "pdf"), tmp_path))
+    text = flat(pdf_text(composing.letter_file(sent_claim, "ru", "pdf"), tmp_path))
     assert "Исх. № 14-28-9-1987 от «12» июня 2014 г." in text
     assert "3 003 000,00 ₸ (три миллиона три тысячи тенге 00 тиын)" in text
     assert "Итого сумма неустойки составляет 3 003 000,00 ₸" in text
     fonts = subprocess.run(
-        ["pdffonts", "-"], input=services.letter_file(sent_claim, "ru", "pdf"), capture_output=True
+        ["pdffonts", "-"], input=composing.letter_file(sent_claim, "ru", "pdf"), capture_output=True
     ).stdout.decode()
     # The shipped font (named Letter Sans in the stylesheet) is embedded, not a system fallback.
     embedded = [line for line in fonts.splitlines() if "Letter-Sans" in line]
@@ -180,7 +181,7 @@ def test_odd_input_stays_text_in_docx_pdf_and_pages(app, client, make_user, set_
     )
     m = factories.milestone(contract, title="Этап <i>1</i> & 2", due_on=date(2014, 5, 1))
     lawyer = make_user("legal")
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         lawyer,
         contract,
         {
@@ -190,10 +191,10 @@ def test_odd_input_stays_text_in_docx_pdf_and_pages(app, client, make_user, set_
         },
     )
     db.session.commit()
-    docx = docx_text(services.letter_file(claim, "ru", "docx"))
+    docx = docx_text(composing.letter_file(claim, "ru", "docx"))
     assert odd in docx and "Поставка <b>мебели</b> & монтаж" in docx
     assert "Этап <i>1</i> & 2" in docx and "{% raw %}" in docx
-    pdf = flat(pdf_text(services.letter_file(claim, "ru", "pdf"), tmp_path))
+    pdf = flat(pdf_text(composing.letter_file(claim, "ru", "pdf"), tmp_path))
     assert 'ТОО «A & B» <script>alert("x")</script> {{ 7*7 }}' in pdf
     from tests.conftest import login
 
@@ -206,21 +207,21 @@ def test_odd_input_stays_text_in_docx_pdf_and_pages(app, client, make_user, set_
 def test_a_sent_letter_stays_as_sent_when_the_text_or_the_parties_change(
     sent_claim, make_user, tmp_path
 ):
-    before = docx_text(services.letter_file(sent_claim, "ru", "docx"))
+    before = docx_text(composing.letter_file(sent_claim, "ru", "docx"))
     admin = make_user("admin", None)
     new_text = letters.default_text("ru").replace("ПРЕТЕНЗИЯ", "ПРЕТЕНЗИЯ (новая редакция)")
-    services.save_template(admin, "ru", new_text, "новая редакция")
+    composing.save_template(admin, "ru", new_text, "новая редакция")
     registry_services.save_party(
         SYSTEM_USER, {"name": "АО «Переименованное»"}, sent_claim.contract.contractor
     )
     db.session.commit()
-    assert docx_text(services.letter_file(sent_claim, "ru", "docx")) == before
+    assert docx_text(composing.letter_file(sent_claim, "ru", "docx")) == before
     # A draft reads the new text.
     m = factories.milestone(sent_claim.contract, due_on=date(2014, 5, 20))
-    draft = services.create_claim(
+    draft = drafting.create_claim(
         admin, sent_claim.contract, {"milestone_ids": [m.id], "as_of": date(2014, 6, 12)}
     )
-    text = docx_text(services.letter_file(draft, "ru", "docx"))
+    text = docx_text(composing.letter_file(draft, "ru", "docx"))
     assert "ПРЕТЕНЗИЯ (новая редакция)" in text and "АО «Переименованное»" in text
 
 
@@ -270,10 +271,10 @@ def test_a_broken_text_is_refused_with_the_line_and_the_reason(app, make_user, c
     admin = make_user("admin", None)
     text = letters.default_text("ru").replace(*change, 1)
     assert text != letters.default_text("ru")
-    with pytest.raises(services.Invalid) as refused:
-        services.save_template(admin, "ru", text)
+    with pytest.raises(Invalid) as refused:
+        composing.save_template(admin, "ru", text)
     assert any(e.startswith(message) for e in refused.value.errors["body"]), refused.value.errors
-    assert services.current_template("ru") is None  # nothing saved
+    assert composing.current_template("ru") is None  # nothing saved
 
 
 def test_a_branch_the_samples_do_not_reach_is_still_checked(app):

@@ -19,7 +19,15 @@ from docx import Document
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.models import AuditEvent
 from ppp_tracker.auth.services import create_user, issue_token
-from ppp_tracker.claims import cases, departments, services
+from ppp_tracker.claims import (
+    cases,
+    composing,
+    departments,
+    drafting,
+    escalation,
+    letter_facts,
+    sending,
+)
 from ppp_tracker.claims.models import Department
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
@@ -60,8 +68,8 @@ def pdf_text(content: bytes, tmp_path) -> str:
 
 def letter_texts(claim, lang: str, tmp_path) -> tuple[str, str]:
     return (
-        docx_text(services.letter_file(claim, lang, "docx")),
-        pdf_text(services.letter_file(claim, lang, "pdf"), tmp_path),
+        docx_text(composing.letter_file(claim, lang, "docx")),
+        pdf_text(composing.letter_file(claim, lang, "pdf"), tmp_path),
     )
 
 
@@ -138,8 +146,8 @@ def article(any_app):
 
 
 def _send(claim, day: date, number: str):
-    services.approve_claim(SYSTEM_USER, claim)
-    services.send_claim(SYSTEM_USER, claim, day, number)
+    sending.approve_claim(SYSTEM_USER, claim)
+    sending.send_claim(SYSTEM_USER, claim, day, number)
     db.session.commit()
     return claim
 
@@ -147,18 +155,18 @@ def _send(claim, day: date, number: str):
 def _claims_of_the_article(w):
     """1987 of 12.06.2014 and 2245 of 30.06.2014 sent; the third drafted on 14.07.2014."""
     contract, study = w["contract"], w["study"]
-    first = services.create_claim(
+    first = drafting.create_claim(
         SYSTEM_USER, contract, {"milestone_ids": [study.id], "as_of": date(2014, 6, 12)}
     )
     _send(first, date(2014, 6, 12), "14-28-9-1987")
-    second = services.create_claim(
+    second = drafting.create_claim(
         SYSTEM_USER,
         contract,
         {"milestone_ids": [study.id], "as_of": date(2014, 6, 30)},
         previous=first,
     )
     _send(second, date(2014, 6, 30), "14-28-9-2245")
-    third = services.create_claim(
+    third = drafting.create_claim(
         SYSTEM_USER,
         contract,
         {"milestone_ids": [study.id], "as_of": date(2014, 7, 14)},
@@ -169,7 +177,7 @@ def _claims_of_the_article(w):
 
 
 def test_the_letter_names_both_parties_with_their_requisites_and_where_to_pay(article, tmp_path):
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER,
         article["contract"],
         {"milestone_ids": [article["study"].id], "as_of": date(2014, 6, 12)},
@@ -206,7 +214,7 @@ def test_the_letter_names_both_parties_with_their_requisites_and_where_to_pay(ar
 
 
 def test_a_due_date_moved_by_the_calendar_is_explained_with_the_decree(article, tmp_path):
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER,
         article["contract"],
         {"milestone_ids": [article["study"].id], "as_of": date(2014, 6, 12)},
@@ -272,9 +280,11 @@ def test_the_third_letter_tells_the_truth_about_earlier_letters_and_the_pending_
 
 def test_an_answered_earlier_letter_is_said_to_be_answered(article, tmp_path):
     first, _second, _third = _claims_of_the_article(article)
-    services.record_reply(SYSTEM_USER, first, {"received_on": date(2014, 6, 20), "kind": "answer"})
+    escalation.record_reply(
+        SYSTEM_USER, first, {"received_on": date(2014, 6, 20), "kind": "answer"}
+    )
     db.session.commit()
-    text = docx_text(services.letter_file(_third, "ru", "docx"))
+    text = docx_text(composing.letter_file(_third, "ru", "docx"))
     assert (
         "№ 14-28-9-1987 от «12» июня 2014 г.: ответ Исполнителя получен «20» июня 2014 г." in text
     )
@@ -294,7 +304,7 @@ def test_a_kazakh_letter_is_kazakh_throughout_and_says_so(article, tmp_path):
     _first, _second, third = _claims_of_the_article(article)
     cases.save_case(SYSTEM_USER, article["contract"], {"filed_on": date(2014, 7, 3)})
     db.session.commit()
-    assert services.kazakh_gaps(third) == []
+    assert letter_facts.kazakh_gaps(third) == []
     _send(third, date(2014, 7, 14), "14-28-9-2462")
     for text in letter_texts(third, "kk", tmp_path):
         assert RUSSIAN.findall(text) == [], RUSSIAN.findall(text)
@@ -324,12 +334,12 @@ def test_a_kazakh_letter_with_untranslated_parts_is_flagged_and_needs_a_confirma
     contract, study = article["contract"], article["study"]
     registry_services.save_milestone(SYSTEM_USER, contract, {"title_kk": None}, study)
     registry_services.save_party(SYSTEM_USER, {"head_position_kk": None}, contract.contractor)
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER, contract, {"milestone_ids": [study.id], "as_of": date(2014, 6, 12)}
     )
-    services.approve_claim(SYSTEM_USER, claim)
+    sending.approve_claim(SYSTEM_USER, claim)
     db.session.commit()
-    assert services.kazakh_gaps(claim) == ["addressee.head_position", "milestones.1.title"]
+    assert letter_facts.kazakh_gaps(claim) == ["addressee.head_position", "milestones.1.title"]
     # The claim page warns, and so does the API read.
     legal = _user("legal")
     client = client_for(legal)
@@ -363,13 +373,13 @@ def test_a_kazakh_letter_with_untranslated_parts_is_flagged_and_needs_a_confirma
         "milestones.1.title",
     ]
     # The Russian stands in where Kazakh is missing, and only there.
-    text = docx_text(services.letter_file(claim, "kk", "docx"))
+    text = docx_text(composing.letter_file(claim, "kk", "docx"))
     assert "Председателю Правления" in text and "Разработка ТЭО" in text
     assert "«Қарағанды облысының МЖӘ өңірлік орталығы» АҚ" in text
 
 
 def test_every_word_of_the_letter_is_in_its_language_whoever_fetches_it(article, client_for):
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER,
         article["contract"],
         {"milestone_ids": [article["study"].id], "as_of": date(2014, 6, 12)},
@@ -503,11 +513,11 @@ def test_a_region_without_a_department_sends_under_the_customer_without_payment_
         ).id
     )
     study = factories.milestone(contract, due_on=date(2014, 5, 1), value=D("1000.00"))
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER, contract, {"milestone_ids": [study.id], "as_of": date(2014, 6, 12)}
     )
     db.session.commit()
-    text = docx_text(services.letter_file(claim, "ru", "docx"))
+    text = docx_text(composing.letter_file(claim, "ru", "docx"))
     assert "Акимат (далее — Заказчик)" in text
     assert "Реквизиты для перечисления" not in text and "ИИК" not in text
     assert "статьями 272, 277, 293, 349–351" in text

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.claims import numbering, services
+from ppp_tracker.claims import drafting, numbering, sending
 from ppp_tracker.claims.models import Claim, OutgoingSequence
 from ppp_tracker.core.errors import Conflict, Invalid
 from ppp_tracker.db import db
@@ -61,10 +61,10 @@ def _approved_claims(n: int) -> list[int]:
     ids = []
     for _ in range(n):
         m = factories.milestone(contract, due_on=date(2014, 5, 1))
-        claim = services.create_claim(
+        claim = drafting.create_claim(
             SYSTEM_USER, contract, {"milestone_ids": [m.id], "as_of": date(2014, 6, 12)}
         )
-        services.approve_claim(SYSTEM_USER, claim)
+        sending.approve_claim(SYSTEM_USER, claim)
         ids.append(claim.id)
     db.session.commit()
     return ids
@@ -80,7 +80,7 @@ def _send_in_threads(app, claim_ids: list[int]) -> list:
             try:
                 claim = db.session.get(Claim, claim_id)
                 barrier.wait(timeout=30)
-                services.send_claim(
+                sending.send_claim(
                     SYSTEM_USER, claim, date(2014, 6, 12), acknowledge_kazakh_gaps=True
                 )
                 db.session.commit()
@@ -125,7 +125,7 @@ def test_a_number_given_by_hand_is_registered_and_never_given_again(app, make_us
     first, second, third = _approved_claims(3)
     lawyer = make_user("legal")
     with pytest.raises(Invalid) as refused:
-        services.send_claim(
+        sending.send_claim(
             lawyer,
             db.session.get(Claim, first),
             date(2014, 6, 12),
@@ -134,7 +134,7 @@ def test_a_number_given_by_hand_is_registered_and_never_given_again(app, make_us
         )
     assert "только администраторы" in refused.value.errors["outgoing_number"][0]
     db.session.rollback()
-    services.send_claim(
+    sending.send_claim(
         SYSTEM_USER,
         db.session.get(Claim, first),
         date(2014, 6, 12),
@@ -143,7 +143,7 @@ def test_a_number_given_by_hand_is_registered_and_never_given_again(app, make_us
     )
     db.session.commit()
     with pytest.raises(Conflict) as refused:
-        services.send_claim(
+        sending.send_claim(
             SYSTEM_USER,
             db.session.get(Claim, second),
             date(2014, 6, 12),
@@ -152,7 +152,7 @@ def test_a_number_given_by_hand_is_registered_and_never_given_again(app, make_us
         )
     assert refused.value.errors["outgoing_number"] == ["Номер 14-28-9-1987 уже использован."]
     db.session.rollback()
-    claim = services.send_claim(
+    claim = sending.send_claim(
         lawyer, db.session.get(Claim, third), date(2014, 6, 12), acknowledge_kazakh_gaps=True
     )
     db.session.commit()
@@ -169,17 +169,17 @@ def _claims_for(n: int, as_of: date) -> list[int]:
     ids = []
     for _ in range(n):
         m = factories.milestone(contract, due_on=date(as_of.year - 1, 5, 4))
-        claim = services.create_claim(
+        claim = drafting.create_claim(
             SYSTEM_USER, contract, {"milestone_ids": [m.id], "as_of": as_of}
         )
-        services.approve_claim(SYSTEM_USER, claim)
+        sending.approve_claim(SYSTEM_USER, claim)
         ids.append(claim.id)
     db.session.commit()
     return ids
 
 
 def _send(claim_id: int, on: date, number: str | None = None) -> Claim:
-    claim = services.send_claim(SYSTEM_USER, db.session.get(Claim, claim_id), on, number)
+    claim = sending.send_claim(SYSTEM_USER, db.session.get(Claim, claim_id), on, number)
     db.session.commit()
     return claim
 
@@ -268,7 +268,7 @@ def _send_in_threads_on(app, claim_ids: list[int], on: date) -> list:
             try:
                 claim = db.session.get(Claim, claim_id)
                 barrier.wait(timeout=30)
-                services.send_claim(SYSTEM_USER, claim, on)
+                sending.send_claim(SYSTEM_USER, claim, on)
                 db.session.commit()
                 outcomes[index] = (claim.outgoing_year, claim.outgoing_number)
             except Exception as exc:  # the test reports what went wrong

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.claims import services
+from ppp_tracker.claims import drafting, scanning, sending
 from ppp_tracker.db import db
 from tests import factories
 from tests.test_claims_letters import docx_text
@@ -42,7 +42,7 @@ def case241(app, set_today):
 
 
 def _draft(contract, milestones, as_of):
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER, contract, {"milestone_ids": [m.id for m in milestones], "as_of": as_of}
     )
     db.session.commit()
@@ -254,7 +254,7 @@ def test_the_scan_drafts_nothing_for_a_contract_with_a_pending_case(app, case241
     case = cases.save_case(SYSTEM_USER, contract, {"filed_on": date(2014, 7, 3)})
     db.session.commit()
     with acting_as(Actor("worker:claims.scan")):
-        result = services.scan(date(2014, 7, 14))
+        result = scanning.scan(date(2014, 7, 14))
         db.session.commit()
     assert result.drafted == [] and db.session.query(Claim).count() == 0
     # Once the court has decided, the scan drafts again.
@@ -263,7 +263,7 @@ def test_the_scan_drafts_nothing_for_a_contract_with_a_pending_case(app, case241
     )
     db.session.commit()
     with acting_as(Actor("worker:claims.scan")):
-        result = services.scan(date(2014, 7, 14))
+        result = scanning.scan(date(2014, 7, 14))
         db.session.commit()
     assert len(result.drafted) == 1
 
@@ -279,7 +279,7 @@ def test_a_lawyer_who_edited_a_draft_is_told_who_approves_it_instead_of_a_button
     contract, state, _sector = case241
     lawyer = make_user("legal", "KZ-35")
     committee = make_user("legal", None)  # the Committee's lawyer sees every region
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         lawyer, contract, {"milestone_ids": [state.id], "as_of": date(2014, 6, 12)}
     )
     db.session.commit()
@@ -294,7 +294,7 @@ def test_a_truly_lone_lawyer_may_approve_their_own_draft_and_is_told_so(client, 
 
     contract, state, _sector = case241
     lawyer = make_user("legal", "KZ-35")
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         lawyer, contract, {"milestone_ids": [state.id], "as_of": date(2014, 6, 12)}
     )
     db.session.commit()
@@ -375,7 +375,7 @@ def test_the_page_says_why_an_approved_claim_is_not_sent_after_a_change(client, 
 
     contract, state, _sector = case241
     claim = _draft(contract, [state], date(2014, 6, 12))
-    services.approve_claim(SYSTEM_USER, claim)
+    sending.approve_claim(SYSTEM_USER, claim)
     db.session.commit()
     # After the approval the contract's sum is corrected: the letter would name another amount.
     registry_services.save_contract(SYSTEM_USER, {"total_amount": D("70000000.00")}, contract)

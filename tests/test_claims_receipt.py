@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.models import AuditEvent
 from ppp_tracker.auth.services import issue_token
-from ppp_tracker.claims import services
+from ppp_tracker.claims import composing, drafting, scanning, sending
 from ppp_tracker.claims.codes import ClaimStatus
 from ppp_tracker.claims.models import Claim
 from ppp_tracker.core.audit import Actor, acting_as
@@ -47,18 +47,18 @@ def _sent_claim(app, *, from_receipt: bool, region: str = "KZ-35") -> Claim:
         response_period={"days": 10, "working": True, "from_receipt": from_receipt},
     )
     m = factories.milestone(contract, due_on=date(2014, 5, 1))
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER, contract, {"milestone_ids": [m.id], "as_of": date(2014, 6, 30)}
     )
-    services.approve_claim(SYSTEM_USER, claim)
-    services.send_claim(SYSTEM_USER, claim, date(2014, 6, 30))
+    sending.approve_claim(SYSTEM_USER, claim)
+    sending.send_claim(SYSTEM_USER, claim, date(2014, 6, 30))
     db.session.commit()
     return claim
 
 
 def _scan(day: str):
     with acting_as(Actor("worker:claims.scan")):
-        result = services.scan(date.fromisoformat(day))
+        result = scanning.scan(date.fromisoformat(day))
         db.session.commit()
     return result
 
@@ -162,12 +162,12 @@ def test_without_a_receipt_the_scan_never_escalates_a_receipt_claim(any_app):
 
 def test_the_receipt_letter_names_the_period_instead_of_a_date(any_app):
     claim = _sent_claim(any_app, from_receipt=True)
-    ru = " ".join(" ".join(v) for v in services.letter_for(claim, "ru").blocks.values())
-    kk = " ".join(" ".join(v) for v in services.letter_for(claim, "kk").blocks.values())
+    ru = " ".join(" ".join(v) for v in composing.letter_for(claim, "ru").blocks.values())
+    kk = " ".join(" ".join(v) for v in composing.letter_for(claim, "kk").blocks.values())
     assert "в течение 10 рабочих дней со дня получения настоящей претензии" in ru
     assert "осы талапты алған күннен бастап 10 жұмыс күні ішінде" in kk
     control = _sent_claim(any_app, from_receipt=False)
-    ru = " ".join(" ".join(v) for v in services.letter_for(control, "ru").blocks.values())
+    ru = " ".join(" ".join(v) for v in composing.letter_for(control, "ru").blocks.values())
     assert "до «15» июля 2014 г." in ru
 
 
@@ -231,7 +231,7 @@ def test_bad_delivery_input_is_a_field_error_through_the_api(any_app):
 def test_a_sending_period_keeps_its_deadline_whatever_the_receipt(any_app):
     claim = _sent_claim(any_app, from_receipt=False)
     _today(any_app, "2014-07-03")
-    services.record_delivery(
+    sending.record_delivery(
         SYSTEM_USER, claim, {"method": "courier", "received_on": date(2014, 7, 2)}
     )
     db.session.commit()
@@ -242,7 +242,7 @@ def test_delivery_refusals_roles_and_regions(any_app):
     draft_contract = factories.contract()
     m = factories.milestone(draft_contract, due_on=date(2014, 5, 1))
     _today(any_app, "2014-07-03")
-    draft = services.create_claim(
+    draft = drafting.create_claim(
         SYSTEM_USER, draft_contract, {"milestone_ids": [m.id], "as_of": date(2014, 6, 30)}
     )
     db.session.commit()
@@ -311,7 +311,7 @@ def test_the_page_refuses_a_bad_scan_and_a_date_before_sending_and_saves_nothing
 def test_an_escalated_claims_receipt_date_is_fixed_but_its_method_may_be_corrected(any_app):
     claim = _sent_claim(any_app, from_receipt=True)
     _today(any_app, "2014-07-18")
-    services.record_delivery(
+    sending.record_delivery(
         SYSTEM_USER, claim, {"method": "courier", "received_on": date(2014, 7, 2)}
     )
     db.session.commit()
@@ -319,11 +319,11 @@ def test_an_escalated_claims_receipt_date_is_fixed_but_its_method_may_be_correct
     db.session.expire_all()
     claim = db.session.get(Claim, claim.id)
     with pytest.raises(Conflict):
-        services.record_delivery(
+        sending.record_delivery(
             SYSTEM_USER, claim, {"method": "courier", "received_on": date(2014, 7, 3)}
         )
     db.session.rollback()
-    services.record_delivery(
+    sending.record_delivery(
         SYSTEM_USER, claim, {"method": "registered_mail", "received_on": date(2014, 7, 2)}
     )
     db.session.commit()

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.claims import numbering, services
+from ppp_tracker.claims import drafting, letters, numbering, scanning, sending
 from ppp_tracker.claims.models import Case, Claim, LetterTemplate
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
@@ -161,11 +161,11 @@ def test_a_reply_is_recorded_and_the_contract_page_shows_the_whole_history(
 ):
     contract, study = case241
     lawyer = make_user("legal")
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER, contract, {"milestone_ids": [study.id], "as_of": date(2014, 6, 12)}
     )
-    services.approve_claim(lawyer, claim)
-    services.send_claim(lawyer, claim, date(2014, 6, 12), acknowledge_kazakh_gaps=True)
+    sending.approve_claim(lawyer, claim)
+    sending.send_claim(lawyer, claim, date(2014, 6, 12), acknowledge_kazakh_gaps=True)
     db.session.commit()
     login(client, lawyer)
     claim_url = f"/claims/{claim.id}"
@@ -198,7 +198,7 @@ def test_a_reply_is_recorded_and_the_contract_page_shows_the_whole_history(
 
 def test_an_edit_before_sending_is_a_new_version(client, make_user, case241, set_today):
     contract, study = case241
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER, contract, {"milestone_ids": [study.id], "as_of": date(2014, 6, 12)}
     )
     db.session.commit()
@@ -240,19 +240,19 @@ def test_an_edit_before_sending_is_a_new_version(client, make_user, case241, set
 def test_the_queue_lists_drafts_and_finds_a_number_typed_with_en_dashes(client, make_user, case241):
     _contract, _study = case241
     with acting_as(Actor("worker:claims.scan")):
-        [draft_id] = services.scan(date(2014, 6, 12)).drafted
+        [draft_id] = scanning.scan(date(2014, 6, 12)).drafted
         db.session.commit()
     other = factories.contract(number="777", region="KZ-63")
     factories.milestone(other, due_on=date(2014, 5, 1))
-    services.scan(date(2014, 6, 12))
+    scanning.scan(date(2014, 6, 12))
     db.session.commit()
     login(client, make_user("legal", "KZ-35"))
     page = client.get("/claims").get_data(as_text=True)
     assert f"/claims/{draft_id}" in page
     assert "№ 777" not in text_of(client.get("/claims"))  # another region's claim
     claim = db.session.get(Claim, draft_id)
-    services.approve_claim(SYSTEM_USER, claim)
-    services.send_claim(
+    sending.approve_claim(SYSTEM_USER, claim)
+    sending.send_claim(
         SYSTEM_USER, claim, date(2014, 6, 12), "14-28-9-1987", acknowledge_kazakh_gaps=True
     )
     db.session.commit()
@@ -318,21 +318,17 @@ def test_an_admin_changes_the_letter_text_and_a_broken_one_is_refused(client, ma
     url = "/letter-templates/ru"
     page = client.get(url).get_data(as_text=True)
     assert "{% block body %}" in page  # the default text, to edit
-    broken = services.letters.default_text("ru").replace(
-        "{{ contract.number }}", "{{ contract.numbr }}"
-    )
+    broken = letters.default_text("ru").replace("{{ contract.number }}", "{{ contract.numbr }}")
     r = post_form(client, url, {"body": broken, "note": "опечатка"})
     assert r.status_code == 422
     assert 'data-field-error="body"' in r.get_data(as_text=True)
     line = next(n for n, row in enumerate(broken.splitlines(), 1) if "contract.numbr" in row)
     assert f"Строка {line}: У «contract» нет поля «numbr»." in text_of(r)
     assert db.session.scalar(sa.select(sa.func.count(LetterTemplate.id))) == 0
-    changed = services.letters.default_text("ru").replace(
-        "ПРЕТЕНЗИЯ{% if", "ДОСУДЕБНАЯ ПРЕТЕНЗИЯ{% if", 1
-    )
+    changed = letters.default_text("ru").replace("ПРЕТЕНЗИЯ{% if", "ДОСУДЕБНАЯ ПРЕТЕНЗИЯ{% if", 1)
     r = post_form(client, url, {"body": changed, "note": "заголовок"}, follow_redirects=True)
     assert "Действует версия 1 текста письма." in text_of(r)
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER, contract, {"milestone_ids": [study.id], "as_of": date(2014, 6, 12)}
     )
     db.session.commit()
@@ -382,7 +378,7 @@ def test_the_demo_carries_the_article_letters_and_the_lawsuit(app, set_today):
 
 def test_an_officer_dates_a_milestone_from_the_sending_of_a_claim(client, make_user, case241):
     contract, study = case241
-    claim = services.create_claim(
+    claim = drafting.create_claim(
         SYSTEM_USER, contract, {"milestone_ids": [study.id], "as_of": date(2014, 6, 12)}
     )
     db.session.commit()

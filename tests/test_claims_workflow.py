@@ -11,7 +11,16 @@ import pytest
 import sqlalchemy as sa
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.claims import cases, services
+from ppp_tracker.claims import (
+    cases,
+    drafting,
+    escalation,
+    ladder,
+    scanning,
+    sending,
+    staff_notices,
+    versions,
+)
 from ppp_tracker.claims.models import Claim, ClaimMilestone, ClaimNotice, LawsuitFlag
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.core.errors import Conflict, Invalid
@@ -32,7 +41,7 @@ def contract(app):
 
 def _scan(day: str):
     with acting_as(Actor("worker:claims.scan")):
-        result = services.scan(date.fromisoformat(day))
+        result = scanning.scan(date.fromisoformat(day))
         db.session.commit()
     return result
 
@@ -43,7 +52,7 @@ def _claims() -> list[Claim]:
 
 def _draft(user, contract, milestone, as_of="2014-06-12") -> Claim:
     with acting_as(Actor(getattr(user, "email", "system"), getattr(user, "id", None))):
-        claim = services.create_claim(
+        claim = drafting.create_claim(
             user, contract, {"milestone_ids": [milestone.id], "as_of": date.fromisoformat(as_of)}
         )
         db.session.commit()
@@ -51,8 +60,8 @@ def _draft(user, contract, milestone, as_of="2014-06-12") -> Claim:
 
 
 def _approve_and_send(claim, approver, sent_on="2014-06-12") -> Claim:
-    services.approve_claim(approver, claim)
-    services.send_claim(approver, claim, date.fromisoformat(sent_on), acknowledge_kazakh_gaps=True)
+    sending.approve_claim(approver, claim)
+    sending.send_claim(approver, claim, date.fromisoformat(sent_on), acknowledge_kazakh_gaps=True)
     db.session.commit()
     return claim
 
@@ -136,10 +145,10 @@ def test_a_withdrawn_draft_is_not_drafted_again_by_the_scan(contract, set_today)
     set_today("2014-06-12")
     _scan("2014-06-12")
     [claim] = _claims()
-    services.withdraw_claim(SYSTEM_USER, claim, "Исполнитель представил ТЭО, ждём экспертизу")
+    escalation.withdraw_claim(SYSTEM_USER, claim, "Исполнитель представил ТЭО, ждём экспертизу")
     db.session.commit()
     assert _scan("2014-06-13").drafted == []
-    services.restore_claim(SYSTEM_USER, claim)
+    escalation.restore_claim(SYSTEM_USER, claim)
     db.session.commit()
     assert claim.status == "draft"
 
@@ -149,7 +158,7 @@ def test_a_claim_needs_a_late_obligation_of_its_own_contract(contract, set_today
     on_time = factories.milestone(contract, due_on=date(2014, 7, 1))
     other = factories.milestone(factories.contract(), due_on=date(2014, 5, 1))
     with pytest.raises(Invalid) as refused:
-        services.create_claim(
+        drafting.create_claim(
             SYSTEM_USER,
             contract,
             {"milestone_ids": [on_time.id, other.id], "as_of": date(2014, 6, 12)},
@@ -158,7 +167,7 @@ def test_a_claim_needs_a_late_obligation_of_its_own_contract(contract, set_today
     assert "не просрочено на 12.06.2014" in messages
     assert f"нет обязательства с id {other.id}" in messages
     with pytest.raises(Invalid) as refused:
-        services.create_claim(
+        drafting.create_claim(
             SYSTEM_USER, contract, {"milestone_ids": [on_time.id], "as_of": date(2014, 6, 13)}
         )
     assert refused.value.errors["as_of"] == [
@@ -174,31 +183,31 @@ def test_edits_before_sending_are_versions_and_undo_an_approval(contract, make_u
     lawyer, colleague = make_user("legal"), make_user("legal")
     set_today("2014-06-30")
     claim = _draft(SYSTEM_USER, contract, m)  # drafted by the workers: anyone may approve
-    services.approve_claim(lawyer, claim)
+    sending.approve_claim(lawyer, claim)
     db.session.commit()
     assert claim.status == "approved" and not claim.self_approved
     with acting_as(Actor(lawyer.email, lawyer.id)):
-        services.update_claim(lawyer, claim, {"as_of": date(2014, 6, 30)})
+        drafting.update_claim(lawyer, claim, {"as_of": date(2014, 6, 30)})
         db.session.commit()
     assert claim.status == "draft" and claim.approved_by_id is None
     assert claim.penalty_total == D("4389000.00")
     assert [v.number for v in claim.versions] == [1, 2]
-    [(_v1, drafted), (_v2, changed)] = services.version_changes(claim)
+    [(_v1, drafted), (_v2, changed)] = versions.version_changes(claim)
     assert drafted == {}
     assert changed["as_of"] == ("12.06.2014", "30.06.2014")
     assert changed["penalty_total"] == ("3003000.00", "4389000.00")
     assert claim.versions[1].actor == lawyer.email
     # An edit that changes nothing is no new version.
-    services.update_claim(lawyer, claim, {"as_of": date(2014, 6, 30)})
+    drafting.update_claim(lawyer, claim, {"as_of": date(2014, 6, 30)})
     db.session.commit()
     assert len(claim.versions) == 2
     # Four eyes: the last editor may not approve; the colleague may.
     with pytest.raises(Conflict) as refused:
-        services.approve_claim(lawyer, claim)
+        sending.approve_claim(lawyer, claim)
     assert "согласовать его должен другой сотрудник" in str(refused.value)
     assert colleague.name in str(refused.value)
     db.session.rollback()
-    services.approve_claim(colleague, claim)
+    sending.approve_claim(colleague, claim)
     db.session.commit()
     assert claim.approved_by_id == colleague.id and claim.prepared_by_id == lawyer.id
 
@@ -211,7 +220,7 @@ def test_the_only_person_who_may_approve_may_approve_their_own_draft(app, make_u
     make_user("legal", "KZ-35")  # another region's lawyer cannot approve KZ-63's letters
     set_today("2014-06-12")
     claim = _draft(alone, c, m)
-    services.approve_claim(alone, claim)
+    sending.approve_claim(alone, claim)
     db.session.commit()
     assert claim.status == "approved" and claim.self_approved
 
@@ -224,7 +233,7 @@ def test_an_admin_counts_as_the_second_pair_of_eyes(app, make_user, set_today):
     set_today("2014-06-12")
     claim = _draft(alone, c, m)
     with pytest.raises(Conflict):
-        services.approve_claim(alone, claim)
+        sending.approve_claim(alone, claim)
 
 
 # --- sending and immutability --------------------------------------------------------------------
@@ -236,21 +245,21 @@ def test_sending_needs_approval_and_happens_once(contract, make_user, set_today)
     set_today("2014-06-12")
     claim = _draft(SYSTEM_USER, contract, m)
     with pytest.raises(Conflict) as refused:
-        services.send_claim(lawyer, claim, date(2014, 6, 12), acknowledge_kazakh_gaps=True)
+        sending.send_claim(lawyer, claim, date(2014, 6, 12), acknowledge_kazakh_gaps=True)
     assert str(refused.value) == "_request: Согласуйте претензию перед отправкой."
     db.session.rollback()
     _approve_and_send(claim, lawyer)
     assert claim.outgoing_number == "14-28-9-1" and claim.response_due_on == date(2014, 6, 26)
     with pytest.raises(Conflict) as refused:
-        services.send_claim(lawyer, claim, date(2014, 6, 12), acknowledge_kazakh_gaps=True)
+        sending.send_claim(lawyer, claim, date(2014, 6, 12), acknowledge_kazakh_gaps=True)
     assert "уже отправлена под № 14-28-9-1 12.06.2014" in str(refused.value)
     db.session.rollback()
     with pytest.raises(Conflict) as refused:
-        services.update_claim(lawyer, claim, {"facts_note": "Новый факт"})
+        drafting.update_claim(lawyer, claim, {"facts_note": "Новый факт"})
     assert "отправленное письмо не меняется" in str(refused.value)
     db.session.rollback()
     with pytest.raises(Conflict):
-        services.approve_claim(lawyer, claim)
+        sending.approve_claim(lawyer, claim)
 
 
 def test_a_letter_cannot_be_sent_before_its_penalty_date_or_in_the_future(
@@ -260,13 +269,13 @@ def test_a_letter_cannot_be_sent_before_its_penalty_date_or_in_the_future(
     lawyer = make_user("legal")
     set_today("2014-06-12")
     claim = _draft(SYSTEM_USER, contract, m)
-    services.approve_claim(lawyer, claim)
+    sending.approve_claim(lawyer, claim)
     for day, message in (
         (date(2014, 6, 11), "Неустойка рассчитана на 12.06.2014"),
         (date(2014, 6, 13), "Письмо нельзя отправить будущей датой."),
     ):
         with pytest.raises(Invalid) as refused:
-            services.send_claim(lawyer, claim, day, acknowledge_kazakh_gaps=True)
+            sending.send_claim(lawyer, claim, day, acknowledge_kazakh_gaps=True)
         assert message in refused.value.errors["sent_on"][0]
     assert claim.status == "approved" and claim.outgoing_number is None
 
@@ -284,7 +293,7 @@ def test_a_letter_cannot_be_sent_before_its_penalty_date_or_in_the_future(
 )
 def test_the_reply_deadline_follows_the_contract_and_the_calendar(app, sent_on, days, working, due):
     c = factories.contract(response_period={"days": days, "working": working})
-    assert services.response_due(c, date.fromisoformat(sent_on)) == date.fromisoformat(due)
+    assert ladder.response_due(c, date.fromisoformat(sent_on)) == date.fromisoformat(due)
 
 
 # --- replies and the ladder ----------------------------------------------------------------------
@@ -325,7 +334,7 @@ def test_an_answer_stops_the_ladder_and_a_cure_settles_it(contract, make_user, s
     set_today("2014-06-12")
     claim = _approve_and_send(_draft(SYSTEM_USER, contract, m), lawyer)
     set_today("2014-06-20")
-    services.record_reply(
+    escalation.record_reply(
         lawyer,
         claim,
         {"received_on": date(2014, 6, 20), "kind": "answer", "summary": "Просим отсрочку"},
@@ -335,10 +344,10 @@ def test_an_answer_stops_the_ladder_and_a_cure_settles_it(contract, make_user, s
     set_today("2014-07-01")
     assert _scan("2014-07-01").drafted == []
     # Legal staff go on anyway; then the contractor performs and pays.
-    follower = services.escalate_claim(lawyer, claim, "next_claim", date(2014, 7, 1))
+    follower = escalation.escalate_claim(lawyer, claim, "next_claim", date(2014, 7, 1))
     db.session.commit()
     assert (follower.sequence, follower.status, claim.status) == (2, "draft", "escalated")
-    services.record_reply(
+    escalation.record_reply(
         lawyer,
         claim,
         {"received_on": date(2014, 7, 1), "kind": "cure", "paid_amount": D("3003000.00")},
@@ -350,7 +359,7 @@ def test_an_answer_stops_the_ladder_and_a_cure_settles_it(contract, make_user, s
         follower.withdrawn_reason == "Подрядчик исполнил обязательства после претензии № 14-28-9-1."
     )
     with pytest.raises(Conflict):
-        services.record_reply(lawyer, claim, {"received_on": date(2014, 7, 1), "kind": "cure"})
+        escalation.record_reply(lawyer, claim, {"received_on": date(2014, 7, 1), "kind": "cure"})
 
 
 def test_a_reply_before_the_claim_or_for_a_draft_is_refused(contract, make_user, set_today):
@@ -359,10 +368,10 @@ def test_a_reply_before_the_claim_or_for_a_draft_is_refused(contract, make_user,
     set_today("2014-06-12")
     claim = _draft(SYSTEM_USER, contract, m)
     with pytest.raises(Conflict):
-        services.record_reply(lawyer, claim, {"received_on": date(2014, 6, 12), "kind": "answer"})
+        escalation.record_reply(lawyer, claim, {"received_on": date(2014, 6, 12), "kind": "answer"})
     _approve_and_send(claim, lawyer)
     with pytest.raises(Invalid) as refused:
-        services.record_reply(lawyer, claim, {"received_on": date(2014, 6, 11), "kind": "maybe"})
+        escalation.record_reply(lawyer, claim, {"received_on": date(2014, 6, 11), "kind": "maybe"})
     assert set(refused.value.errors) == {"received_on", "kind"}
 
 
@@ -373,7 +382,7 @@ def test_legal_staff_may_recommend_a_lawsuit_and_opening_the_case_resolves_it(
     lawyer = make_user("legal")
     set_today("2014-06-12")
     claim = _approve_and_send(_draft(SYSTEM_USER, contract, m), lawyer)
-    flag = services.escalate_claim(lawyer, claim, "lawsuit", note="Исполнитель не отвечает")
+    flag = escalation.escalate_claim(lawyer, claim, "lawsuit", note="Исполнитель не отвечает")
     db.session.commit()
     assert (flag.reason, claim.status) == ("decision", "escalated")
     assert cases.open_flags(lawyer) == [flag]
@@ -476,13 +485,13 @@ def test_a_notice_whose_task_was_lost_is_found_again(contract, make_user, set_to
     set_today("2014-06-12")
     _scan("2014-06-12")
     [notice] = db.session.scalars(sa.select(ClaimNotice)).all()
-    assert services.stale_notices() == []  # just written: its task is on its way
+    assert staff_notices.stale_notices() == []  # just written: its task is on its way
     notice.created_at = notice.created_at - timedelta(minutes=6)
     db.session.commit()
-    assert services.stale_notices() == [notice.id]
-    assert services.take_notice(notice.id) and not services.take_notice(notice.id)
+    assert staff_notices.stale_notices() == [notice.id]
+    assert staff_notices.take_notice(notice.id) and not staff_notices.take_notice(notice.id)
     db.session.commit()
-    assert services.stale_notices() == []
+    assert staff_notices.stale_notices() == []
 
 
 def test_a_notice_whose_sender_died_or_whose_retry_was_lost_is_found_again(
@@ -499,27 +508,27 @@ def test_a_notice_whose_sender_died_or_whose_retry_was_lost_is_found_again(
     set_today("2014-06-12")
     _scan("2014-06-12")
     [notice] = db.session.scalars(sa.select(ClaimNotice)).all()
-    assert services.take_notice(notice.id)
+    assert staff_notices.take_notice(notice.id)
     db.session.commit()
     db.session.refresh(notice)
     assert notice.claimed_at is not None
     now = clock.now()
-    assert not services.take_notice(notice.id)  # someone is sending it
-    assert services.stale_notices(now + timedelta(seconds=599)) == []
-    assert services.stale_notices(now + timedelta(seconds=601)) == [notice.id]
+    assert not staff_notices.take_notice(notice.id)  # someone is sending it
+    assert staff_notices.stale_notices(now + timedelta(seconds=599)) == []
+    assert staff_notices.stale_notices(now + timedelta(seconds=601)) == [notice.id]
     notice.claimed_at = now - timedelta(seconds=601)  # the sender died ten minutes ago
     db.session.commit()
-    assert services.take_notice(notice.id)  # taken over
+    assert staff_notices.take_notice(notice.id)  # taken over
     db.session.commit()
     db.session.refresh(notice)
     assert (str(notice.status), notice.attempts) == ("sending", 2)
 
     notice.status, notice.next_attempt_at = "failed", now + timedelta(seconds=300)
     db.session.commit()
-    assert services.stale_notices(now + timedelta(seconds=300 + 119)) == []  # its task is due
-    assert services.stale_notices(now + timedelta(seconds=300 + 121)) == [notice.id]  # lost
+    assert staff_notices.stale_notices(now + timedelta(seconds=300 + 119)) == []  # its task is due
+    assert staff_notices.stale_notices(now + timedelta(seconds=300 + 121)) == [notice.id]  # lost
     app.config["ALERT_MAX_ATTEMPTS"] = 2
-    assert services.stale_notices(now + timedelta(seconds=300 + 121)) == []  # given up
+    assert staff_notices.stale_notices(now + timedelta(seconds=300 + 121)) == []  # given up
 
 
 def test_the_scan_and_the_counter_from_the_command_line(app, contract, set_today):

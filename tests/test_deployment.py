@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from ppp_tracker import create_app
 from ppp_tracker.alerts.models import ScanRun
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.claims import services as claims
+from ppp_tracker.claims import drafting, sending
 from ppp_tracker.db import db
 from tests import factories
 from tests.conftest import PASSWORD, PG_HOST, _create_pg_database, _drop_pg_database, base_config
@@ -314,11 +314,11 @@ def _records(url: str, queue: str) -> int:
             title="Представление ТЭО на государственную экспертизу",
             due_on=today - timedelta(days=5),
         )
-        claim = claims.create_claim(
+        claim = drafting.create_claim(
             SYSTEM_USER, contract, {"milestone_ids": [milestone.id], "as_of": today}
         )
-        claims.approve_claim(SYSTEM_USER, claim)
-        claims.send_claim(SYSTEM_USER, claim, today, acknowledge_kazakh_gaps=True)
+        sending.approve_claim(SYSTEM_USER, claim)
+        sending.send_claim(SYSTEM_USER, claim, today, acknowledge_kazakh_gaps=True)
         db.session.commit()
         claim_id = claim.id
         db.session.remove()

@@ -250,7 +250,7 @@ def test_the_final_check_fails_on_a_duplicate_or_a_loss(app):
     """The check every drill ends with is not one that always passes: the same batch sent in
     this process passes it, and one e-mail more, or one fewer, fails it."""
     from ppp_tracker.alerts import jobs
-    from ppp_tracker.claims import services as claims
+    from ppp_tracker.claims import scanning, staff_notices
     from ppp_tracker.core.audit import Actor, acting_as
 
     app.config["FAKE_TODAY"] = TODAY
@@ -260,12 +260,12 @@ def test_the_final_check_fails_on_a_duplicate_or_a_loss(app):
         app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port)
         jobs.run_scan(TODAY, trigger="cli", send_now=True)
         with acting_as(Actor("worker:claims.scan")):
-            notices = claims.scan(TODAY).notices
+            notices = scanning.scan(TODAY).notices
             db.session.commit()
             for notice_id in notices:
-                assert claims.take_notice(notice_id)
+                assert staff_notices.take_notice(notice_id)
                 db.session.commit()
-                assert claims.deliver_notice(notice_id) == "sent"
+                assert staff_notices.deliver_notice(notice_id) == "sent"
                 db.session.commit()
         assert_exactly_once(batch, sink)
         sink.messages.append(sink.messages[0])  # a resend

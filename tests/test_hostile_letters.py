@@ -11,8 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from ppp_tracker.claims import letters
-from ppp_tracker.claims import services as claims
+from ppp_tracker.claims import composing, letters
 from ppp_tracker.claims.models import LetterTemplate
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
@@ -46,7 +45,7 @@ def test_a_letter_text_that_builds_or_loops_too_much_is_refused_on_saving(app, m
     text = letters.default_text("ru").replace("{{ contract.subject }}", payload, 1)
     assert len(text) < letters.MAX_TEMPLATE_CHARS
     with pytest.raises(Invalid) as refused:  # three sample letters, each stopped at its limits
-        claims.save_template(admin, "ru", text)
+        composing.save_template(admin, "ru", text)
     [message] = refused.value.errors["body"]
     line = text[: text.index(payload)].count("\n") + 1  # where the payload stands
     assert message.startswith(f"Строка {line}: Запрещено"), message
@@ -127,7 +126,7 @@ def test_a_text_that_explodes_only_with_a_real_claim_is_refused_with_a_clear_mes
         '{% if contract.number != "241" %}{% for i in range(3000) %}{% for j in range(3000) %}'
         "{% endfor %}{% endfor %}{% endif %}{{ contract.subject }}"
     )
-    claims.save_template(admin, "ru", _with(bomb))
+    composing.save_template(admin, "ru", _with(bomb))
     db.session.commit()
     contract = factories.contract("KZ-35", number="77-ПЧП")
     world = claims_world(contract)

@@ -23,8 +23,7 @@ from openpyxl import load_workbook
 
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.services import create_user, issue_token
-from ppp_tracker.claims import cases, letters
-from ppp_tracker.claims import services as claims
+from ppp_tracker.claims import cases, composing, drafting, escalation, letters, sending
 from ppp_tracker.claims.models import LetterTemplate
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
@@ -133,26 +132,26 @@ def world(app, set_today) -> World:
         filename='"><img src=x onerror=alert(1)>{{7*7}}.pdf',
         content=b"%PDF-1.4\n",
     )
-    claim = claims.create_claim(
+    claim = drafting.create_claim(
         lawyer,
         contract,
         {"milestone_ids": [late.id], "as_of": date(2014, 6, 12), "facts_note": XSS,
          "attachments": XSS},
     )  # fmt: skip
-    claims.approve_claim(SYSTEM_USER, claim)
-    claims.send_claim(
+    sending.approve_claim(SYSTEM_USER, claim)
+    sending.send_claim(
         SYSTEM_USER, claim, date(2014, 6, 12), "14-28-9-1987", acknowledge_kazakh_gaps=True
     )
-    claims.record_reply(
+    escalation.record_reply(
         lawyer,
         claim,
         {"received_on": date(2014, 6, 12), "kind": "answer", "summary": XSS,
          "incoming_number": SHORT},
     )  # fmt: skip
-    withdrawn = claims.create_claim(
+    withdrawn = drafting.create_claim(
         lawyer, contract, {"milestone_ids": [spare.id], "as_of": date(2014, 6, 12)}
     )
-    claims.withdraw_claim(lawyer, withdrawn, XSS)
+    escalation.withdraw_claim(lawyer, withdrawn, XSS)
     case = cases.save_case(
         lawyer,
         contract,
@@ -161,7 +160,7 @@ def world(app, set_today) -> World:
     )  # fmt: skip
     cases.add_hearing(lawyer, case, {"hearing_on": date(2014, 7, 1), "note": XSS[:500]})
     set_override(date(2014, 8, 1), False, XSS, admin)
-    claims.save_template(admin, "ru", letters.default_text("ru"), note=XSS[:500])
+    composing.save_template(admin, "ru", letters.default_text("ru"), note=XSS[:500])
     db.session.commit()
     return World(
         admin, officer, lawyer, party, project, site, contract, milestone, late, claim,
@@ -292,7 +291,7 @@ def _pdf_text(content: bytes, tmp_path) -> str:
 
 
 def test_the_claim_letter_keeps_it_as_text_in_docx_and_pdf(world, tmp_path):
-    content = claims.letter_file(world.claim, "ru", "docx")
+    content = composing.letter_file(world.claim, "ru", "docx")
     xml = zipfile.ZipFile(io.BytesIO(content)).read("word/document.xml").decode()
     assert "<script>" not in xml and "&lt;script&gt;alert(1)&lt;/script&gt;" in xml
     document = DocxDocument(io.BytesIO(content))  # Word's own reader opens it
@@ -302,7 +301,7 @@ def test_the_claim_letter_keeps_it_as_text_in_docx_and_pdf(world, tmp_path):
     assert "<script>alert(1)</script>" in text and "{{7*7}}" in text and "{% raw %}" in text
     # {{7*7}} was not evaluated (the number and the cited articles 349–351 aside)
     assert "49" not in text.replace("1987", "").replace("349–351", "")
-    pdf = _pdf_text(claims.letter_file(world.claim, "ru", "pdf"), tmp_path)
+    pdf = _pdf_text(composing.letter_file(world.claim, "ru", "pdf"), tmp_path)
     assert "<script>alert(1)</script>" in pdf and "{{7*7}}" in pdf
     assert "Қазақ Әә Ғғ Ңң Өө Ұұ Үү Һһ Іі" in pdf
 
@@ -391,7 +390,7 @@ def test_letter_texts_cannot_leave_the_sandbox_or_exhaust_the_machine(app, make_
     text = letters.default_text("ru").replace("{{ contract.subject }}", payload, 1)
     assert text != letters.default_text("ru")
     with pytest.raises(Invalid) as refused:
-        claims.save_template(admin, "ru", text)
+        composing.save_template(admin, "ru", text)
     line = next(n for n, row in enumerate(text.splitlines(), 1) if payload in row)
     assert refused.value.errors["body"][0].startswith(f"Строка {line}:"), refused.value.errors
     db.session.rollback()

@@ -231,7 +231,7 @@ def test_several_drafts_are_approved_after_a_confirmation_each_by_the_four_eyes_
 
     from ppp_tracker.auth.access import SYSTEM_USER
     from ppp_tracker.auth.models import AuditEvent
-    from ppp_tracker.claims import services as claims
+    from ppp_tracker.claims import drafting
     from ppp_tracker.claims.models import Claim
     from tests.conftest import post_form
 
@@ -240,7 +240,7 @@ def test_several_drafts_are_approved_after_a_confirmation_each_by_the_four_eyes_
     for key, region in (("X", "KZ-35"), ("Y", "KZ-35"), ("Z", "KZ-63")):
         contract = factories.contract(region, number=f"П-{key}")
         late = factories.milestone(contract, due_on=date(2014, 5, 5))
-        drafts[key] = claims.create_claim(
+        drafts[key] = drafting.create_claim(
             SYSTEM_USER, contract, {"milestone_ids": [late.id], "as_of": date(2014, 6, 12)}
         )
     db.session.commit()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.claims import cases, services
+from ppp_tracker.claims import cases, drafting
 from ppp_tracker.core.folding import fold
 from ppp_tracker.core.mail import Email, send_email
 from ppp_tracker.db import db
@@ -69,7 +69,7 @@ def world(any_app):
     factories.milestone(contract, title="ПОСТАВКА ЁЛОК", due_on=date(2026, 6, 10))
     factories.milestone(other, title="Ремонт", due_on=date(2026, 6, 10))
     late = factories.milestone(kazakh, title="ҒИМАРАТ ЖӨНДЕУ", due_on=date(2026, 3, 2))
-    services.create_claim(
+    drafting.create_claim(
         SYSTEM_USER, kazakh, {"milestone_ids": [late.id], "as_of": date(2026, 4, 15)}
     )
     cases.save_case(

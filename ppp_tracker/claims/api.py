@@ -30,7 +30,16 @@ from ppp_tracker.api.common import (
 )
 from ppp_tracker.api.registry import enum_field
 from ppp_tracker.auth.access import Permission, get_in_scope, scope
-from ppp_tracker.claims import cases, services
+from ppp_tracker.claims import (
+    cases,
+    composing,
+    drafting,
+    escalation,
+    letter_facts,
+    sending,
+    staleness,
+    versions,
+)
 from ppp_tracker.claims.codes import (
     LETTER_LANGUAGES,
     CaseOutcome,
@@ -217,7 +226,7 @@ def _email(user) -> str | None:
 
 
 def _gaps(gaps: list[str]) -> list[dict]:
-    labels = services.gap_labels(gaps)
+    labels = letter_facts.gap_labels(gaps)
     return [{"field": gap, "label": label} for gap, label in zip(gaps, labels, strict=True)]
 
 
@@ -271,13 +280,13 @@ class ClaimSchema(ma.Schema):
     approved_at = ma.fields.DateTime(dump_only=True, allow_none=True)
     self_approved = ma.fields.Boolean(dump_only=True)
     warnings = ma.fields.Function(
-        lambda c: PenaltyWarningSchema(many=True).dump(warnings_out(services.claim_warnings(c))),
+        lambda c: PenaltyWarningSchema(many=True).dump(warnings_out(staleness.claim_warnings(c))),
         dump_only=True,
         metadata={"description": "what a lawyer must know about the penalty before approving"},
     )
     warnings_acknowledged = ma.fields.Boolean(dump_only=True)
     stale_reasons = ma.fields.Function(
-        lambda c: services.stale_reasons(c),
+        lambda c: staleness.stale_reasons(c),
         dump_only=True,
         metadata={
             "description": "what changed since the penalty was computed: a draft must be"
@@ -296,7 +305,7 @@ class ClaimSchema(ma.Schema):
                     "actor": v.actor,
                     "changes": {k: list(pair) for k, pair in changes.items()},
                 }
-                for v, changes in services.version_changes(c)
+                for v, changes in versions.version_changes(c)
             ]
         ),
         dump_only=True,
@@ -313,7 +322,7 @@ class ClaimSchema(ma.Schema):
         dump_only=True,
     )
     kazakh_gaps = ma.fields.Function(
-        lambda c: _gaps(services.kazakh_gaps(c)),
+        lambda c: _gaps(letter_facts.kazakh_gaps(c)),
         dump_only=True,
         metadata={
             "description": "where the Kazakh letter quotes Russian (a record without its Kazakh "
@@ -439,7 +448,7 @@ class Claims(MethodView):
         user = need(Permission.MANAGE_CLAIMS)
         contract = get_in_scope(Contract, data.pop("contract_id"))
         data.setdefault("as_of", clock.today())
-        return run_service(services.create_claim, user, contract, data)
+        return run_service(drafting.create_claim, user, contract, data)
 
 
 @blp.route("/claims/<int(max=2147483647):claim_id>")
@@ -455,7 +464,7 @@ class ClaimItem(MethodView):
     def patch(self, data, claim_id):
         """Change a draft; an approved claim goes back to draft; a sent one is refused (409)."""
         user = need(Permission.MANAGE_CLAIMS)
-        return run_service(services.update_claim, user, _claim(claim_id), data)
+        return run_service(drafting.update_claim, user, _claim(claim_id), data)
 
 
 @blp.route("/claims/<int(max=2147483647):claim_id>/approve")
@@ -470,7 +479,7 @@ class ClaimApprove(MethodView):
         a draft with `stale_reasons` must be recomputed first (409)."""
         user = need(Permission.APPROVE_CLAIMS)
         return run_service(
-            services.approve_claim,
+            sending.approve_claim,
             user,
             _claim(claim_id),
             data.get("acknowledge_warnings", False),
@@ -486,7 +495,7 @@ class ClaimSend(MethodView):
         """Send an approved claim: assigns `outgoing_number` and `response_due_on`."""
         user = need(Permission.APPROVE_CLAIMS)
         claim = run_service(
-            services.send_claim,
+            sending.send_claim,
             user,
             _claim(claim_id),
             data["sent_on"],
@@ -507,7 +516,7 @@ class ClaimDelivery(MethodView):
         proof. Where the contract counts the reply period from receipt, `response_due_on`
         follows `received_on` (null until it is known). Recording again corrects the record."""
         user = need(Permission.MANAGE_CLAIMS)
-        return run_service(services.record_delivery, user, _claim(claim_id), data)
+        return run_service(sending.record_delivery, user, _claim(claim_id), data)
 
 
 @blp.route("/claims/<int(max=2147483647):claim_id>/replies")
@@ -518,7 +527,7 @@ class ClaimReplies(MethodView):
     def post(self, data, claim_id):
         """Record the contractor's reply: an answer stops the ladder, a cure settles the claim."""
         user = need(Permission.MANAGE_CLAIMS)
-        return run_service(services.record_reply, user, _claim(claim_id), data)
+        return run_service(escalation.record_reply, user, _claim(claim_id), data)
 
 
 @blp.route("/claims/<int(max=2147483647):claim_id>/escalate")
@@ -531,7 +540,7 @@ class ClaimEscalate(MethodView):
         user = need(Permission.MANAGE_CLAIMS)
         claim = _claim(claim_id)
         outcome = run_service(
-            services.escalate_claim,
+            escalation.escalate_claim,
             user,
             claim,
             data["decision"],
@@ -548,13 +557,13 @@ class ClaimWithdraw(MethodView):
     @blp.response(200, ClaimSchema)
     def post(self, data, claim_id):
         user = need(Permission.MANAGE_CLAIMS)
-        return run_service(services.withdraw_claim, user, _claim(claim_id), data["reason"])
+        return run_service(escalation.withdraw_claim, user, _claim(claim_id), data["reason"])
 
 
 def _letter(claim_id: int, lang: str, fmt: str):
     need(Permission.READ)
     claim = _claim(claim_id)
-    content = run_service(services.letter_file, claim, lang, fmt)
+    content = run_service(composing.letter_file, claim, lang, fmt)
     name = f"{claim.outgoing_number or f'draft-{claim.id}'}.{lang}.{fmt}"
     return send_file(
         io.BytesIO(content), mimetype=MIME[fmt], as_attachment=True, download_name=name

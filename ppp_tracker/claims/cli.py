@@ -7,7 +7,7 @@ from datetime import date
 import click
 
 from ppp_tracker import clock
-from ppp_tracker.claims import numbering, services
+from ppp_tracker.claims import numbering, scanning
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
 
@@ -34,7 +34,7 @@ def scan(as_of: str | None, notify: bool):
     """Draft claims for late obligations and escalate unanswered ones, as the workers do."""
     day = _parse_day(as_of)
     with acting_as(Actor("cli:claims scan")):
-        result = services.scan(day)
+        result = scanning.scan(day)
         db.session.commit()
     if notify:
         from ppp_tracker.claims.tasks import queue_notices

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from ppp_tracker import clock
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.models import User
-from ppp_tracker.claims import cases, departments, services
+from ppp_tracker.claims import cases, departments, drafting, sending
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.penalty import contract_penalty
 from ppp_tracker.registry.demo import KARAGANDA_TITLE
@@ -78,7 +78,7 @@ def load_demo() -> dict[str, int]:
             break
         if case is None and as_of >= LAWSUIT_FILED_ON:
             case = _lawsuit(legal, contract, study, sent)
-        claim = services.create_claim(
+        claim = drafting.create_claim(
             legal,
             contract,
             {"milestone_ids": [study.id], "as_of": as_of},
@@ -86,9 +86,9 @@ def load_demo() -> dict[str, int]:
         )
         # Four eyes: the lawyer prepared it, someone else approved it; the numbers were given
         # in the department's paper register, which only an administrator may enter.
-        services.approve_claim(admin if legal is not admin else SYSTEM_USER, claim)
+        sending.approve_claim(admin if legal is not admin else SYSTEM_USER, claim)
         # The article's letters went out as they were; a Kazakh part the demo lacks is accepted.
-        services.send_claim(
+        sending.send_claim(
             admin, claim, as_of, outgoing_number=number, acknowledge_kazakh_gaps=True
         )
         sent.append(claim)

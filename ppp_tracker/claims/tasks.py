@@ -15,7 +15,7 @@ from celery.signals import worker_ready
 from flask import current_app
 
 from ppp_tracker import clock
-from ppp_tracker.claims import services
+from ppp_tracker.claims import composing, scanning, staff_notices
 from ppp_tracker.claims.models import Claim
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
@@ -31,8 +31,8 @@ def scan(as_of: str | None = None, trigger: str = "beat") -> dict | None:
         return None
     day = date.fromisoformat(as_of) if as_of else clock.today()
     with acting_as(Actor("worker:claims.scan")):
-        result = services.scan(day)
-        stale = services.stale_notices()
+        result = scanning.scan(day)
+        stale = staff_notices.stale_notices()
         db.session.commit()
     queue_notices(list(dict.fromkeys(result.notices + stale)))
     return {
@@ -59,7 +59,7 @@ def send_notices(notice_ids: list[int]) -> int:
     """Send notices exactly once through the outbox; those refused for now, and those another
     worker holds, are queued again for when they can be tried."""
     with acting_as(Actor("worker:claims.send_notice")):
-        result = services.send_notices(notice_ids)
+        result = staff_notices.send_notices(notice_ids)
     for delay, ids in result.retry.items():
         queue_notices(ids, countdown=delay)
     if result.busy:
@@ -80,7 +80,7 @@ def render_letters(claim_id: int) -> int:
         claim = db.session.get(Claim, claim_id)
         if claim is None:
             return 0
-        made = services.store_letter_files(claim)
+        made = composing.store_letter_files(claim)
         db.session.commit()
     return len(made)
 

@@ -35,8 +35,18 @@ from ppp_tracker.auth.access import (
     scope,
 )
 from ppp_tracker.claims import cases as lawsuits
+from ppp_tracker.claims import (
+    composing,
+    drafting,
+    escalation,
+    letter_facts,
+    letters,
+    numbering,
+    sending,
+    staleness,
+    versions,
+)
 from ppp_tracker.claims import departments as department_services
-from ppp_tracker.claims import letters, numbering, services
 from ppp_tracker.claims.api import MIME
 from ppp_tracker.claims.codes import LETTER_LANGUAGES, CaseOutcome, ClaimStatus, Demand
 from ppp_tracker.claims.forms import (
@@ -188,7 +198,7 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
     preview_error = None
     for lang in LETTER_LANGUAGES:
         try:
-            previews[lang] = services.letter_for(claim, lang).frame
+            previews[lang] = composing.letter_for(claim, lang).frame
         except Exception as exc:  # a draft's text may not render; say so instead of failing
             preview_error = f"{type(exc).__name__}: {exc}"
     calendar = get_calendar()
@@ -204,8 +214,8 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
     )
     # Why this reader may not approve now (stale facts, four eyes with who can), said instead
     # of offering a button that refuses; and, once approved, why sending would be refused.
-    stale = services.stale_reasons(claim)
-    refusal = services.approval_refusal(user, claim) if claim.status == ClaimStatus.DRAFT else []
+    stale = staleness.stale_reasons(claim)
+    refusal = sending.approval_refusal(user, claim) if claim.status == ClaimStatus.DRAFT else []
     return (
         render_template(
             "claims/claim.html",
@@ -216,7 +226,7 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
             refusal=refusal,
             stale=stale if claim.status == ClaimStatus.APPROVED else [],
             draft_stale=stale if claim.status == ClaimStatus.DRAFT else [],
-            warnings=services.claim_warnings(claim),
+            warnings=staleness.claim_warnings(claim),
             calendar_warning=calendar_warning,
             history=_history(
                 ("claims", [claim.id]), ("claim_replies", [r.id for r in claim.replies])
@@ -227,7 +237,7 @@ def _claim_page(claim: Claim, status: int = 200, **forms):
                 sa.select(Claim).where(Claim.previous_id == claim.id).order_by(Claim.id)
             ).all(),
             flag=db.session.scalar(sa.select(LawsuitFlag).where(LawsuitFlag.claim_id == claim.id)),
-            kazakh_gaps=services.gap_labels(services.kazakh_gaps(claim)),
+            kazakh_gaps=letter_facts.gap_labels(letter_facts.kazakh_gaps(claim)),
             **forms,
         ),
         status,
@@ -257,7 +267,7 @@ def _display_versions(claim: Claim) -> list:
 
     return [
         (version, {key: (shown(key, old), shown(key, new)) for key, (old, new) in changes.items()})
-        for version, changes in services.version_changes(claim)
+        for version, changes in versions.version_changes(claim)
     ]
 
 
@@ -313,7 +323,7 @@ def new_claim(contract_id: int):
         form.demand.data = "perform_and_pay"
     if form.validate_on_submit():
         try:
-            claim = services.create_claim(user, contract, _claim_data(form))
+            claim = drafting.create_claim(user, contract, _claim_data(form))
             db.session.commit()
         except Invalid as exc:
             db.session.rollback()
@@ -353,7 +363,7 @@ def edit_claim(claim_id: int):
         data = _claim_data(form)
         data["recompute"] = bool(request.form.get("recompute"))
         try:
-            services.update_claim(user, claim, data)
+            drafting.update_claim(user, claim, data)
             db.session.commit()
         except Invalid as exc:
             db.session.rollback()
@@ -367,8 +377,8 @@ def edit_claim(claim_id: int):
         form=form,
         contract=claim.contract,
         claim=claim,
-        warnings=services.claim_warnings(claim),
-        stale=services.stale_reasons(claim),
+        warnings=staleness.claim_warnings(claim),
+        stale=staleness.stale_reasons(claim),
     ), status
 
 
@@ -408,7 +418,7 @@ def approve(claim_id: int):
         abort(400)
     _result, page = _act(
         claim,
-        lambda: services.approve_claim(user, claim, bool(form.acknowledge_warnings.data)),
+        lambda: sending.approve_claim(user, claim, bool(form.acknowledge_warnings.data)),
         _("The claim is approved."),
         form,
         "approve_form",
@@ -446,7 +456,7 @@ def bulk_approve():
         approved, refused = 0, []
         for claim in drafts:
             try:
-                services.approve_claim(user, claim)
+                sending.approve_claim(user, claim)
                 db.session.commit()
                 approved += 1
             except Invalid as exc:
@@ -475,7 +485,7 @@ def send(claim_id: int):
         return _claim_page(claim, 422, send_form=form)
     sent, page = _act(
         claim,
-        lambda: services.send_claim(
+        lambda: sending.send_claim(
             user,
             claim,
             form.sent_on.data,
@@ -534,7 +544,7 @@ def delivery(claim_id: int):
             except Invalid as exc:
                 messages = [m for ms in exc.errors.values() for m in ms]
                 raise Invalid({"proof_file": messages}) from None
-        return services.record_delivery(user, claim, data, proof)
+        return sending.record_delivery(user, claim, data, proof)
 
     _result, page = _act(
         claim, record, _("The delivery is recorded."), form, "delivery_form", DELIVERY_FIELDS
@@ -562,7 +572,7 @@ def reply(claim_id: int):
     }
     _result, page = _act(
         claim,
-        lambda: services.record_reply(user, claim, data),
+        lambda: escalation.record_reply(user, claim, data),
         _("The reply is recorded."),
         form,
         "reply_form",
@@ -579,7 +589,7 @@ def escalate(claim_id: int):
         return _claim_page(claim, 422, escalate_form=form)
     outcome, page = _act(
         claim,
-        lambda: services.escalate_claim(
+        lambda: escalation.escalate_claim(
             user, claim, form.decision.data, form.next_as_of.data, _blank(form.note.data)
         ),
         _("Escalated."),
@@ -602,7 +612,7 @@ def withdraw(claim_id: int):
         return _claim_page(claim, 422, withdraw_form=form)
     _result, page = _act(
         claim,
-        lambda: services.withdraw_claim(user, claim, form.reason.data),
+        lambda: escalation.withdraw_claim(user, claim, form.reason.data),
         _("The claim is withdrawn."),
         form,
         "withdraw_form",
@@ -617,7 +627,7 @@ def restore(claim_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     _result, page = _act(
-        claim, lambda: services.restore_claim(user, claim), _("The claim is a draft again.")
+        claim, lambda: escalation.restore_claim(user, claim), _("The claim is a draft again.")
     )
     return page or redirect(url_for("claims.claim", claim_id=claim.id))
 
@@ -628,7 +638,7 @@ def letter(claim_id: int, fmt: str):
     lang = request.args.get("lang", "ru")
     if lang not in LETTER_LANGUAGES:
         abort(404)
-    content = services.letter_file(claim, lang, fmt)
+    content = composing.letter_file(claim, lang, fmt)
     name = f"{claim.outgoing_number or f'draft-{claim.id}'}.{lang}.{fmt}"
     return send_file(
         io.BytesIO(content), mimetype=MIME[fmt], as_attachment=True, download_name=name
@@ -844,14 +854,14 @@ def hearing_held(case_id: int, milestone_id: int):
 @bp.get("/letter-templates")
 def letter_templates():
     require(Permission.ADMIN)
-    rows = {lang: services.current_template(lang) for lang in LETTER_LANGUAGES}
+    rows = {lang: composing.current_template(lang) for lang in LETTER_LANGUAGES}
     return render_template("claims/letter_templates.html", rows=rows)
 
 
 @bp.route("/letter-templates/<any(ru, kk):lang>", methods=["GET", "POST"])
 def letter_template(lang: str):
     user = require(Permission.ADMIN)
-    current = services.current_template(lang)
+    current = composing.current_template(lang)
     form = TemplateForm()
     if request.method == "GET":
         form.body.data = current.body if current else letters.default_text(lang)
@@ -859,7 +869,7 @@ def letter_template(lang: str):
         form.body.data = letters.default_text(lang)
     elif form.validate_on_submit():
         try:
-            saved = services.save_template(user, lang, form.body.data, _blank(form.note.data))
+            saved = composing.save_template(user, lang, form.body.data, _blank(form.note.data))
             db.session.commit()
         except Invalid as exc:
             db.session.rollback()

@@ -1,0 +1,93 @@
+"""A claim's versions: what each edit recorded, and what it changed against the one before."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ppp_tracker.claims import letters
+from ppp_tracker.claims.ladder import id_of
+from ppp_tracker.claims.models import Claim, ClaimVersion
+from ppp_tracker.core.audit import current_actor
+from ppp_tracker.deadlines.rules import fmt
+
+
+def data_of_claim(claim: Claim) -> dict:
+    return data_of(
+        as_of=claim.as_of,
+        milestone_ids=claim.milestone_ids,
+        demand=claim.demand,
+        facts_note=claim.facts_note,
+        attachments=claim.attachments,
+        total=claim.penalty_total,
+        lines=[(line.milestone_id, line.days_late, line.accrued) for line in claim.lines],
+    )
+
+
+def data_of(*, as_of, milestone_ids, demand, facts_note, attachments, total, lines) -> dict:
+    """What a version records: the editable fields and the penalty they give."""
+    return letters.freeze(
+        {
+            "as_of": as_of,
+            "milestone_ids": list(milestone_ids),
+            "demand": str(demand),
+            "facts_note": facts_note,
+            "attachments": attachments,
+            "penalty_total": total,
+            "lines": [
+                {"milestone_id": mid, "days_late": days, "accrued": accrued}
+                for mid, days, accrued in lines
+            ],
+        }
+    )
+
+
+#: The fields whose changes a version shows, in order.
+VERSION_FIELDS = (
+    "as_of",
+    "milestone_ids",
+    "demand",
+    "facts_note",
+    "attachments",
+    "penalty_total",
+)
+
+
+def add_version(claim: Claim, user) -> ClaimVersion:
+    previous = claim.versions[-1] if claim.versions else None
+    version = ClaimVersion(
+        number=(previous.number + 1) if previous else 1,
+        actor=current_actor().label,
+        user_id=id_of(user),
+        data=data_of_claim(claim),
+    )
+    claim.versions.append(version)
+    return version
+
+
+def version_changes(claim: Claim) -> list[tuple[ClaimVersion, dict[str, tuple[str, str]]]]:
+    """Each version with what it changed against the one before: field -> (old, new)."""
+    out = []
+    previous = None
+    for version in claim.versions:
+        changes = {}
+        if previous is not None:
+            old, new = letters.thaw(previous.data), letters.thaw(version.data)
+            changes = {
+                key: (_shown(old.get(key)), _shown(new.get(key)))
+                for key in VERSION_FIELDS
+                if old.get(key) != new.get(key)
+            }
+        out.append((version, changes))
+        previous = version
+    return out
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, date):
+        return fmt(value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
