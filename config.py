@@ -135,6 +135,10 @@ class Config:
     #: Failed logins (web or token) from one address or for one e-mail before throttling.
     LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
     LOGIN_THROTTLE_SECONDS = env_int("LOGIN_THROTTLE_SECONDS", 300)
+    #: How passwords are hashed (Werkzeug's method string): scrypt at Werkzeug's cost. Not read
+    #: from the environment; only the test suite lowers the cost (a lower cost is still checked
+    #: by the parameters stored in each hash).
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a method, not a password)
     #: Days an API token is valid; 0: no expiry.
     API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 365)
     #: Reverse proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto are trusted;

@@ -232,7 +232,7 @@ def authenticate(email: str, password: str, ip: str | None) -> User | None:
         ).first()
     if row is None:
         # As slow as a wrong password, so the answer's timing does not tell who has an account.
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
     if row is None or not row.active or not check_password_hash(row.password_hash, password):
         _record_failure(email)
         return None
@@ -243,8 +243,8 @@ def authenticate(email: str, password: str, ip: str | None) -> User | None:
 
 
 @cache
-def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_urlsafe(16))
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 def issue_token(user: User, name: str | None = None) -> str:
