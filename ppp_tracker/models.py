@@ -1,9 +1,9 @@
 """Imports every feature's models so that SQLAlchemy and Alembic see the whole schema."""
 
 import ppp_tracker.alerts.models  # noqa: F401 - reminder rules, plans, alerts, digests, scan runs
-from ppp_tracker.auth.audit_chain import AuditChainHead, AuditLink  # noqa: F401
-from ppp_tracker.auth.models import ApiToken, AuditEvent, LoginThrottle, User  # noqa: F401
+from ppp_tracker.auth.models import ApiToken, LoginThrottle, User  # noqa: F401
 from ppp_tracker.claims import models as claims_models  # noqa: F401
+from ppp_tracker.core.audit_chain import AuditChainHead, AuditLink  # noqa: F401
 from ppp_tracker.core.mail import OutboxMessage  # noqa: F401
 from ppp_tracker.core.versions import DataVersion  # noqa: F401
 from ppp_tracker.deadlines.models import CalendarOverride  # noqa: F401

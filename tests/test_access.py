@@ -19,8 +19,8 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from ppp_tracker.api.common import PATH_RECORDS
 from ppp_tracker.auth.access import SYSTEM_USER
+from ppp_tracker.auth.api_access import PATH_RECORDS
 from ppp_tracker.auth.models import ApiToken
 from ppp_tracker.db import db
 from ppp_tracker.registry import services

@@ -10,10 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.auth.models import AuditEvent
 from ppp_tracker.claims import cases
 from ppp_tracker.claims.models import Case, Claim
-from ppp_tracker.core.audit import Actor, Audited, AuditLogIsReadOnly, acting_as
+from ppp_tracker.core.audit import Actor, Audited, AuditEvent, AuditLogIsReadOnly, acting_as
 from ppp_tracker.db import db
 from ppp_tracker.registry import services
 from ppp_tracker.reports import imports

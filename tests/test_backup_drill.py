@@ -17,10 +17,10 @@ from flask_migrate import upgrade
 from ppp_tracker import create_app
 from ppp_tracker.alerts.models import Alert
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.auth.audit_chain import AuditLink, verify
-from ppp_tracker.auth.models import AuditEvent
 from ppp_tracker.claims import composing, drafting, sending
 from ppp_tracker.claims.models import Claim, ClaimFile
+from ppp_tracker.core.audit import AuditEvent
+from ppp_tracker.core.audit_chain import AuditLink, verify
 from ppp_tracker.db import db
 from tests import alerting, factories
 from tests.conftest import PG_HOST, _create_pg_database, _drop_pg_database, base_config

@@ -16,8 +16,8 @@ from datetime import date
 import sqlalchemy as sa
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.auth.models import AuditEvent
 from ppp_tracker.claims import drafting, sending
+from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.db import db
 from ppp_tracker.deadlines import years
 from ppp_tracker.deadlines.models import CalendarOverride, CalendarYear

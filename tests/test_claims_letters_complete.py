@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from docx import Document
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.auth.models import AuditEvent
 from ppp_tracker.auth.services import create_user, issue_token
 from ppp_tracker.claims import (
     cases,
@@ -29,6 +28,7 @@ from ppp_tracker.claims import (
     sending,
 )
 from ppp_tracker.claims.models import Department
+from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
 from ppp_tracker.registry import services as registry_services

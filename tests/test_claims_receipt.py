@@ -19,12 +19,11 @@ import pytest
 import sqlalchemy as sa
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.auth.models import AuditEvent
 from ppp_tracker.auth.services import issue_token
 from ppp_tracker.claims import composing, drafting, scanning, sending
 from ppp_tracker.claims.codes import ClaimStatus
 from ppp_tracker.claims.models import Claim
-from ppp_tracker.core.audit import Actor, acting_as
+from ppp_tracker.core.audit import Actor, AuditEvent, acting_as
 from ppp_tracker.core.errors import Conflict
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract, Document

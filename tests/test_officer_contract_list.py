@@ -149,7 +149,7 @@ def test_several_milestones_are_marked_met_with_one_date_after_a_confirmation(
 ):
     import sqlalchemy as sa
 
-    from ppp_tracker.auth.models import AuditEvent
+    from ppp_tracker.core.audit import AuditEvent
     from ppp_tracker.registry.models import Milestone
     from tests.conftest import post_form
 
@@ -230,9 +230,9 @@ def test_several_drafts_are_approved_after_a_confirmation_each_by_the_four_eyes_
     import sqlalchemy as sa
 
     from ppp_tracker.auth.access import SYSTEM_USER
-    from ppp_tracker.auth.models import AuditEvent
     from ppp_tracker.claims import drafting
     from ppp_tracker.claims.models import Claim
+    from ppp_tracker.core.audit import AuditEvent
     from tests.conftest import post_form
 
     any_app.config["FAKE_TODAY"] = date(2014, 6, 12)

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from ppp_tracker.auth.models import AuditEvent
+from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.db import db
 from ppp_tracker.reports import dashboard, snapshots
 from ppp_tracker.reports.models import DashboardSnapshot

@@ -7,8 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.auth.models import AuditEvent
-from ppp_tracker.core.audit import Actor, acting_as
+from ppp_tracker.core.audit import Actor, AuditEvent, acting_as
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
 from ppp_tracker.registry import services

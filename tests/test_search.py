@@ -192,8 +192,9 @@ def test_the_folded_copy_is_kept_on_every_change_and_left_out_of_the_audit_log(a
     the name, not its folded copy — for a user too, whose model names its own ignored columns."""
     import sqlalchemy as sa
 
-    from ppp_tracker.auth.models import AuditEvent, User
+    from ppp_tracker.auth.models import User
     from ppp_tracker.auth.services import create_user
+    from ppp_tracker.core.audit import AuditEvent
     from ppp_tracker.core.folding import contains
     from ppp_tracker.registry.models import Party
 

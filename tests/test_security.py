@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from ppp_tracker import create_app
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.auth.models import ApiToken, AuditEvent, LoginThrottle, User
+from ppp_tracker.auth.models import ApiToken, LoginThrottle, User
+from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.web import local_path
 from ppp_tracker.db import db
 from ppp_tracker.registry import services

@@ -2,7 +2,7 @@
 
 Why: the log was append-only (security_01), but whoever can lift the trigger — the table's owner,
 a restored dump, a console session — could still change or remove an event without a trace. Now
-every event is a link of a SHA-256 chain (ppp_tracker.auth.audit_chain): a change anywhere breaks
+every event is a link of a SHA-256 chain (ppp_tracker.core.audit_chain): a change anywhere breaks
 the chain from there, and `flask audit verify` names the first broken link. The links are written
 at each commit under a lock on the head row, so the chain stays linear under concurrent commits.
 
@@ -70,7 +70,7 @@ def upgrade():
         sa.UniqueConstraint("event_id", name=op.f("uq_audit_links_event_id")),
     )
     # The chain's own code (its canonical form must be the one `verify` checks, forever).
-    from ppp_tracker.auth.audit_chain import GENESIS, append_links
+    from ppp_tracker.core.audit_chain import GENESIS, append_links
 
     connection = op.get_bind()
     op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": GENESIS}])

@@ -9,9 +9,10 @@ from ppp_tracker.alerts import services
 from ppp_tracker.alerts.models import CancelReason, DeliveryStatus, RecipientReason
 from ppp_tracker.alerts.planning import rules_for
 from ppp_tracker.alerts.rules import MAX_DAYS_BEFORE, rule_label
-from ppp_tracker.api.common import StrictDate, api_blueprint, need, requires, run_service
 from ppp_tracker.auth.access import Permission, get_in_scope
+from ppp_tracker.auth.api_access import api_blueprint, need, requires
 from ppp_tracker.auth.models import AlertMode
+from ppp_tracker.core.api import StrictDate, run_service
 from ppp_tracker.registry.models import Contract, Milestone
 
 blp = api_blueprint("alerts_api", "Alerts: the reminders of milestones and their delivery")

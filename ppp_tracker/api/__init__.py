@@ -31,7 +31,7 @@ def schema_name(schema) -> str:
 
 
 def init_api(app: Flask) -> None:
-    from ppp_tracker.api.common import Api, DecimalText, MoneyField
+    from ppp_tracker.core.api import Api, DecimalText, MoneyField
     from ppp_tracker.extensions import csrf
 
     api = Api(

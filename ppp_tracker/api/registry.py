@@ -11,8 +11,9 @@ from flask.views import MethodView
 from sqlalchemy.orm import selectinload
 
 from ppp_tracker import clock
-from ppp_tracker.api.common import (
-    PATH_RECORDS,
+from ppp_tracker.auth.access import Permission, get_in_scope, scope
+from ppp_tracker.auth.api_access import PATH_RECORDS, api_blueprint, need, requires
+from ppp_tracker.core.api import (
     TOTAL_COUNT_HEADER,
     DecimalText,
     IdField,
@@ -20,13 +21,9 @@ from ppp_tracker.api.common import (
     PageArgs,
     QueryId,
     StrictDate,
-    api_blueprint,
-    need,
     page_of,
-    requires,
     run_service,
 )
-from ppp_tracker.auth.access import Permission, get_in_scope, scope
 from ppp_tracker.core.folding import contains
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import get_calendar

@@ -8,8 +8,8 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from ppp_tracker.api.common import api_blueprint
 from ppp_tracker.auth import services
+from ppp_tracker.auth.api_access import api_blueprint
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
 

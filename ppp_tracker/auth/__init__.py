@@ -13,6 +13,7 @@ from ppp_tracker.extensions import login_manager
 
 
 def init_app(app: Flask) -> None:
+    from ppp_tracker.auth.access import menu_context
     from ppp_tracker.auth.models import User
     from ppp_tracker.auth.views import bp
 
@@ -42,9 +43,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "strong"
     app.register_blueprint(bp)
+    app.context_processor(menu_context)
 
-    from ppp_tracker.auth.audit_chain import audit_cli
     from ppp_tracker.auth.cli import users_cli
+    from ppp_tracker.core.audit_chain import audit_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)

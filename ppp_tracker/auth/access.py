@@ -8,6 +8,8 @@ from enum import StrEnum
 from flask import abort, g
 
 from ppp_tracker.auth.models import Role, User
+from ppp_tracker.core import web
+from ppp_tracker.core.web import NavItem
 from ppp_tracker.db import db
 
 
@@ -96,3 +98,22 @@ def get_in_scope(model, ident, user: User | None = None):
     if obj is None or user is None or not in_scope(user, obj.region_code):
         abort(404)
     return obj
+
+
+def _visible(items: dict[str, NavItem], user) -> list[tuple[str, str]]:
+    return [
+        (item.endpoint, str(item.label))
+        for item in sorted(items.values(), key=lambda i: i.order)
+        if has_permission(user, Permission(item.permission))
+    ]
+
+
+def menu_context() -> dict:
+    """The template names that depend on the user's permissions: the menus (entries added by
+    each feature with `core.web.add_nav`) and `can(permission)`."""
+    user = g.get("user")
+    return {
+        "nav_items": lambda: _visible(web.NAV_ITEMS, user),
+        "admin_items": lambda: _visible(web.ADMIN_ITEMS, user),
+        "can": lambda permission: has_permission(user, Permission(permission)),
+    }

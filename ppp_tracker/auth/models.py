@@ -157,30 +157,6 @@ class LoginThrottle(db.Model):
         return f"<LoginThrottle {self.key} {self.failures} since {self.window_start}>"
 
 
-class AuditEvent(db.Model):
-    """Who changed what and when, with old and new values. Written only by the flush hook."""
-
-    __tablename__ = "audit_events"
-    __table_args__ = (sa.Index("ix_audit_events_entity", "entity_type", "entity_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(sa.Integer)
-    #: The actor's e-mail, or "worker:<task>" / "cli:<command>" for system changes.
-    actor: Mapped[str] = mapped_column(sa.String(255))
-    action: Mapped[str] = mapped_column(sa.String(16))
-    entity_type: Mapped[str] = mapped_column(sa.String(64))
-    entity_id: Mapped[str] = mapped_column(sa.String(64))
-    region_code: Mapped[str | None] = mapped_column(sa.String(8), index=True)
-    #: {column: [old, new]}
-    changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-
-    def __repr__(self) -> str:
-        return (
-            f"<AuditEvent {self.id} {self.actor} {self.action} {self.entity_type}#{self.entity_id}>"
-        )
-
-
 #: name -> fn(session, user): called in the flush that changes a user's role, region or
 #: active flag (the alerts re-plan the user's waiting reminders).
 USER_SCOPE_HOOKS: dict[str, Callable[[Session, User], None]] = {}

@@ -11,8 +11,8 @@ from flask_login import login_required, login_user, logout_user
 from ppp_tracker.auth import services
 from ppp_tracker.auth.access import Permission, require, scope
 from ppp_tracker.auth.forms import LoginForm, PasswordForm, ProfileForm, TokenForm, UserForm
-from ppp_tracker.auth.models import ApiToken, AuditEvent, Role, User
-from ppp_tracker.core.audit import Actor, set_actor
+from ppp_tracker.auth.models import ApiToken, Role, User
+from ppp_tracker.core.audit import Actor, AuditEvent, set_actor
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.listing import Listing

@@ -15,21 +15,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from ppp_tracker import clock
-from ppp_tracker.api.common import (
-    PATH_RECORDS,
-    TOTAL_COUNT_HEADER,
-    DecimalText,
-    MoneyField,
-    PageArgs,
-    StrictDate,
-    api_blueprint,
-    need,
-    page_of,
-    requires,
-    run_service,
-)
 from ppp_tracker.api.registry import enum_field
 from ppp_tracker.auth.access import Permission, get_in_scope, scope
+from ppp_tracker.auth.api_access import PATH_RECORDS, api_blueprint, need, requires
 from ppp_tracker.claims import (
     cases,
     composing,
@@ -53,6 +41,15 @@ from ppp_tracker.claims.models import Case, Claim
 from ppp_tracker.claims.numbering import normalise_number
 from ppp_tracker.claims.tasks import queue_render
 from ppp_tracker.core import limits
+from ppp_tracker.core.api import (
+    TOTAL_COUNT_HEADER,
+    DecimalText,
+    MoneyField,
+    PageArgs,
+    StrictDate,
+    page_of,
+    run_service,
+)
 from ppp_tracker.deadlines.penalty import contract_penalty
 from ppp_tracker.registry.models import Contract
 

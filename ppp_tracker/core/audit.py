@@ -15,10 +15,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy import event, insert
-from sqlalchemy.orm import Session, attributes, object_mapper
+from sqlalchemy.orm import Mapped, Session, attributes, mapped_column, object_mapper
 
 from ppp_tracker.core.versions import changed
-from ppp_tracker.db import utcnow
+from ppp_tracker.db import UTCDateTime, db, utcnow
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,30 @@ def _changes(obj, *, mode: str) -> dict:
     return changes
 
 
+class AuditEvent(db.Model):
+    """Who changed what and when, with old and new values. Written only by the flush hook."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.Integer)
+    #: The actor's e-mail, or "worker:<task>" / "cli:<command>" for system changes.
+    actor: Mapped[str] = mapped_column(sa.String(255))
+    action: Mapped[str] = mapped_column(sa.String(16))
+    entity_type: Mapped[str] = mapped_column(sa.String(64))
+    entity_id: Mapped[str] = mapped_column(sa.String(64))
+    region_code: Mapped[str | None] = mapped_column(sa.String(8), index=True)
+    #: {column: [old, new]}
+    changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"<AuditEvent {self.id} {self.actor} {self.action} {self.entity_type}#{self.entity_id}>"
+        )
+
+
 #: session.info key: ids of the audit events this transaction wrote, to chain at its commit.
 PENDING_AUDIT_IDS = "audit_event_ids"
 
@@ -182,9 +206,6 @@ def _entity_name(obj) -> str:
 
 @event.listens_for(Session, "after_flush")
 def _write_audit_events(session: Session, flush_context) -> None:
-    # Imported here: the model module imports this one for the mixin.
-    from ppp_tracker.auth.models import AuditEvent
-
     actor = current_actor()
     rows = []
     at = utcnow()
@@ -216,7 +237,7 @@ def _write_audit_events(session: Session, flush_context) -> None:
     if rows:
         table = AuditEvent.__table__
         written = session.connection().execute(insert(table).returning(table.c.id), rows)
-        # Chained when the transaction commits (auth.audit_chain), under the chain's lock.
+        # Chained when the transaction commits (core.audit_chain), under the chain's lock.
         session.info.setdefault(PENDING_AUDIT_IDS, []).extend(written.scalars())
         # What pages show changed: the data version moves with the commit (core.versions).
         changed(session)
@@ -233,8 +254,6 @@ def record_action(
 ) -> None:
     """One audit event for an action that changes no audited row itself (recomputing the
     dashboard's figures…), by the current actor, written with the caller's transaction."""
-    from ppp_tracker.auth.models import AuditEvent
-
     actor = current_actor()
     session.connection().execute(
         insert(AuditEvent.__table__),
@@ -261,8 +280,6 @@ def record_action(
 def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
     """Audit rows are written by the hook above only (a Core insert); the ORM never changes or
     deletes one. (PostgreSQL refuses it too, with a trigger: migration security_01.)"""
-    from ppp_tracker.auth.models import AuditEvent
-
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
             raise AuditLogIsReadOnly(f"the audit log cannot be changed ({obj!r})")
@@ -273,8 +290,6 @@ def _refuse_audit_statements(state) -> None:
     """No `update(AuditEvent)` / `delete(AuditEvent)` through the session either."""
     if not (state.is_update or state.is_delete or state.is_insert):
         return
-    from ppp_tracker.auth.models import AuditEvent
-
     mapper = state.bind_arguments.get("mapper")
     if mapper is not None and (
         issubclass(mapper.class_, Audited) or getattr(mapper.class_, "__moves_data_version__", 0)

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ppp_tracker.core.audit_chain import verify
 from ppp_tracker.db import db
 
 MANIFEST = "manifest.json"
@@ -215,8 +216,6 @@ def restore(directory: Path, *, replace: bool = False) -> dict:
             sa.text("UPDATE data_versions SET version = :v WHERE id = 1"),
             {"v": secrets.randbits(62)},
         )
-    from ppp_tracker.auth.audit_chain import verify
-
     with db.engine.connect() as connection:
         verdict = verify(connection)
     problems = []

@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from ppp_tracker import clock
+from ppp_tracker.core.api import webargs_errors
 from ppp_tracker.core.audit import SYSTEM, Actor, set_actor
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.i18n import LANGUAGE_NAMES
@@ -221,8 +222,6 @@ def _error_title(code: int) -> str:
 def handle_http_error(exc: HTTPException):
     code = exc.code or 500
     if is_api_request():
-        from ppp_tracker.api.common import webargs_errors
-
         data = getattr(exc, "data", None)
         errors = webargs_errors(data) if isinstance(data, dict) else None
         # werkzeug's own text for 413 does not say the limit; ours does.
@@ -372,16 +371,6 @@ def add_nav(*items: NavItem, user_menu: bool = False) -> None:
         target[item.endpoint] = item
 
 
-def _visible(items: dict[str, NavItem], user) -> list[tuple[str, str]]:
-    from ppp_tracker.auth.access import Permission, has_permission
-
-    return [
-        (item.endpoint, str(item.label))
-        for item in sorted(items.values(), key=lambda i: i.order)
-        if has_permission(user, Permission(item.permission))
-    ]
-
-
 def _banners() -> list[Banner]:
     if g.get("user") is None:
         return []
@@ -392,16 +381,12 @@ def _banners() -> list[Banner]:
 
 
 def _template_context():
-    from ppp_tracker.auth.access import Permission, has_permission
-
+    """What every template may use; the menus and `can` (they need permissions) come from auth."""
     user = g.get("user")
     return {
-        "nav_items": lambda: _visible(NAV_ITEMS, user),
-        "admin_items": lambda: _visible(ADMIN_ITEMS, user),
         "page_banners": _banners,
         "profile_panels": lambda: [html for html in (p() for p in PROFILE_PANELS.values()) if html],
         "acting_user": user,
-        "can": lambda permission: has_permission(user, Permission(permission)),
         "current_locale": locale_code(),
         "language_names": LANGUAGE_NAMES,
         "today": clock.today(),
@@ -424,11 +409,8 @@ def init_app(app: Flask) -> None:
 
     WITH_USER[versions.WITH_USER_NAME] = versions.select_version
     from ppp_tracker.core import history
-    from ppp_tracker.deadlines.rules import days_late_phrase, relative_phrase
 
     app.jinja_env.globals.update(
-        days_late_phrase=days_late_phrase,
-        relative_phrase=relative_phrase,
         url_with_args=url_with_args,
         history_entity=history.entity_label,
         history_changes=history.changes,

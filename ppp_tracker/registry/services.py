@@ -18,7 +18,8 @@ from flask_babel import gettext as _
 
 from ppp_tracker import clock
 from ppp_tracker.auth.access import in_scope
-from ppp_tracker.auth.models import AuditEvent, Role, User
+from ppp_tracker.auth.models import Role, User
+from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.errors import Forbidden, Invalid
 from ppp_tracker.core.validation import (
     Errors,

@@ -32,8 +32,9 @@ from ppp_tracker.auth.access import (
     require,
     scope,
 )
-from ppp_tracker.auth.models import AuditEvent, Role, User
+from ppp_tracker.auth.models import Role, User
 from ppp_tracker.core import versions
+from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.web import locale_code

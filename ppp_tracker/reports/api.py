@@ -6,8 +6,8 @@ import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 
-from ppp_tracker.api.common import api_blueprint, need, requires
 from ppp_tracker.auth.access import Permission, get_in_scope
+from ppp_tracker.auth.api_access import api_blueprint, need, requires
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract
 from ppp_tracker.reports import calendar_feed, ocds

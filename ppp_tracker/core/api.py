@@ -9,14 +9,11 @@ from http import HTTPStatus
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import abort, current_app, g, request
+from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import Api as SmorestApi
 from flask_smorest import abort as smorest_abort
 
-from ppp_tracker.auth import services as auth_services
-from ppp_tracker.auth.access import Permission, get_in_scope, has_permission
-from ppp_tracker.core.audit import Actor, set_actor
 from ppp_tracker.core.errors import Forbidden, Invalid
 from ppp_tracker.db import db
 
@@ -68,7 +65,7 @@ def documented_errors(
     return codes
 
 
-def _blueprint_class():
+def api_blueprint_class():
     from flask_smorest import Blueprint
 
     class ApiBlueprint(Blueprint):
@@ -100,14 +97,6 @@ def _blueprint_class():
             super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
 
     return ApiBlueprint
-
-
-def api_blueprint(name: str, description: str):
-    """A blueprint under /api/v1 whose every call needs a bearer token."""
-    blueprint = _blueprint_class()(name, __name__, url_prefix="/api/v1", description=description)
-    blueprint.before_request(authenticate_request)
-    blueprint.after_request(add_total_count_header)
-    return blueprint
 
 
 def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
@@ -143,40 +132,8 @@ def webargs_errors(data: dict) -> dict[str, list[str]] | None:
     return flatten_errors(merged)
 
 
-# --- authentication -----------------------------------------------------------------------
-
+#: Operations called without a token (the token request itself, the OpenAPI document).
 PUBLIC_ENDPOINTS = {"api-docs.openapi_json", "tokens_api.Tokens"}
-
-
-def authenticate_request() -> None:
-    """Every API call but the token request and the spec needs `Authorization: Bearer …`."""
-    if request.method == "OPTIONS":
-        return
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        refuse_unknown_query_parameters()
-        return
-    header = request.headers.get("Authorization", "")
-    scheme, _sep, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        abort(401, description=_("Send an API token: Authorization: Bearer <token>."))
-    user = auth_services.user_for_token(token.strip())
-    if user is None:
-        db.session.rollback()
-        abort(401, description=_("The token is unknown, revoked, or its user is inactive."))
-    db.session.commit()  # the token's last use, if it was noted
-    g.user = user
-    set_actor(Actor(user.email, user.id))
-    # The role and the scope are checked before the body is read: a caller without the right
-    # gets 403 and a record outside their region 404, never the validation errors of a call
-    # they may not make.
-    permission = getattr(_view_method(), "api_permission", None)
-    if permission is not None:
-        need(permission)
-    for name, value in (request.view_args or {}).items():
-        model = PATH_RECORDS.get(name)
-        if model is not None:
-            get_in_scope(model, value, user)
-    refuse_unknown_query_parameters()
 
 
 _RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -215,35 +172,6 @@ def refuse_unknown_query_parameters() -> None:
             known=", ".join(sorted(known)) or _("none"),
         )
         smorest_abort(400, errors={name: [message] for name in unknown})
-
-
-#: Path arguments that name a regional record: `<contract_id>` → Contract. A record outside
-#: the caller's region is a 404 before anything else happens. Features add their own.
-PATH_RECORDS: dict[str, type] = {}
-
-
-def _view_method():
-    view = current_app.view_functions.get(request.endpoint)
-    view_class = getattr(view, "view_class", None)
-    return getattr(view_class, request.method.lower(), None) if view_class else None
-
-
-def requires(permission: Permission):
-    """Declare what an API method needs; checked before its arguments are parsed (and the
-    method's own `need()` still returns the user)."""
-
-    def mark(fn):
-        fn.api_permission = permission
-        return fn
-
-    return mark
-
-
-def need(permission: Permission):
-    user = g.get("user")
-    if not has_permission(user, permission):
-        abort(403, description=_("Your role does not allow this."))
-    return user
 
 
 def run_service(fn, *args, **kwargs):

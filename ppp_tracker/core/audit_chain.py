@@ -28,8 +28,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ppp_tracker.auth.models import AuditEvent
-from ppp_tracker.core.audit import PENDING_AUDIT_IDS
+from ppp_tracker.core.audit import PENDING_AUDIT_IDS, AuditEvent
 from ppp_tracker.db import db
 
 #: The hash "before" the first link.
