@@ -58,6 +58,7 @@ def _insert(model, rows: list[dict]) -> None:
 def build(contracts: int) -> None:
     """The registry, in bulk (the ORM's flush would fold the same; this is only faster)."""
     from ppp_tracker.auth.models import Role, User
+    from ppp_tracker.core.regions import Region
     from ppp_tracker.db import db
     from ppp_tracker.registry.codes import (
         Arrangement,
@@ -65,14 +66,7 @@ def build(contracts: int) -> None:
         PartyKind,
         ProjectKind,
     )
-    from ppp_tracker.registry.models import (
-        Contract,
-        Institution,
-        Party,
-        ProductionSite,
-        Project,
-        Region,
-    )
+    from ppp_tracker.registry.models import Contract, Institution, Party, ProductionSite, Project
 
     regions = db.session.scalars(sa.select(Region.code).order_by(Region.code)).all()
     _insert(

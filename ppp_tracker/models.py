@@ -7,17 +7,4 @@ from ppp_tracker.core.audit_chain import AuditChainHead, AuditLink  # noqa: F401
 from ppp_tracker.core.mail import OutboxMessage  # noqa: F401
 from ppp_tracker.core.versions import DataVersion  # noqa: F401
 from ppp_tracker.deadlines.models import CalendarOverride  # noqa: F401
-from ppp_tracker.registry.models import (  # noqa: F401
-    Contract,
-    Document,
-    DueDateChange,
-    Installment,
-    Institution,
-    Milestone,
-    Party,
-    ProductionSite,
-    Project,
-    ProjectStage,
-    Region,
-)
 from ppp_tracker.reports.models import CalendarFeed, DashboardSnapshot, ImportBatch  # noqa: F401

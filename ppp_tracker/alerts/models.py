@@ -16,9 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ppp_tracker.alerts.rules import DEFAULT_OVERDUE_EVERY_DAYS, AlertRules, format_days
 from ppp_tracker.auth.models import AlertMode
 from ppp_tracker.core.audit import Audited
-from ppp_tracker.db import UTCDateTime, db, utcnow
-from ppp_tracker.registry.codes import LabelledEnum
-from ppp_tracker.registry.models import Contract, Milestone, enum_type
+from ppp_tracker.core.enums import LabelledEnum
+from ppp_tracker.db import UTCDateTime, db, enum_type, utcnow
+from ppp_tracker.registry.models import Contract, Milestone
 
 
 class DeliveryStatus(LabelledEnum):

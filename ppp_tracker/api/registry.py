@@ -25,6 +25,7 @@ from ppp_tracker.core.api import (
     run_service,
 )
 from ppp_tracker.core.folding import contains
+from ppp_tracker.core.regions import Region
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.rules import MilestoneState, timing
@@ -52,7 +53,6 @@ from ppp_tracker.registry.models import (
     Party,
     ProductionSite,
     Project,
-    Region,
 )
 
 blp = api_blueprint("registry_api", "The registry: parties, projects, sites, contracts, milestones")

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Mapped, Session, attributes, mapped_column, relations
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ppp_tracker.core.audit import Audited
+from ppp_tracker.core.enums import LabelledEnum
 from ppp_tracker.core.folding import Searchable
-from ppp_tracker.db import UTCDateTime, db, utcnow
-from ppp_tracker.registry.codes import LabelledEnum
-from ppp_tracker.registry.models import Region, enum_type
+from ppp_tracker.core.regions import Region
+from ppp_tracker.db import UTCDateTime, db, enum_type, utcnow
 
 
 class Role(LabelledEnum):

@@ -16,9 +16,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ppp_tracker import clock
 from ppp_tracker.auth.models import ApiToken, LoginThrottle, Role, User, hash_token
 from ppp_tracker.core.errors import Invalid
+from ppp_tracker.core.regions import Region
 from ppp_tracker.core.validation import invisible_problem
 from ppp_tracker.db import db
-from ppp_tracker.registry.models import Region
 
 MIN_PASSWORD_LENGTH = 10
 

@@ -16,9 +16,9 @@ from ppp_tracker.core.audit import Actor, AuditEvent, set_actor
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.listing import Listing
+from ppp_tracker.core.regions import Region
 from ppp_tracker.core.web import local_path
 from ppp_tracker.db import db
-from ppp_tracker.registry.models import Region
 
 bp = Blueprint("auth", __name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ppp_tracker.registry.codes import LabelledEnum
+from ppp_tracker.core.enums import LabelledEnum
 
 #: The letter languages: Russian first, Kazakh second (DESIGN.md section 5).
 LETTER_LANGUAGES = ("ru", "kk")

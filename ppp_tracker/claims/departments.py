@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ppp_tracker.claims.models import DEFAULT_LEGAL_BASIS, Department
+from ppp_tracker.core.regions import Region
 from ppp_tracker.core.validation import Errors, check_text
 from ppp_tracker.db import db
 from ppp_tracker.registry.identifiers import bik_problem, bin_problem, iban_problem
-from ppp_tracker.registry.models import Region
 
 #: Text fields of a department and their longest length.
 TEXT_FIELDS = {

@@ -20,15 +20,9 @@ from ppp_tracker.claims.codes import (
 )
 from ppp_tracker.core.audit import Audited
 from ppp_tracker.core.folding import Searchable
-from ppp_tracker.db import Money, Percent, UTCDateTime, db, utcnow
+from ppp_tracker.db import Money, Percent, UTCDateTime, db, enum_type, utcnow
 from ppp_tracker.registry.codes import PenaltyBase
-from ppp_tracker.registry.models import (
-    Contract,
-    Document,
-    Milestone,
-    TimestampMixin,
-    enum_type,
-)
+from ppp_tracker.registry.models import Contract, Document, Milestone, TimestampMixin
 
 
 class Claim(Audited, TimestampMixin, db.Model):

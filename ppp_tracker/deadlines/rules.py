@@ -12,13 +12,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from ppp_tracker.core.enums import LabelledEnum
 from ppp_tracker.deadlines.calendar import WorkingCalendar, add_months, unconfirmed_note
-from ppp_tracker.registry.codes import (
-    OPEN_MILESTONE_STATUSES,
-    LabelledEnum,
-    MilestoneStatus,
-    RelativeUnit,
-)
+from ppp_tracker.registry.codes import OPEN_MILESTONE_STATUSES, MilestoneStatus, RelativeUnit
 
 #: A milestone is "due soon" this many calendar days ahead unless a caller says otherwise.
 DUE_SOON_DAYS = 7

@@ -19,6 +19,7 @@ from ppp_tracker.core import versions
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.listing import PER_PAGE_CHOICES, Pages
+from ppp_tracker.core.regions import Region
 from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
@@ -28,7 +29,7 @@ from ppp_tracker.deadlines.forms import ConfirmYearForm, OverrideForm, RemoveOve
 from ppp_tracker.deadlines.models import CalendarOverride
 from ppp_tracker.deadlines.queries import deadline_page
 from ppp_tracker.deadlines.services import milestone_timing
-from ppp_tracker.registry.models import Contract, Party, Region
+from ppp_tracker.registry.models import Contract, Party
 
 bp = Blueprint("deadlines", __name__)
 

@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from flask_babel import lazy_gettext as _l
 
-
-class LabelledEnum(StrEnum):
-    """A StrEnum whose members carry a translatable label for forms and pages."""
-
-    @property
-    def label(self) -> str:
-        return str(self._labels().get(self.value, self.value))
-
-    @classmethod
-    def _labels(cls) -> dict:
-        return {}
-
-    @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        return [(member.value, member.label) for member in cls]
+from ppp_tracker.core.enums import LabelledEnum
 
 
 class ProjectKind(LabelledEnum):

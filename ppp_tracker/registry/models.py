@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ppp_tracker.core.audit import Audited
 from ppp_tracker.core.folding import Searchable
-from ppp_tracker.db import Money, Percent, Scaled, UTCDateTime, db, utcnow
+from ppp_tracker.core.regions import Region
+from ppp_tracker.db import Money, Percent, Scaled, UTCDateTime, db, enum_type, utcnow
 from ppp_tracker.registry.codes import (
     OPEN_MILESTONE_STATUSES,
     Arrangement,
@@ -31,42 +31,9 @@ from ppp_tracker.registry.codes import (
 )
 
 
-def enum_type(enum_cls: type[StrEnum]) -> sa.Enum:
-    """A VARCHAR holding the enum's values; validated in Python so that new values need no DDL."""
-    return sa.Enum(
-        enum_cls,
-        native_enum=False,
-        create_constraint=False,
-        validate_strings=True,
-        length=32,
-        values_callable=lambda members: [m.value for m in members],
-    )
-
-
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-
-class Region(db.Model):
-    """An oblast or a city of republican significance; `code` is its ISO 3166-2 code."""
-
-    __tablename__ = "regions"
-
-    code: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
-    name_ru: Mapped[str] = mapped_column(sa.String(120))
-    name_kk: Mapped[str] = mapped_column(sa.String(120))
-    name_en: Mapped[str] = mapped_column(sa.String(120))
-    #: The specialised inter-district economic court that hears the region's contract disputes.
-    court_name: Mapped[str | None] = mapped_column(sa.String(255))
-    #: The same court's name in Kazakh, for Kazakh letters.
-    court_name_kk: Mapped[str | None] = mapped_column(sa.String(255))
-
-    def name(self, locale: str = "ru") -> str:
-        return {"kk": self.name_kk, "en": self.name_en}.get(str(locale)[:2], self.name_ru)
-
-    def __repr__(self) -> str:
-        return f"<Region {self.code} {self.name_en}>"
 
 
 class Institution(Searchable, Audited, TimestampMixin, db.Model):

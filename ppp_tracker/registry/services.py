@@ -21,6 +21,7 @@ from ppp_tracker.auth.access import in_scope
 from ppp_tracker.auth.models import Role, User
 from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.errors import Forbidden, Invalid
+from ppp_tracker.core.regions import Region
 from ppp_tracker.core.validation import (
     Errors,
     check_date_range,
@@ -60,7 +61,6 @@ from ppp_tracker.registry.models import (
     ProductionSite,
     Project,
     ProjectStage,
-    Region,
 )
 
 MAX_ID = 2**31 - 1

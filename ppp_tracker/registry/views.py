@@ -37,6 +37,7 @@ from ppp_tracker.core import versions
 from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.regions import Region
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.services import milestone_timing
@@ -71,7 +72,6 @@ from ppp_tracker.registry.models import (
     Party,
     ProductionSite,
     Project,
-    Region,
 )
 
 bp = Blueprint("registry", __name__)

@@ -23,6 +23,7 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.regions import Region
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import WorkingCalendar, add_months, get_calendar
 from ppp_tracker.deadlines.penalty import penalty_of, terms_of
@@ -34,14 +35,7 @@ from ppp_tracker.deadlines.rules import (
     milestone_state,
 )
 from ppp_tracker.registry.codes import Arrangement, MilestoneStatus, Obligor, StageKind
-from ppp_tracker.registry.models import (
-    Contract,
-    Milestone,
-    ProductionSite,
-    Project,
-    ProjectStage,
-    Region,
-)
+from ppp_tracker.registry.models import Contract, Milestone, ProductionSite, Project, ProjectStage
 from ppp_tracker.reports.charts import Mark, TimelineRow
 
 #: The scope key of users who see every region (a region's scope key is its code).

@@ -28,6 +28,7 @@ from flask_babel import lazy_gettext as _l
 from ppp_tracker import clock
 from ppp_tracker.auth.access import in_scope, scope
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.enums import LabelledEnum
 from ppp_tracker.core.errors import Conflict, Invalid
 from ppp_tracker.core.folding import field_is, fold
 from ppp_tracker.core.validation import normalise_dashes, safe_filename
@@ -37,7 +38,6 @@ from ppp_tracker.registry import services
 from ppp_tracker.registry.codes import (
     Arrangement,
     ContractStatus,
-    LabelledEnum,
     MilestoneStatus,
     MilestoneType,
     Obligor,

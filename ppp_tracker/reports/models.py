@@ -9,9 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ppp_tracker.core.audit import Audited
-from ppp_tracker.db import UTCDateTime, db, utcnow
-from ppp_tracker.registry.codes import LabelledEnum
-from ppp_tracker.registry.models import enum_type
+from ppp_tracker.core.enums import LabelledEnum
+from ppp_tracker.db import UTCDateTime, db, enum_type, utcnow
 
 
 class CalendarFeed(Audited, db.Model):

@@ -12,8 +12,8 @@ from flask import current_app, render_template
 from ppp_tracker import clock
 from ppp_tracker.auth.models import User
 from ppp_tracker.core.pdf import local_fetcher
+from ppp_tracker.core.regions import Region
 from ppp_tracker.db import db
-from ppp_tracker.registry.models import Region
 from ppp_tracker.reports.deadline_list import DeadlineFilter, DeadlineItem, deadline_items
 
 

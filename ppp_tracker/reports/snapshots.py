@@ -273,7 +273,7 @@ COMBINE_AT_MOST = 3
 def _all_regions(as_of: date, started) -> dashboard.Dashboard:
     """The all-regions figures from the regions' snapshots, computing only the stale regions
     (and storing them): after a change in one region, one region is computed, not all."""
-    from ppp_tracker.registry.models import Region
+    from ppp_tracker.core.regions import Region
 
     codes = list(db.session.scalars(sa.select(Region.code).order_by(Region.code)))
     rows = db.session.execute(
@@ -307,13 +307,13 @@ TOUCHED = "ppp_dashboard_scopes"
 
 
 def _counted_models():
+    from ppp_tracker.core.regions import Region
     from ppp_tracker.registry.models import (
         Contract,
         Milestone,
         ProductionSite,
         Project,
         ProjectStage,
-        Region,
     )
 
     return (Milestone, Contract, Project, ProjectStage, ProductionSite, Region)
@@ -322,7 +322,7 @@ def _counted_models():
 def _regions_of(obj, session: Session) -> set[str] | None:
     """The region scopes `obj`'s change touches (its region, and its former one when it moved);
     None for every scope (a region's names are on every dashboard)."""
-    from ppp_tracker.registry.models import Region
+    from ppp_tracker.core.regions import Region
 
     if isinstance(obj, Region):
         return None
@@ -390,7 +390,7 @@ def _forget_touched(session: Session, transaction) -> None:
 def bump(session: Session, scopes: set[str | None]) -> None:
     """Move the generations of these region scopes (None: every scope) and of all regions."""
     if None in scopes:
-        from ppp_tracker.registry.models import Region
+        from ppp_tracker.core.regions import Region
 
         scopes = set(session.scalars(sa.select(Region.code)))
     wanted = sorted({dashboard.ALL_REGIONS, *scopes})
