@@ -31,8 +31,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(config))
     from ppp_tracker.core.web import IdConverter
 
-    # Every <int:…> in a URL is a database id: bounded so that no query overflows an INTEGER.
-    app.url_map.converters["int"] = IdConverter
+    # A database id in a URL is written <id:…>: bounded so that no query overflows an INTEGER.
+    app.url_map.converters["id"] = IdConverter
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
 
     from ppp_tracker import i18n

@@ -18,10 +18,12 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.routing import IntegerConverter
 
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.api_access import PATH_RECORDS
 from ppp_tracker.auth.models import ApiToken
+from ppp_tracker.core.web import MAX_ID
 from ppp_tracker.db import db
 from ppp_tracker.registry import services
 from tests import factories
@@ -237,20 +239,33 @@ def test_every_route_is_classified(app):
             assert re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"\1", rule.rule) in documented, rule.rule
 
 
-def test_every_api_write_declares_its_permission(app):
-    """`@requires` is checked before the body is parsed; it must say what API_ACCESS says, and
-    every regional id in an API path is checked for scope before the method runs."""
+def test_every_api_call_declares_its_permission(app):
+    """`@requires` is the one check of an API method's permission, made before the body is
+    parsed; it must say what API_ACCESS says (calls open to anyone, or to any caller with a
+    token, declare none), and every regional id in an API path is checked for scope before the
+    method runs."""
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/") or rule.endpoint == "api-docs.openapi_json":
             continue
         path = re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", rule.rule)
         view_class = app.view_functions[rule.endpoint].view_class
-        for method in rule.methods & WRITE_METHODS:
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
             need = API_ACCESS[f"{method} {path}"]
             declared = getattr(getattr(view_class, method.lower()), "api_permission", None)
-            assert (declared or "public") == need, (method, path, declared)
+            expected = None if need in ("public", "login") else need
+            assert declared == expected, (method, path, declared)
         for name in rule.arguments:
             assert name in PATH_RECORDS or name in NOT_REGIONAL, (path, name)
+
+
+def test_every_number_in_a_path_fits_an_integer(app, client):
+    """A record's id in a URL is `<id:…>`: 0, -1 or 2**31 is a 404, never an overflow (500)."""
+    for rule in app.url_map.iter_rules():
+        for name, converter in rule._converters.items():
+            if isinstance(converter, IntegerConverter):
+                assert converter.max is not None and converter.max <= MAX_ID, (rule.rule, name)
+    for odd in ("0", "-1", "2147483648", "99999999999999999999"):
+        assert client.get(f"/claims/{odd}").status_code == 404, odd
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from ppp_tracker.alerts.models import CancelReason, DeliveryStatus, RecipientRea
 from ppp_tracker.alerts.planning import rules_for
 from ppp_tracker.alerts.rules import MAX_DAYS_BEFORE, rule_label
 from ppp_tracker.auth.access import Permission, get_in_scope
-from ppp_tracker.auth.api_access import api_blueprint, need, requires
+from ppp_tracker.auth.api_access import api_blueprint, requires
 from ppp_tracker.auth.models import AlertMode
 from ppp_tracker.core.api import StrictDate, run_service
 from ppp_tracker.registry.models import Contract, Milestone
@@ -95,22 +95,22 @@ class AlertRulesSchema(ma.Schema):
     )
 
 
-@blp.route("/milestones/<int:milestone_id>/alerts")
+@blp.route("/milestones/<id:milestone_id>/alerts")
 class MilestoneAlerts(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, AlertSchema(many=True))
     def get(self, milestone_id):
         """The alert log of a milestone: each reminder and what became of it, newest first."""
-        need(Permission.READ)
         milestone = get_in_scope(Milestone, milestone_id)
         return [alert_payload(a) for a in services.alert_log(milestone)]
 
 
-@blp.route("/contracts/<int:contract_id>/alert-rules")
+@blp.route("/contracts/<id:contract_id>/alert-rules")
 class ContractAlertRulesResource(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, AlertRulesSchema)
     def get(self, contract_id):
         """The contract's reminder rules (the defaults unless changed)."""
-        need(Permission.READ)
         contract = get_in_scope(Contract, contract_id)
         return services.rules_payload(rules_for(contract.id))
 
@@ -119,7 +119,6 @@ class ContractAlertRulesResource(MethodView):
     @blp.response(200, AlertRulesSchema)
     def patch(self, data, contract_id):
         """Change the contract's reminder rules; its open milestones are planned anew."""
-        need(Permission.EDIT_REGISTRY)
         contract = get_in_scope(Contract, contract_id)
         rules = run_service(services.save_contract_rules, contract, data)
         return services.rules_payload(rules)

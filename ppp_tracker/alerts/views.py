@@ -84,7 +84,7 @@ def outbox():
 # --- a contract's reminder rules --------------------------------------------------------------
 
 
-@bp.route("/contracts/<int:contract_id>/alert-rules", methods=["GET", "POST"])
+@bp.route("/contracts/<id:contract_id>/alert-rules", methods=["GET", "POST"])
 def contract_rules(contract_id: int):
     require(Permission.EDIT_REGISTRY)
     contract = get_in_scope(Contract, contract_id)

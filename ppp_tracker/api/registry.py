@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from ppp_tracker import clock
 from ppp_tracker.auth.access import Permission, get_in_scope, scope
-from ppp_tracker.auth.api_access import PATH_RECORDS, api_blueprint, need, requires
+from ppp_tracker.auth.api_access import PATH_RECORDS, api_blueprint, api_user, requires
 from ppp_tracker.core.api import (
     TOTAL_COUNT_HEADER,
     DecimalText,
@@ -404,19 +404,20 @@ def _search(stmt, q: str | None, *columns):
 
 @blp.route("/regions")
 class Regions(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, RegionSchema(many=True))
     def get(self):
         """The regions: their `code` is what `region` fields and `--region` take."""
-        need(Permission.READ)
         return db.session.scalars(sa.select(Region).order_by(Region.code)).all()
 
 
 @blp.route("/institutions")
 class Institutions(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(ListArgs, location="query")
     @blp.response(200, InstitutionSchema(many=True), headers=TOTAL_COUNT_HEADER)
     def get(self, args):
-        user = need(Permission.READ)
+        user = api_user()
         stmt = scope(sa.select(Institution), user, Institution.region_code).order_by(
             Institution.name
         )
@@ -429,17 +430,17 @@ class Institutions(MethodView):
     @blp.arguments(InstitutionSchema)
     @blp.response(201, InstitutionSchema)
     def post(self, data):
-        user = need(Permission.EDIT_REGISTRY)
+        user = api_user()
         data["region"] = data.pop("region_code", None)
         return run_service(services.save_institution, user, data)
 
 
 @blp.route("/parties")
 class Parties(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(PartyListArgs, location="query")
     @blp.response(200, PartySchema(many=True), headers=TOTAL_COUNT_HEADER)
     def get(self, args):
-        need(Permission.READ)
         stmt = _search(sa.select(Party).order_by(Party.name), args.get("q"), Party.search_text)
         if args.get("kind"):
             stmt = stmt.where(Party.kind == args["kind"])
@@ -449,24 +450,24 @@ class Parties(MethodView):
     @blp.arguments(PartySchema)
     @blp.response(201, PartySchema)
     def post(self, data):
-        user = need(Permission.EDIT_PARTIES)
+        user = api_user()
         if "region_code" in data:
             data["region"] = data.pop("region_code")
         return run_service(services.save_party, user, data)
 
 
-@blp.route("/parties/<int:party_id>")
+@blp.route("/parties/<id:party_id>")
 class PartyItem(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, PartySchema)
     def get(self, party_id):
-        need(Permission.READ)
         return db.get_or_404(Party, party_id)
 
     @requires(Permission.EDIT_PARTIES)
     @blp.arguments(PartySchema(partial=True))
     @blp.response(200, PartySchema)
     def patch(self, data, party_id):
-        user = need(Permission.EDIT_PARTIES)
+        user = api_user()
         party = db.get_or_404(Party, party_id)
         if "region_code" in data:
             data["region"] = data.pop("region_code")
@@ -480,10 +481,11 @@ def _project_data(data: dict) -> dict:
 
 @blp.route("/projects")
 class Projects(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(ListArgs, location="query")
     @blp.response(200, ProjectSchema(many=True), headers=TOTAL_COUNT_HEADER)
     def get(self, args):
-        user = need(Permission.READ)
+        user = api_user()
         stmt = scope(
             sa.select(Project).options(selectinload(Project.stages)), user, Project.region_code
         )
@@ -496,22 +498,22 @@ class Projects(MethodView):
     @blp.arguments(ProjectSchema)
     @blp.response(201, ProjectSchema)
     def post(self, data):
-        user = need(Permission.EDIT_REGISTRY)
+        user = api_user()
         return run_service(services.save_project, user, _project_data(data))
 
 
-@blp.route("/projects/<int:project_id>")
+@blp.route("/projects/<id:project_id>")
 class ProjectItem(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, ProjectSchema)
     def get(self, project_id):
-        need(Permission.READ)
         return get_in_scope(Project, project_id)
 
     @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(ProjectSchema(partial=True))
     @blp.response(200, ProjectSchema)
     def patch(self, data, project_id):
-        user = need(Permission.EDIT_REGISTRY)
+        user = api_user()
         project = get_in_scope(Project, project_id)
         return run_service(services.save_project, user, _project_data(data), project)
 
@@ -523,10 +525,11 @@ def _site_data(data: dict) -> dict:
 
 @blp.route("/sites")
 class Sites(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(SiteListArgs, location="query")
     @blp.response(200, SiteSchema(many=True), headers=TOTAL_COUNT_HEADER)
     def get(self, args):
-        user = need(Permission.READ)
+        user = api_user()
         stmt = scope(
             sa.select(ProductionSite).options(selectinload(ProductionSite.institution)),
             user,
@@ -543,32 +546,33 @@ class Sites(MethodView):
     @blp.arguments(SiteSchema)
     @blp.response(201, SiteSchema)
     def post(self, data):
-        user = need(Permission.EDIT_REGISTRY)
+        user = api_user()
         return run_service(services.save_site, user, _site_data(data))
 
 
-@blp.route("/sites/<int:site_id>")
+@blp.route("/sites/<id:site_id>")
 class SiteItem(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, SiteSchema)
     def get(self, site_id):
-        need(Permission.READ)
         return get_in_scope(ProductionSite, site_id)
 
     @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(SiteSchema(partial=True))
     @blp.response(200, SiteSchema)
     def patch(self, data, site_id):
-        user = need(Permission.EDIT_REGISTRY)
+        user = api_user()
         site = get_in_scope(ProductionSite, site_id)
         return run_service(services.save_site, user, _site_data(data), site)
 
 
 @blp.route("/contracts")
 class Contracts(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(ContractListArgs, location="query")
     @blp.response(200, ContractSchema(many=True), headers=TOTAL_COUNT_HEADER)
     def get(self, args):
-        user = need(Permission.READ)
+        user = api_user()
         stmt = scope(
             sa.select(Contract).options(
                 selectinload(Contract.installments), selectinload(Contract.officer)
@@ -592,54 +596,54 @@ class Contracts(MethodView):
     @blp.arguments(ContractSchema)
     @blp.response(201, ContractSchema)
     def post(self, data):
-        user = need(Permission.EDIT_REGISTRY)
+        user = api_user()
         return run_service(services.save_contract, user, data)
 
 
-@blp.route("/contracts/<int:contract_id>")
+@blp.route("/contracts/<id:contract_id>")
 class ContractItem(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, ContractSchema)
     def get(self, contract_id):
-        need(Permission.READ)
         return get_in_scope(Contract, contract_id)
 
     @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(ContractSchema(partial=True))
     @blp.response(200, ContractSchema)
     def patch(self, data, contract_id):
-        user = need(Permission.EDIT_REGISTRY)
+        user = api_user()
         contract = get_in_scope(Contract, contract_id)
         return run_service(services.save_contract, user, data, contract)
 
 
-@blp.route("/contracts/<int:contract_id>/milestones")
+@blp.route("/contracts/<id:contract_id>/milestones")
 class ContractMilestones(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, MilestoneSchema(many=True))
     def get(self, contract_id):
-        need(Permission.READ)
         return get_in_scope(Contract, contract_id).milestones
 
     @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(MilestoneSchema)
     @blp.response(201, MilestoneSchema)
     def post(self, data, contract_id):
-        user = need(Permission.EDIT_REGISTRY)
+        user = api_user()
         contract = get_in_scope(Contract, contract_id)
         return run_service(services.save_milestone, user, contract, data)
 
 
-@blp.route("/milestones/<int:milestone_id>")
+@blp.route("/milestones/<id:milestone_id>")
 class MilestoneItem(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, MilestoneSchema)
     def get(self, milestone_id):
-        need(Permission.READ)
         return get_in_scope(Milestone, milestone_id)
 
     @requires(Permission.EDIT_REGISTRY)
     @blp.arguments(MilestoneSchema(partial=True))
     @blp.response(200, MilestoneSchema)
     def patch(self, data, milestone_id):
-        user = need(Permission.EDIT_REGISTRY)
+        user = api_user()
         milestone = get_in_scope(Milestone, milestone_id)
         return run_service(services.save_milestone, user, milestone.contract, data, milestone)
 
@@ -651,11 +655,12 @@ class DeadlineSchema(MilestoneSchema):
 
 @blp.route("/deadlines")
 class Deadlines(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(DeadlineArgs, location="query")
     @blp.response(200, DeadlineSchema(many=True))
     def get(self, args):
         """Open milestones with effective due date, state and days late as of `as_of` (today)."""
-        user = need(Permission.READ)
+        user = api_user()
         from ppp_tracker.deadlines.queries import deadlines
 
         as_of: date = args.get("as_of") or clock.today()

@@ -71,8 +71,9 @@ def _view_method():
 
 
 def requires(permission: Permission):
-    """Declare what an API method needs; checked before its arguments are parsed (and the
-    method's own `need()` still returns the user)."""
+    """Declare what an API method needs: the one check of its permission, made by
+    `authenticate_request` before the method's arguments are parsed (tests/test_access.py
+    fails for a method that declares none)."""
 
     def mark(fn):
         fn.api_permission = permission
@@ -86,3 +87,8 @@ def need(permission: Permission):
     if not has_permission(user, permission):
         abort(403, description=_("Your role does not allow this."))
     return user
+
+
+def api_user():
+    """The caller of this API request, authenticated and checked by `authenticate_request`."""
+    return g.user

@@ -153,7 +153,7 @@ def create_token():
     return redirect(url_for("auth.profile"))
 
 
-@bp.post("/profile/tokens/<int:token_id>/revoke")
+@bp.post("/profile/tokens/<id:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
     row = db.session.get(ApiToken, token_id)
@@ -192,7 +192,7 @@ def users():
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
-@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@bp.route("/admin/users/<id:user_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_user(user_id: int | None = None):
     require(Permission.ADMIN)

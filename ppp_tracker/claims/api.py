@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from ppp_tracker import clock
 from ppp_tracker.api.registry import enum_field
 from ppp_tracker.auth.access import Permission, get_in_scope, scope
-from ppp_tracker.auth.api_access import PATH_RECORDS, api_blueprint, need, requires
+from ppp_tracker.auth.api_access import PATH_RECORDS, api_blueprint, api_user, requires
 from ppp_tracker.claims import (
     cases,
     composing,
@@ -140,13 +140,13 @@ class ContractPenaltySchema(ma.Schema):
     warnings = ma.fields.List(ma.fields.Nested(PenaltyWarningSchema))
 
 
-@blp.route("/contracts/<int(max=2147483647):contract_id>/penalty")
+@blp.route("/contracts/<id:contract_id>/penalty")
 class ContractPenalty(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(AsOfArgs, location="query")
     @blp.response(200, ContractPenaltySchema)
     def get(self, args, contract_id):
         """The penalty of the contract's late obligations on `as_of`, per milestone and in total."""
-        need(Permission.READ)
         contract = get_in_scope(Contract, contract_id)
         result = contract_penalty(contract, args.get("as_of") or clock.today())
         return {
@@ -415,11 +415,12 @@ def _claim(claim_id: int) -> Claim:
 
 @blp.route("/claims")
 class Claims(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(ClaimListArgs, location="query")
     @blp.response(200, ClaimSchema(many=True), headers=TOTAL_COUNT_HEADER)
     def get(self, args):
         """Claims in the caller's scope, newest first."""
-        user = need(Permission.READ)
+        user = api_user()
         stmt = scope(
             sa.select(Claim).options(selectinload(Claim.lines), selectinload(Claim.versions)),
             user,
@@ -442,17 +443,17 @@ class Claims(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")  # the contract_id, out of scope
     def post(self, data):
         """A draft claim about late milestones, with its penalty computed on `as_of` (today)."""
-        user = need(Permission.MANAGE_CLAIMS)
+        user = api_user()
         contract = get_in_scope(Contract, data.pop("contract_id"))
         data.setdefault("as_of", clock.today())
         return run_service(drafting.create_claim, user, contract, data)
 
 
-@blp.route("/claims/<int(max=2147483647):claim_id>")
+@blp.route("/claims/<id:claim_id>")
 class ClaimItem(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, ClaimSchema)
     def get(self, claim_id):
-        need(Permission.READ)
         return _claim(claim_id)
 
     @requires(Permission.MANAGE_CLAIMS)
@@ -460,11 +461,11 @@ class ClaimItem(MethodView):
     @blp.response(200, ClaimSchema)
     def patch(self, data, claim_id):
         """Change a draft; an approved claim goes back to draft; a sent one is refused (409)."""
-        user = need(Permission.MANAGE_CLAIMS)
+        user = api_user()
         return run_service(drafting.update_claim, user, _claim(claim_id), data)
 
 
-@blp.route("/claims/<int(max=2147483647):claim_id>/approve")
+@blp.route("/claims/<id:claim_id>/approve")
 class ClaimApprove(MethodView):
     @requires(Permission.APPROVE_CLAIMS)
     @blp.arguments(ApproveSchema)
@@ -474,7 +475,7 @@ class ClaimApprove(MethodView):
 
         A penalty with `warnings` needs `"acknowledge_warnings": true` (else 422 on that field);
         a draft with `stale_reasons` must be recomputed first (409)."""
-        user = need(Permission.APPROVE_CLAIMS)
+        user = api_user()
         return run_service(
             sending.approve_claim,
             user,
@@ -483,14 +484,14 @@ class ClaimApprove(MethodView):
         )
 
 
-@blp.route("/claims/<int(max=2147483647):claim_id>/send")
+@blp.route("/claims/<id:claim_id>/send")
 class ClaimSend(MethodView):
     @requires(Permission.APPROVE_CLAIMS)
     @blp.arguments(SendSchema)
     @blp.response(200, ClaimSchema)
     def post(self, data, claim_id):
         """Send an approved claim: assigns `outgoing_number` and `response_due_on`."""
-        user = need(Permission.APPROVE_CLAIMS)
+        user = api_user()
         claim = run_service(
             sending.send_claim,
             user,
@@ -503,7 +504,7 @@ class ClaimSend(MethodView):
         return claim
 
 
-@blp.route("/claims/<int(max=2147483647):claim_id>/delivery")
+@blp.route("/claims/<id:claim_id>/delivery")
 class ClaimDelivery(MethodView):
     @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(DeliveryInSchema)
@@ -512,29 +513,29 @@ class ClaimDelivery(MethodView):
         """Record how a sent claim was delivered, the day the contractor received it and the
         proof. Where the contract counts the reply period from receipt, `response_due_on`
         follows `received_on` (null until it is known). Recording again corrects the record."""
-        user = need(Permission.MANAGE_CLAIMS)
+        user = api_user()
         return run_service(sending.record_delivery, user, _claim(claim_id), data)
 
 
-@blp.route("/claims/<int(max=2147483647):claim_id>/replies")
+@blp.route("/claims/<id:claim_id>/replies")
 class ClaimReplies(MethodView):
     @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(ReplySchema)
     @blp.response(201, ReplySchema)
     def post(self, data, claim_id):
         """Record the contractor's reply: an answer stops the ladder, a cure settles the claim."""
-        user = need(Permission.MANAGE_CLAIMS)
+        user = api_user()
         return run_service(escalation.record_reply, user, _claim(claim_id), data)
 
 
-@blp.route("/claims/<int(max=2147483647):claim_id>/escalate")
+@blp.route("/claims/<id:claim_id>/escalate")
 class ClaimEscalate(MethodView):
     @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(EscalateSchema)
     @blp.response(200, ClaimSchema)
     def post(self, data, claim_id):
         """Go on before the deadline: draft the next claim, or recommend a lawsuit."""
-        user = need(Permission.MANAGE_CLAIMS)
+        user = api_user()
         claim = _claim(claim_id)
         outcome = run_service(
             escalation.escalate_claim,
@@ -547,18 +548,17 @@ class ClaimEscalate(MethodView):
         return outcome if isinstance(outcome, Claim) else claim
 
 
-@blp.route("/claims/<int(max=2147483647):claim_id>/withdraw")
+@blp.route("/claims/<id:claim_id>/withdraw")
 class ClaimWithdraw(MethodView):
     @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(WithdrawSchema)
     @blp.response(200, ClaimSchema)
     def post(self, data, claim_id):
-        user = need(Permission.MANAGE_CLAIMS)
+        user = api_user()
         return run_service(escalation.withdraw_claim, user, _claim(claim_id), data["reason"])
 
 
 def _letter(claim_id: int, lang: str, fmt: str):
-    need(Permission.READ)
     claim = _claim(claim_id)
     content = run_service(composing.letter_file, claim, lang, fmt)
     name = f"{claim.outgoing_number or f'draft-{claim.id}'}.{lang}.{fmt}"
@@ -576,8 +576,9 @@ def _binary(mime: str) -> dict:
     }
 
 
-@blp.route("/claims/<int(max=2147483647):claim_id>/letter.docx")
+@blp.route("/claims/<id:claim_id>/letter.docx")
 class ClaimLetterDocx(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(LetterArgs, location="query")
     @blp.doc(responses=_binary(MIME["docx"]))
     def get(self, args, claim_id):
@@ -585,8 +586,9 @@ class ClaimLetterDocx(MethodView):
         return _letter(claim_id, args["lang"], "docx")
 
 
-@blp.route("/claims/<int(max=2147483647):claim_id>/letter.pdf")
+@blp.route("/claims/<id:claim_id>/letter.pdf")
 class ClaimLetterPdf(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(LetterArgs, location="query")
     @blp.doc(responses=_binary(MIME["pdf"]))
     def get(self, args, claim_id):
@@ -655,10 +657,11 @@ class CaseListArgs(PageArgs):
 
 @blp.route("/cases")
 class Cases(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(CaseListArgs, location="query")
     @blp.response(200, CaseSchema(many=True), headers=TOTAL_COUNT_HEADER)
     def get(self, args):
-        user = need(Permission.READ)
+        user = api_user()
         stmt = scope(sa.select(Case), user, Case.region_code).order_by(Case.filed_on.desc())
         if args.get("contract_id") is not None:
             stmt = stmt.where(Case.contract_id == args["contract_id"])
@@ -672,36 +675,36 @@ class Cases(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")  # the contract_id, out of scope
     def post(self, data):
         """Open a lawsuit about a contract (resolves its lawsuit recommendations)."""
-        user = need(Permission.MANAGE_CLAIMS)
+        user = api_user()
         contract = get_in_scope(Contract, data.pop("contract_id"))
         return run_service(cases.save_case, user, contract, data)
 
 
-@blp.route("/cases/<int(max=2147483647):case_id>")
+@blp.route("/cases/<id:case_id>")
 class CaseItem(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, CaseSchema)
     def get(self, case_id):
-        need(Permission.READ)
         return get_in_scope(Case, case_id)
 
     @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(CaseSchema(partial=True))
     @blp.response(200, CaseSchema)
     def patch(self, data, case_id):
-        user = need(Permission.MANAGE_CLAIMS)
+        user = api_user()
         case = get_in_scope(Case, case_id)
         data.pop("contract_id", None)
         return run_service(cases.save_case, user, case.contract, data, case)
 
 
-@blp.route("/cases/<int(max=2147483647):case_id>/hearings")
+@blp.route("/cases/<id:case_id>/hearings")
 class CaseHearings(MethodView):
     @requires(Permission.MANAGE_CLAIMS)
     @blp.arguments(HearingSchema)
     @blp.response(201, HearingSchema)
     def post(self, data, case_id):
         """A hearing date; it becomes a milestone of the contract, so alerts remind of it."""
-        user = need(Permission.MANAGE_CLAIMS)
+        user = api_user()
         return run_service(cases.add_hearing, user, get_in_scope(Case, case_id), data)
 
 
@@ -718,8 +721,9 @@ class FlagSchema(ma.Schema):
 
 @blp.route("/lawsuit-recommendations")
 class Flags(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, FlagSchema(many=True))
     def get(self):
         """Contracts recommended for a lawsuit that has not been opened yet."""
-        user = need(Permission.READ)
+        user = api_user()
         return cases.open_flags(user)

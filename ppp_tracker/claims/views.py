@@ -272,7 +272,7 @@ def _display_versions(claim: Claim) -> list:
     ]
 
 
-@bp.get("/claims/<int(max=2147483647):claim_id>")
+@bp.get("/claims/<id:claim_id>")
 def claim(claim_id: int):
     return _claim_page(get_in_scope(Claim, claim_id))
 
@@ -309,7 +309,7 @@ def _claim_data(form: ClaimForm) -> dict:
     }
 
 
-@bp.route("/contracts/<int(max=2147483647):contract_id>/claims/new", methods=["GET", "POST"])
+@bp.route("/contracts/<id:contract_id>/claims/new", methods=["GET", "POST"])
 def new_claim(contract_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     contract = get_in_scope(Contract, contract_id)
@@ -343,7 +343,7 @@ def new_claim(contract_id: int):
     ), status
 
 
-@bp.route("/claims/<int(max=2147483647):claim_id>/edit", methods=["GET", "POST"])
+@bp.route("/claims/<id:claim_id>/edit", methods=["GET", "POST"])
 def edit_claim(claim_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
@@ -410,7 +410,7 @@ def _act(
     return result, None
 
 
-@bp.post("/claims/<int(max=2147483647):claim_id>/approve")
+@bp.post("/claims/<id:claim_id>/approve")
 def approve(claim_id: int):
     user = require(Permission.APPROVE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
@@ -477,7 +477,7 @@ def bulk_approve():
     )
 
 
-@bp.post("/claims/<int(max=2147483647):claim_id>/send")
+@bp.post("/claims/<id:claim_id>/send")
 def send(claim_id: int):
     user = require(Permission.APPROVE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
@@ -518,7 +518,7 @@ def send(claim_id: int):
     return redirect(url_for("claims.claim", claim_id=claim.id))
 
 
-@bp.post("/claims/<int(max=2147483647):claim_id>/delivery")
+@bp.post("/claims/<id:claim_id>/delivery")
 def delivery(claim_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
@@ -557,7 +557,7 @@ def delivery(claim_id: int):
 DELIVERY_FIELDS = {"received_on": "delivered_on", "document_id": "proof_file"}
 
 
-@bp.post("/claims/<int(max=2147483647):claim_id>/reply")
+@bp.post("/claims/<id:claim_id>/reply")
 def reply(claim_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
@@ -581,7 +581,7 @@ def reply(claim_id: int):
     return page or redirect(url_for("claims.claim", claim_id=claim.id))
 
 
-@bp.post("/claims/<int(max=2147483647):claim_id>/escalate")
+@bp.post("/claims/<id:claim_id>/escalate")
 def escalate(claim_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
@@ -604,7 +604,7 @@ def escalate(claim_id: int):
     return redirect(url_for("claims.claim", claim_id=claim.id))
 
 
-@bp.post("/claims/<int(max=2147483647):claim_id>/withdraw")
+@bp.post("/claims/<id:claim_id>/withdraw")
 def withdraw(claim_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
@@ -621,7 +621,7 @@ def withdraw(claim_id: int):
     return page or redirect(url_for("claims.claim", claim_id=claim.id))
 
 
-@bp.post("/claims/<int(max=2147483647):claim_id>/restore")
+@bp.post("/claims/<id:claim_id>/restore")
 def restore(claim_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     claim = get_in_scope(Claim, claim_id)
@@ -633,7 +633,7 @@ def restore(claim_id: int):
     return page or redirect(url_for("claims.claim", claim_id=claim.id))
 
 
-@bp.get("/claims/<int(max=2147483647):claim_id>/letter.<any(docx, pdf):fmt>")
+@bp.get("/claims/<id:claim_id>/letter.<any(docx, pdf):fmt>")
 def letter(claim_id: int, fmt: str):
     claim = get_in_scope(Claim, claim_id)
     lang = request.args.get("lang", "ru")
@@ -746,7 +746,7 @@ def _case_page(case: Case, status: int = 200, **forms):
     ), status
 
 
-@bp.get("/cases/<int(max=2147483647):case_id>")
+@bp.get("/cases/<id:case_id>")
 def case(case_id: int):
     return _case_page(get_in_scope(Case, case_id))
 
@@ -760,8 +760,8 @@ def _sent_claim_choices(contract: Contract) -> list[tuple[int, str]]:
     return [(c.id, _("No. %(n)s of %(d)s", n=c.outgoing_number, d=fmt(c.sent_on))) for c in claims]
 
 
-@bp.route("/contracts/<int(max=2147483647):contract_id>/cases/new", methods=["GET", "POST"])
-@bp.route("/cases/<int(max=2147483647):case_id>/edit", methods=["GET", "POST"])
+@bp.route("/contracts/<id:contract_id>/cases/new", methods=["GET", "POST"])
+@bp.route("/cases/<id:case_id>/edit", methods=["GET", "POST"])
 def edit_case(contract_id: int | None = None, case_id: int | None = None):
     user = require(Permission.MANAGE_CLAIMS)
     case = get_in_scope(Case, case_id) if case_id else None
@@ -807,7 +807,7 @@ def edit_case(contract_id: int | None = None, case_id: int | None = None):
     return render_template("claims/case_form.html", form=form, contract=contract, case=case), status
 
 
-@bp.post("/cases/<int(max=2147483647):case_id>/hearings")
+@bp.post("/cases/<id:case_id>/hearings")
 def add_hearing(case_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     case = get_in_scope(Case, case_id)
@@ -827,7 +827,7 @@ def add_hearing(case_id: int):
     return _case_page(case, 422, hearing_form=form)
 
 
-@bp.post("/cases/<int(max=2147483647):case_id>/hearings/<int(max=2147483647):milestone_id>/held")
+@bp.post("/cases/<id:case_id>/hearings/<id:milestone_id>/held")
 def hearing_held(case_id: int, milestone_id: int):
     user = require(Permission.MANAGE_CLAIMS)
     case = get_in_scope(Case, case_id)

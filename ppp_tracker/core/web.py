@@ -43,7 +43,8 @@ MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
-    """`<int:…>` in URLs: a positive integer that fits an INTEGER column, else a plain 404."""
+    """`<id:…>` in URLs, the id of a record: a positive integer that fits an INTEGER column;
+    anything else (0, -1, 2**31) matches no route: a plain 404, never an overflow."""
 
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("min", 1)

@@ -211,7 +211,7 @@ def institutions():
 
 
 @bp.route("/institutions/new", methods=["GET", "POST"])
-@bp.route("/institutions/<int:institution_id>/edit", methods=["GET", "POST"])
+@bp.route("/institutions/<id:institution_id>/edit", methods=["GET", "POST"])
 def edit_institution(institution_id: int | None = None):
     user = require(Permission.EDIT_REGISTRY)
     institution = get_in_scope(Institution, institution_id) if institution_id else None
@@ -267,7 +267,7 @@ def parties():
     return _list_page("parties", _("Counterparties"), lambda: {"kinds": PartyKind})
 
 
-@bp.get("/parties/<int:party_id>")
+@bp.get("/parties/<id:party_id>")
 def party(party_id: int):
     user = acting_user()
     party = db.session.get(Party, party_id) or abort(404)
@@ -291,7 +291,7 @@ def party(party_id: int):
 
 
 @bp.route("/parties/new", methods=["GET", "POST"])
-@bp.route("/parties/<int:party_id>/edit", methods=["GET", "POST"])
+@bp.route("/parties/<id:party_id>/edit", methods=["GET", "POST"])
 def edit_party(party_id: int | None = None):
     user = require(Permission.EDIT_PARTIES)
     party = (db.session.get(Party, party_id) or abort(404)) if party_id else None
@@ -345,7 +345,7 @@ def projects():
     )
 
 
-@bp.get("/projects/<int:project_id>")
+@bp.get("/projects/<id:project_id>")
 def project(project_id: int):
     project = get_in_scope(Project, project_id)
     documents = db.session.scalars(
@@ -366,7 +366,7 @@ def project(project_id: int):
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
-@bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
+@bp.route("/projects/<id:project_id>/edit", methods=["GET", "POST"])
 def edit_project(project_id: int | None = None):
     user = require(Permission.EDIT_REGISTRY)
     project = get_in_scope(Project, project_id) if project_id else None
@@ -408,7 +408,7 @@ def edit_project(project_id: int | None = None):
     return _form_page("registry/form.html", form, title=_("Project"), cancel=cancel)
 
 
-@bp.route("/projects/<int:project_id>/stages/<kind>", methods=["GET", "POST"])
+@bp.route("/projects/<id:project_id>/stages/<kind>", methods=["GET", "POST"])
 def edit_stage(project_id: int, kind: str):
     user = require(Permission.EDIT_REGISTRY)
     project = get_in_scope(Project, project_id)
@@ -462,7 +462,7 @@ def sites():
     )
 
 
-@bp.get("/sites/<int:site_id>")
+@bp.get("/sites/<id:site_id>")
 def site(site_id: int):
     site = get_in_scope(ProductionSite, site_id)
     documents = db.session.scalars(
@@ -478,7 +478,7 @@ def site(site_id: int):
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])
-@bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
+@bp.route("/sites/<id:site_id>/edit", methods=["GET", "POST"])
 def edit_site(site_id: int | None = None):
     user = require(Permission.EDIT_REGISTRY)
     site = get_in_scope(ProductionSite, site_id) if site_id else None
@@ -527,7 +527,7 @@ def contracts():
     )
 
 
-@bp.get("/contracts/<int:contract_id>")
+@bp.get("/contracts/<id:contract_id>")
 def contract(contract_id: int):
     contract = get_in_scope(Contract, contract_id)
     today = clock.today()
@@ -590,7 +590,7 @@ def _contract_form_choices(form: ContractForm, contract: Contract | None) -> Non
 
 
 @bp.route("/contracts/new", methods=["GET", "POST"])
-@bp.route("/contracts/<int:contract_id>/edit", methods=["GET", "POST"])
+@bp.route("/contracts/<id:contract_id>/edit", methods=["GET", "POST"])
 def edit_contract(contract_id: int | None = None):
     user = require(Permission.EDIT_REGISTRY)
     contract = get_in_scope(Contract, contract_id) if contract_id else None
@@ -659,9 +659,9 @@ def edit_contract(contract_id: int | None = None):
     )
 
 
-@bp.route("/contracts/<int:contract_id>/installments/new", methods=["GET", "POST"])
+@bp.route("/contracts/<id:contract_id>/installments/new", methods=["GET", "POST"])
 @bp.route(
-    "/contracts/<int:contract_id>/installments/<int:installment_id>/edit", methods=["GET", "POST"]
+    "/contracts/<id:contract_id>/installments/<id:installment_id>/edit", methods=["GET", "POST"]
 )
 def edit_installment(contract_id: int, installment_id: int | None = None):
     user = require(Permission.EDIT_REGISTRY)
@@ -698,7 +698,7 @@ def edit_installment(contract_id: int, installment_id: int | None = None):
 # --- milestones -----------------------------------------------------------------------------
 
 
-@bp.get("/milestones/<int:milestone_id>")
+@bp.get("/milestones/<id:milestone_id>")
 def milestone(milestone_id: int):
     milestone = get_in_scope(Milestone, milestone_id)
     return render_template(
@@ -729,8 +729,8 @@ def _claim_choices(contract: Contract) -> list[tuple[int, str]]:
     ]
 
 
-@bp.route("/contracts/<int:contract_id>/milestones/new", methods=["GET", "POST"])
-@bp.route("/milestones/<int:milestone_id>/edit", methods=["GET", "POST"])
+@bp.route("/contracts/<id:contract_id>/milestones/new", methods=["GET", "POST"])
+@bp.route("/milestones/<id:milestone_id>/edit", methods=["GET", "POST"])
 def edit_milestone(contract_id: int | None = None, milestone_id: int | None = None):
     user = require(Permission.EDIT_REGISTRY)
     milestone = get_in_scope(Milestone, milestone_id) if milestone_id else None
@@ -895,7 +895,7 @@ def bulk_met():
     ), status
 
 
-@bp.post("/milestones/<int:milestone_id>/met")
+@bp.post("/milestones/<id:milestone_id>/met")
 def mark_met(milestone_id: int):
     user = require(Permission.EDIT_REGISTRY)
     milestone = get_in_scope(Milestone, milestone_id)
@@ -930,7 +930,7 @@ _OWNER_PAGES = {
 }
 
 
-@bp.post("/<any(projects, sites, contracts):owner_kind>/<int:owner_id>/documents")
+@bp.post("/<any(projects, sites, contracts):owner_kind>/<id:owner_id>/documents")
 def upload_document(owner_kind: str, owner_id: int):
     user = require(Permission.EDIT_REGISTRY)
     owner = get_in_scope(_OWNERS[owner_kind], owner_id)
@@ -962,7 +962,7 @@ def upload_document(owner_kind: str, owner_id: int):
     return redirect(url_for(endpoint, **{arg: owner.id}) + "#documents")
 
 
-@bp.get("/documents/<int:document_id>")
+@bp.get("/documents/<id:document_id>")
 def download_document(document_id: int):
     document = get_in_scope(Document, document_id)
     return send_file(

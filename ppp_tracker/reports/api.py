@@ -7,7 +7,7 @@ from flask import Response, request
 from flask.views import MethodView
 
 from ppp_tracker.auth.access import Permission, get_in_scope
-from ppp_tracker.auth.api_access import api_blueprint, need, requires
+from ppp_tracker.auth.api_access import api_blueprint, api_user, requires
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract
 from ppp_tracker.reports import calendar_feed, ocds
@@ -41,10 +41,11 @@ def _calendar(feed) -> dict:
 
 @blp.route("/me/calendar")
 class MyCalendar(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, CalendarSchema)
     def get(self):
         """The caller's iCalendar feed address (created on first request)."""
-        user = need(Permission.READ)
+        user = api_user()
         feed = calendar_feed.ensure_feed(user)
         db.session.commit()
         return _calendar(feed)
@@ -53,7 +54,7 @@ class MyCalendar(MethodView):
     @blp.response(204)
     def delete(self):
         """Switch the feed off; its address stops working (renew to get a new one)."""
-        user = need(Permission.READ)
+        user = api_user()
         calendar_feed.revoke_feed(user)
         db.session.commit()
 
@@ -64,18 +65,18 @@ class RenewMyCalendar(MethodView):
     @blp.response(200, CalendarSchema)
     def post(self):
         """A new feed address; the old one stops working at once."""
-        user = need(Permission.READ)
+        user = api_user()
         feed = calendar_feed.renew_feed(user)
         db.session.commit()
         return _calendar(feed)
 
 
-@blp.route("/ocds/contracts/<int:contract_id>")
+@blp.route("/ocds/contracts/<id:contract_id>")
 class OcdsContract(MethodView):
+    @requires(Permission.READ)
     @blp.doc(responses=OCDS_RESPONSE)
     def get(self, contract_id):
         """The contract as an OCDS 1.1 release package."""
-        need(Permission.READ)
         get_in_scope(Contract, contract_id)
         contract = ocds.load_contract(contract_id)
         package = ocds.contract_package(contract, request.url)
@@ -84,10 +85,11 @@ class OcdsContract(MethodView):
 
 @blp.route("/ocds/contracts")
 class OcdsContracts(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(OcdsArgs, location="query")
     @blp.doc(responses=OCDS_RESPONSE)
     def get(self, args):
         """Every contract in the caller's scope as one OCDS 1.1 release package."""
-        user = need(Permission.READ)
+        user = api_user()
         package = ocds.bulk_package(user, request.url, region=args.get("region"))
         return Response(ocds.dumps(package), mimetype="application/json")

@@ -358,7 +358,7 @@ def _batch(import_id: int) -> ImportBatch:
     return get_in_scope(ImportBatch, import_id)
 
 
-@bp.get("/imports/<int:import_id>")
+@bp.get("/imports/<id:import_id>")
 def import_batch(import_id: int):
     require(Permission.EDIT_REGISTRY)
     batch = _batch(import_id)
@@ -370,7 +370,7 @@ def import_batch(import_id: int):
     )
 
 
-@bp.get("/imports/<int:import_id>/progress")
+@bp.get("/imports/<id:import_id>/progress")
 def import_progress(import_id: int):
     require(Permission.EDIT_REGISTRY)
     batch = _batch(import_id)
@@ -381,7 +381,7 @@ def import_progress(import_id: int):
     return response
 
 
-@bp.post("/imports/<int:import_id>/commit")
+@bp.post("/imports/<id:import_id>/commit")
 def commit_import(import_id: int):
     require(Permission.EDIT_REGISTRY)
     batch = _batch(import_id)
