@@ -170,6 +170,8 @@ def _apply_penalty(claim: Claim, contract: Contract, result) -> None:
 
 
 def optional_text(errors: Errors, data: dict, name: str) -> str | None:
+    """A free text field, None when empty. ClaimForm, ClaimSchema and ClaimPatchSchema
+    (claims/forms.py, claims/api.py) check the same limit."""
     value = check_text(errors, name, data.get(name), max_length=limits.TEXT)
     return value or None
 
@@ -241,8 +243,7 @@ def create_claim(
 
     if previous is None:
         previous = _latest_sent(m.id for m in milestones)
-    sequence = previous.sequence + 1 if previous is not None else 1
-    sequence = max(sequence, _next_sequence(m.id for m in milestones))
+    sequence = _stage(milestones, previous)
     _check_free_stage(errors, milestones, sequence)
 
     actor = current_actor().label
@@ -263,6 +264,24 @@ def create_claim(
         penalty_rate_percent=Decimal(0),
         penalty_base=contract.penalty_base,
     )
+    _insert_draft(claim, contract, result)
+    add_version(claim, user)
+    if previous is not None and previous.status in (ClaimStatus.SENT, ClaimStatus.ANSWERED):
+        previous.status = ClaimStatus.ESCALATED
+    db.session.flush()
+    return claim
+
+
+def _stage(milestones: list[Milestone], previous: Claim | None) -> int:
+    """The claim's place in the ladder: after `previous`, and after every claim already sent
+    about these obligations."""
+    sequence = previous.sequence + 1 if previous is not None else 1
+    return max(sequence, _next_sequence(m.id for m in milestones))
+
+
+def _insert_draft(claim: Claim, contract: Contract, result) -> None:
+    """Add the new draft with its penalty lines; a lost race for the same (milestone, stage)
+    is a 409."""
     try:
         # A savepoint, so that a lost race for the same (milestone, stage) leaves the caller's
         # transaction usable and becomes a 409 rather than a 500.
@@ -274,11 +293,6 @@ def create_claim(
         raise Conflict(
             {"milestone_ids": [_("Another claim for these obligations was just drafted.")]}
         ) from exc
-    add_version(claim, user)
-    if previous is not None and previous.status in (ClaimStatus.SENT, ClaimStatus.ANSWERED):
-        previous.status = ClaimStatus.ESCALATED
-    db.session.flush()
-    return claim
 
 
 def require_editable(claim: Claim) -> None:

@@ -40,6 +40,23 @@ def scan(as_of: date) -> ScanResult:
     unanswered claim is taken with a conditional UPDATE (sent → escalated) that only one wins.
     """
     result = ScanResult()
+    for milestones in _late_past_grace(as_of).values():
+        _draft_first_claim(milestones, as_of, result)
+    unanswered = db.session.scalars(
+        sa.select(Claim)
+        .options(selectinload(Claim.lines).selectinload(ClaimMilestone.milestone))
+        .where(Claim.status == ClaimStatus.SENT, Claim.response_due_on < as_of)
+        .order_by(Claim.response_due_on, Claim.id)
+    ).all()
+    for claim in unanswered:
+        _escalate_unanswered(claim, as_of, result)
+    db.session.flush()
+    return result
+
+
+def _late_past_grace(as_of: date) -> dict[int, list[Milestone]]:
+    """The contractors' open obligations with no claim yet whose grace period ended before
+    `as_of`, by contract (of contracts in force or suspended)."""
     calendar = get_calendar()
     with_claim = sa.select(ClaimMilestone.id).where(ClaimMilestone.milestone_id == Milestone.id)
     candidates = db.session.scalars(
@@ -60,72 +77,73 @@ def scan(as_of: date) -> ScanResult:
         eff = calendar.next_working_day(milestone.due_on)
         if as_of > grace_ends(milestone.contract, eff, calendar):
             by_contract.setdefault(milestone.contract_id, []).append(milestone)
-    for milestones in by_contract.values():
-        contract = milestones[0].contract
-        if cases.open_case_of(contract.id) is not None:
-            continue  # a court has the dispute: no new letter is drafted by itself (DESIGN §4)
-        try:
-            with db.session.begin_nested():
-                claim = create_claim(
-                    SYSTEM_USER,
-                    contract,
-                    {"milestone_ids": [m.id for m in milestones], "as_of": as_of},
-                )
-        except Invalid:
-            continue  # drafted by another worker a moment ago (or no longer late)
-        result.drafted.append(claim.id)
-        result.notices.extend(queue_notices(claim, "drafted"))
+    return by_contract
 
-    unanswered = db.session.scalars(
-        sa.select(Claim)
-        .options(selectinload(Claim.lines).selectinload(ClaimMilestone.milestone))
-        .where(Claim.status == ClaimStatus.SENT, Claim.response_due_on < as_of)
-        .order_by(Claim.response_due_on, Claim.id)
-    ).all()
-    for claim in unanswered:
-        remaining = [
-            line.milestone.id
-            for line in claim.lines
-            if line.milestone.status != MilestoneStatus.WAIVED
-        ]
-        if not remaining:
-            continue
-        taken = db.session.execute(
-            sa.update(Claim)
-            .where(Claim.id == claim.id, Claim.status == ClaimStatus.SENT)
-            .values(status=ClaimStatus.ESCALATED),
-            execution_options={"synchronize_session": False},
-        ).rowcount
-        if taken != 1:
-            continue
-        claim.status = ClaimStatus.ESCALATED
-        result.escalated.append(claim.id)
-        if cases.open_case_of(claim.contract_id) is not None:
-            continue  # a pending case: no next letter drafted by itself, no lawsuit flag either
-        if claim.sequence < CLAIMS_BEFORE_LAWSUIT:
-            # Not about obligations already in another open claim (a draft or approved letter).
-            busy = _in_open_claims(remaining, claim.id)
-            remaining = [m for m in remaining if m not in busy]
-            if not remaining:
-                continue
-            try:
-                with db.session.begin_nested():
-                    follower = create_claim(
-                        SYSTEM_USER,
-                        claim.contract,
-                        {"milestone_ids": remaining, "as_of": as_of},
-                        previous=claim,
-                    )
-            except Invalid:
-                continue
-            result.drafted.append(follower.id)
-            result.notices.extend(queue_notices(follower, "drafted"))
-        else:
-            flag = cases.flag_lawsuit(claim, FlagReason.UNANSWERED)
-            result.flagged.append(flag.id)
-            result.notices.extend(queue_notices(claim, "lawsuit"))
-    db.session.flush()
-    return result
+
+def _draft_first_claim(milestones: list[Milestone], as_of: date, result: ScanResult) -> None:
+    """The first claim about a contract's obligations late past their grace period."""
+    contract = milestones[0].contract
+    if cases.open_case_of(contract.id) is not None:
+        return  # a court has the dispute: no new letter is drafted by itself (DESIGN §4)
+    try:
+        with db.session.begin_nested():
+            claim = create_claim(
+                SYSTEM_USER,
+                contract,
+                {"milestone_ids": [m.id for m in milestones], "as_of": as_of},
+            )
+    except Invalid:
+        return  # drafted by another worker a moment ago (or no longer late)
+    result.drafted.append(claim.id)
+    result.notices.extend(queue_notices(claim, "drafted"))
+
+
+def _escalate_unanswered(claim: Claim, as_of: date, result: ScanResult) -> None:
+    """A claim unanswered past its deadline escalates: to the next claim about its obligations
+    not waived, or, after the last claim of the ladder, to a lawsuit recommendation."""
+    remaining = [
+        line.milestone.id for line in claim.lines if line.milestone.status != MilestoneStatus.WAIVED
+    ]
+    if not remaining:
+        return
+    taken = db.session.execute(
+        sa.update(Claim)
+        .where(Claim.id == claim.id, Claim.status == ClaimStatus.SENT)
+        .values(status=ClaimStatus.ESCALATED),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if taken != 1:
+        return
+    claim.status = ClaimStatus.ESCALATED
+    result.escalated.append(claim.id)
+    if cases.open_case_of(claim.contract_id) is not None:
+        return  # a pending case: no next letter drafted by itself, no lawsuit flag either
+    if claim.sequence < CLAIMS_BEFORE_LAWSUIT:
+        _draft_next_claim(claim, remaining, as_of, result)
+    else:
+        flag = cases.flag_lawsuit(claim, FlagReason.UNANSWERED)
+        result.flagged.append(flag.id)
+        result.notices.extend(queue_notices(claim, "lawsuit"))
+
+
+def _draft_next_claim(claim: Claim, remaining: list[int], as_of: date, result: ScanResult) -> None:
+    # Not about obligations already in another open claim (a draft or approved letter).
+    busy = _in_open_claims(remaining, claim.id)
+    remaining = [m for m in remaining if m not in busy]
+    if not remaining:
+        return
+    try:
+        with db.session.begin_nested():
+            follower = create_claim(
+                SYSTEM_USER,
+                claim.contract,
+                {"milestone_ids": remaining, "as_of": as_of},
+                previous=claim,
+            )
+    except Invalid:
+        return
+    result.drafted.append(follower.id)
+    result.notices.extend(queue_notices(follower, "drafted"))
 
 
 def _in_open_claims(milestone_ids: list[int], but: int) -> set[int]:

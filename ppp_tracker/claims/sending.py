@@ -53,6 +53,31 @@ def approve_claim(user, claim: Claim, acknowledge_warnings: bool = False) -> Cla
 
     A draft whose facts changed since its penalty was computed is refused until recomputed
     (409, saying what changed); a penalty with warnings needs `acknowledge_warnings` (422)."""
+    _require_approvable(claim)
+    warnings = claim_warnings(claim)
+    if warnings and not acknowledge_warnings:
+        raise Invalid(
+            {
+                "acknowledge_warnings": [
+                    _("Read the penalty's warnings and confirm them to approve:"),
+                    *(w.text for w in warnings),
+                ]
+            }
+        )
+    self_approved = _four_eyes(user, claim)
+    claim.status = ClaimStatus.APPROVED
+    claim.approved_by_id = id_of(user)
+    claim.approved_at = clock.now()
+    claim.self_approved = self_approved
+    claim.warnings_acknowledged = bool(warnings)
+    if claim.prepared_by_id is None:
+        claim.prepared_by_id = claim.last_editor_id or id_of(user)
+    db.session.flush()
+    return claim
+
+
+def _require_approvable(claim: Claim) -> None:
+    """A draft, not withdrawn, whose facts are those its penalty was computed on."""
     if claim.status == ClaimStatus.APPROVED:
         raise Conflict(
             {
@@ -75,41 +100,27 @@ def approve_claim(user, claim: Claim, acknowledge_warnings: bool = False) -> Cla
                 ]
             }
         )
-    warnings = claim_warnings(claim)
-    if warnings and not acknowledge_warnings:
-        raise Invalid(
+
+
+def _four_eyes(user, claim: Claim) -> bool:
+    """Whether `user` approves their own text (allowed only when nobody else in the region may
+    approve it: then True, and the approval says so)."""
+    if claim.last_editor_id is None or claim.last_editor_id != id_of(user):
+        return False
+    others = [u for u in approvers(claim.region_code) if u.id != claim.last_editor_id]
+    if others:
+        raise Conflict(
             {
-                "acknowledge_warnings": [
-                    _("Read the penalty's warnings and confirm them to approve:"),
-                    *(w.text for w in warnings),
+                "_request": [
+                    _(
+                        "You changed this draft last; another person must approve it "
+                        "(four eyes), e.g. %(names)s.",
+                        names=", ".join(u.name for u in others[:3]),
+                    )
                 ]
             }
         )
-    self_approved = False
-    if claim.last_editor_id is not None and claim.last_editor_id == id_of(user):
-        others = [u for u in approvers(claim.region_code) if u.id != claim.last_editor_id]
-        if others:
-            raise Conflict(
-                {
-                    "_request": [
-                        _(
-                            "You changed this draft last; another person must approve it "
-                            "(four eyes), e.g. %(names)s.",
-                            names=", ".join(u.name for u in others[:3]),
-                        )
-                    ]
-                }
-            )
-        self_approved = True
-    claim.status = ClaimStatus.APPROVED
-    claim.approved_by_id = id_of(user)
-    claim.approved_at = clock.now()
-    claim.self_approved = self_approved
-    claim.warnings_acknowledged = bool(warnings)
-    if claim.prepared_by_id is None:
-        claim.prepared_by_id = claim.last_editor_id or id_of(user)
-    db.session.flush()
-    return claim
+    return True
 
 
 def send_claim(
@@ -126,6 +137,31 @@ def send_claim(
     version) is sent only when the sender says so (`acknowledge_kazakh_gaps`), and the
     acknowledgement is kept in the frozen letter."""
     errors = Errors()
+    _check_sent_on(errors, claim, sent_on)
+    number = _hand_given_number(errors, user, outgoing_number)
+    _require_sendable(claim)
+    errors.raise_if_any()
+    gaps = _kazakh_gaps_accepted(claim, acknowledge_kazakh_gaps)
+    number = _register_number(number, sent_on)
+    _mark_sent(claim, number, sent_on)
+    claim.sent_by_id = id_of(user)
+    claim.sent_at = clock.now()
+    if claim.prepared_by_id is None:
+        claim.prepared_by_id = claim.last_editor_id or id_of(user)
+    db.session.flush()
+    claim.letter_snapshot = {
+        "facts": letters.freeze(claim_facts(claim)),
+        "texts": current_texts(),
+        "kazakh_gaps_acknowledged": gaps,
+    }
+    db.session.flush()
+    registry_services.recompute_claim_dependents(user, claim)
+    return claim
+
+
+def _check_sent_on(errors: Errors, claim: Claim, sent_on) -> None:
+    """A letter is sent today or earlier, not before its penalty's date nor before the claim it
+    follows."""
     if sent_on is None:
         errors.add("sent_on", _("Give the date the letter is sent."))
     elif not isinstance(sent_on, date):
@@ -147,18 +183,30 @@ def send_claim(
                 "sent_on",
                 _("The previous claim was sent on %(d)s.", d=fmt(claim.previous.sent_on)),
             )
-    number = None
-    if outgoing_number not in (None, "") and not has_permission(user, Permission.ADMIN):
+
+
+def _hand_given_number(
+    errors: Errors, user, outgoing_number: str | None
+) -> numbering.OutgoingNumber | None:
+    """A number given by hand (administrators only); None: the counter gives the next."""
+    if outgoing_number in (None, ""):
+        return None
+    if not has_permission(user, Permission.ADMIN):
         errors.add(
             "outgoing_number",
             _("Only administrators register a number given by hand; leave it empty."),
         )
-    elif outgoing_number not in (None, ""):
-        try:
-            number = numbering.parse_number(outgoing_number)
-        except Invalid as exc:
-            for message in exc.errors["outgoing_number"]:
-                errors.add("outgoing_number", message)
+        return None
+    try:
+        return numbering.parse_number(outgoing_number)
+    except Invalid as exc:
+        for message in exc.errors["outgoing_number"]:
+            errors.add("outgoing_number", message)
+        return None
+
+
+def _require_sendable(claim: Claim) -> None:
+    """Approved, not sent yet, and its facts still those the approval covered."""
     if claim.status == ClaimStatus.DRAFT:
         raise Conflict({"_request": [_("Approve the claim before sending it.")]})
     if claim.status in SENT_STATUSES:
@@ -188,9 +236,12 @@ def send_claim(
                 ]
             }
         )
-    errors.raise_if_any()
+
+
+def _kazakh_gaps_accepted(claim: Claim, acknowledged: bool) -> list[str]:
+    """Where the Kazakh letter quotes Russian; refused unless the sender accepts it."""
     gaps = letters.kazakh_gaps(claim_facts(claim))
-    if gaps and not acknowledge_kazakh_gaps:
+    if gaps and not acknowledged:
         raise Conflict(
             {
                 "acknowledge_kazakh_gaps": [
@@ -202,12 +253,23 @@ def send_claim(
                 ]
             }
         )
-    if number is not None:
-        if numbering.is_used(number, sent_on):
-            raise Conflict({"outgoing_number": [_("No. %(n)s is already used.", n=str(number))]})
-        numbering.register_used(number, sent_on)
-    else:
-        number = numbering.take_next(on=sent_on)
+    return gaps
+
+
+def _register_number(
+    number: numbering.OutgoingNumber | None, sent_on: date
+) -> numbering.OutgoingNumber:
+    """The hand-given number registered as used (refused if it is), or the counter's next."""
+    if number is None:
+        return numbering.take_next(on=sent_on)
+    if numbering.is_used(number, sent_on):
+        raise Conflict({"outgoing_number": [_("No. %(n)s is already used.", n=str(number))]})
+    numbering.register_used(number, sent_on)
+    return number
+
+
+def _mark_sent(claim: Claim, number: numbering.OutgoingNumber, sent_on: date) -> None:
+    """The claim becomes sent with its number and reply deadline, by a conditional UPDATE."""
     # Where the contract says the reply period runs from receipt, it has not started yet: the
     # deadline is set when the receipt is recorded (record_delivery).
     from_receipt = claim.contract.response_from_receipt
@@ -235,19 +297,6 @@ def send_claim(
         raise Conflict({"_request": [_("This claim was sent by someone else a moment ago.")]})
     for key, value in fields.items():
         setattr(claim, key, value)
-    claim.sent_by_id = id_of(user)
-    claim.sent_at = clock.now()
-    if claim.prepared_by_id is None:
-        claim.prepared_by_id = claim.last_editor_id or id_of(user)
-    db.session.flush()
-    claim.letter_snapshot = {
-        "facts": letters.freeze(claim_facts(claim)),
-        "texts": current_texts(),
-        "kazakh_gaps_acknowledged": gaps,
-    }
-    db.session.flush()
-    registry_services.recompute_claim_dependents(user, claim)
-    return claim
 
 
 def record_delivery(user, claim: Claim, data: dict, proof: Document | None = None) -> Claim:
@@ -262,43 +311,12 @@ def record_delivery(user, claim: Claim, data: dict, proof: Document | None = Non
     if claim.status not in SENT_STATUSES:
         raise Conflict({"_request": [_("Only a sent claim can have its delivery recorded.")]})
     errors = Errors()
-    method = None
-    try:
-        method = DeliveryMethod(data.get("method"))
-    except ValueError:
-        if data.get("method") in (None, ""):
-            errors.add("method", _("This field is required."))
-        else:
-            errors.add(
-                "method",
-                _(
-                    "Unknown value %(value)s; allowed: %(allowed)s.",
-                    value=repr(data.get("method")),
-                    allowed=", ".join(m.value for m in DeliveryMethod),
-                ),
-            )
+    method = _delivery_method(errors, data.get("method"))
     received = data.get("received_on")
-    if received is not None:
-        if not isinstance(received, date):
-            errors.add("received_on", _("Must be a date (YYYY-MM-DD)."))
-        else:
-            check_date_range(errors, "received_on", received)
-            if received < claim.sent_on:
-                errors.add(
-                    "received_on",
-                    _(
-                        "The contractor cannot receive the claim before it was sent (%(d)s).",
-                        d=fmt(claim.sent_on),
-                    ),
-                )
-            elif received > clock.today():
-                errors.add("received_on", _("A receipt cannot be recorded for a future day."))
+    _check_received_on(errors, claim, received)
     document = proof
     if document is None and data.get("document_id") is not None:
-        document = db.session.get(Document, data["document_id"])
-        if document is None or document.contract_id != claim.contract_id:
-            errors.add("document_id", _("Not a document of this claim's contract."))
-            document = None
+        document = _proof_of(errors, claim, data["document_id"])
     errors.raise_if_any()
     if (
         claim.status == ClaimStatus.ESCALATED
@@ -326,3 +344,50 @@ def record_delivery(user, claim: Claim, data: dict, proof: Document | None = Non
     claim.response_due_on = due
     db.session.flush()
     return claim
+
+
+def _delivery_method(errors: Errors, value) -> DeliveryMethod | None:
+    try:
+        return DeliveryMethod(value)
+    except ValueError:
+        if value in (None, ""):
+            errors.add("method", _("This field is required."))
+        else:
+            errors.add(
+                "method",
+                _(
+                    "Unknown value %(value)s; allowed: %(allowed)s.",
+                    value=repr(value),
+                    allowed=", ".join(m.value for m in DeliveryMethod),
+                ),
+            )
+        return None
+
+
+def _check_received_on(errors: Errors, claim: Claim, received) -> None:
+    """A receipt (None: not received yet) falls between the sending and today."""
+    if received is None:
+        return
+    if not isinstance(received, date):
+        errors.add("received_on", _("Must be a date (YYYY-MM-DD)."))
+        return
+    check_date_range(errors, "received_on", received)
+    if received < claim.sent_on:
+        errors.add(
+            "received_on",
+            _(
+                "The contractor cannot receive the claim before it was sent (%(d)s).",
+                d=fmt(claim.sent_on),
+            ),
+        )
+    elif received > clock.today():
+        errors.add("received_on", _("A receipt cannot be recorded for a future day."))
+
+
+def _proof_of(errors: Errors, claim: Claim, document_id) -> Document | None:
+    """The proof of delivery chosen among the documents of the claim's contract."""
+    document = db.session.get(Document, document_id)
+    if document is None or document.contract_id != claim.contract_id:
+        errors.add("document_id", _("Not a document of this claim's contract."))
+        return None
+    return document
