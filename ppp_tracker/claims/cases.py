@@ -16,6 +16,7 @@ from ppp_tracker.auth.access import SYSTEM_USER, in_scope
 from ppp_tracker.auth.models import User
 from ppp_tracker.claims.codes import SENT_STATUSES, CaseOutcome, ClaimStatus, FlagReason
 from ppp_tracker.claims.models import Case, CaseHearing, Claim, LawsuitFlag
+from ppp_tracker.core import limits
 from ppp_tracker.core.audit import current_actor
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.validation import Errors, check_text, normalise_dashes
@@ -25,8 +26,6 @@ from ppp_tracker.registry.models import Contract, Milestone
 
 # The registry's field checks, so that a date or an amount is judged the same everywhere.
 from ppp_tracker.registry.services import _date, _money
-
-MAX_TEXT = 20_000
 
 
 def flag_lawsuit(claim: Claim, reason: FlagReason, note: str | None = None) -> LawsuitFlag:
@@ -56,15 +55,52 @@ def open_case_of(contract_id: int) -> Case | None:
 def save_case(user, contract: Contract, data: dict, case: Case | None = None) -> Case:
     """Open a lawsuit (or change one): court, filing date, what it claims, outcome, amounts."""
     errors = Errors()
-    partial = case is not None
     values: dict[str, Any] = {}
+    _court(errors, values, contract, data, partial=case is not None)
+    _filing(errors, values, contract, data, partial=case is not None)
+    _what_it_claims(errors, values, data, case)
+    _outcome(errors, values, data)
+    _check_outcome(errors, values, case)
+    claims = None
+    if "claim_ids" in data:
+        claims = _case_claims(errors, contract, data.get("claim_ids"))
+    errors.raise_if_any()
+    if case is None:
+        case = Case(
+            contract=contract,
+            region_code=contract.region_code,
+            created_by_id=getattr(user, "id", None),
+        )
+        db.session.add(case)
+        opened = True
+    else:
+        opened = False
+    for key, value in values.items():
+        setattr(case, key, value)
+    if claims is not None:
+        case.claims = claims
+        for claim in claims:
+            if claim.status in (ClaimStatus.SENT, ClaimStatus.ANSWERED):
+                claim.status = ClaimStatus.ESCALATED
+    db.session.flush()
+    if opened:
+        _answer_flags(contract, case)
+    return case
+
+
+# The form (claims/forms.py CaseForm) and the API schema (claims/api.py CaseSchema) check the
+# same lengths with the same `core.limits`; these checks serve the CLI, the demo and imports.
+
+
+def _court(errors: Errors, values: dict, contract: Contract, data: dict, *, partial: bool) -> None:
+    """The court, by default the region's economic court (with its Kazakh name)."""
     if not partial or "court_name" in data:
         values["court_name"] = check_text(
             errors,
             "court_name",
             data.get("court_name") or contract.region.court_name,
             required=True,
-            max_length=255,
+            max_length=limits.NAME,
         )
     if not partial or "court_name_kk" in data:
         court_kk = data.get("court_name_kk")
@@ -74,9 +110,15 @@ def save_case(user, contract: Contract, data: dict, case: Case | None = None) ->
             and values.get("court_name") == contract.region.court_name
         ):
             court_kk = contract.region.court_name_kk
-        values["court_name_kk"] = check_text(errors, "court_name_kk", court_kk, max_length=255)
+        values["court_name_kk"] = check_text(
+            errors, "court_name_kk", court_kk, max_length=limits.NAME
+        )
+
+
+def _filing(errors: Errors, values: dict, contract: Contract, data: dict, *, partial: bool):
+    """The case number and the filing date (not in the future, not before the contract)."""
     if "case_number" in data:
-        number = check_text(errors, "case_number", data.get("case_number"), max_length=64)
+        number = check_text(errors, "case_number", data.get("case_number"), max_length=limits.CODE)
         values["case_number"] = normalise_dashes(number) if number else None
     if not partial or "filed_on" in data:
         filed = _date(errors, "filed_on", data.get("filed_on"), required=True)
@@ -85,6 +127,10 @@ def save_case(user, contract: Contract, data: dict, case: Case | None = None) ->
         elif filed is not None and filed < contract.signed_on:
             errors.add("filed_on", _("The date is before the contract was signed."))
         values["filed_on"] = filed
+
+
+def _what_it_claims(errors: Errors, values: dict, data: dict, case: Case | None) -> None:
+    """The penalty, the unscrupulous-participant register, or both: never neither."""
     for name in ("claims_penalty", "claims_register"):
         if name in data:
             if not isinstance(data[name], bool):
@@ -98,6 +144,10 @@ def save_case(user, contract: Contract, data: dict, case: Case | None = None) ->
             "claims_penalty",
             _("A lawsuit claims the penalty, the unscrupulous-participant register, or both."),
         )
+
+
+def _outcome(errors: Errors, values: dict, data: dict) -> None:
+    """The amounts, the outcome, the decision's date and notes, each as given."""
     for name in ("amount_claimed", "amount_awarded", "amount_paid"):
         if name in data:
             values[name] = _money(errors, name, data.get(name))
@@ -117,8 +167,12 @@ def save_case(user, contract: Contract, data: dict, case: Case | None = None) ->
         values["decided_on"] = _date(errors, "decided_on", data.get("decided_on"))
     if "notes" in data:
         values["notes"] = (
-            check_text(errors, "notes", data.get("notes"), max_length=MAX_TEXT) or None
+            check_text(errors, "notes", data.get("notes"), max_length=limits.TEXT) or None
         )
+
+
+def _check_outcome(errors: Errors, values: dict, case: Case | None) -> None:
+    """A decided case has a decision date, not before the filing; no more paid than awarded."""
     outcome = values.get("outcome", case.outcome if case else CaseOutcome.PENDING)
     decided = values.get("decided_on", case.decided_on if case else None)
     filed = values.get("filed_on", case.filed_on if case else None)
@@ -130,34 +184,17 @@ def save_case(user, contract: Contract, data: dict, case: Case | None = None) ->
     paid = values.get("amount_paid", case.amount_paid if case else None)
     if paid is not None and awarded is not None and paid > awarded:
         errors.add("amount_paid", _("More than was awarded."))
-    claims = None
-    if "claim_ids" in data:
-        claims = _case_claims(errors, contract, data.get("claim_ids"))
-    errors.raise_if_any()
-    if case is None:
-        case = Case(
-            contract=contract,
-            region_code=contract.region_code,
-            created_by_id=getattr(user, "id", None),
+
+
+def _answer_flags(contract: Contract, case: Case) -> None:
+    """A new case answers the contract's lawsuit recommendations still open."""
+    for flag in db.session.scalars(
+        sa.select(LawsuitFlag).where(
+            LawsuitFlag.contract_id == contract.id, LawsuitFlag.case_id.is_(None)
         )
-        db.session.add(case)
-    for key, value in values.items():
-        setattr(case, key, value)
-    if claims is not None:
-        case.claims = claims
-        for claim in claims:
-            if claim.status in (ClaimStatus.SENT, ClaimStatus.ANSWERED):
-                claim.status = ClaimStatus.ESCALATED
+    ):
+        flag.case_id = case.id
     db.session.flush()
-    if not partial:
-        for flag in db.session.scalars(
-            sa.select(LawsuitFlag).where(
-                LawsuitFlag.contract_id == contract.id, LawsuitFlag.case_id.is_(None)
-            )
-        ):
-            flag.case_id = case.id
-        db.session.flush()
-    return case
 
 
 def _case_claims(errors: Errors, contract: Contract, ids) -> list[Claim]:
@@ -188,7 +225,8 @@ def add_hearing(user, case: Case, data: dict) -> CaseHearing:
     hearing_on = _date(errors, "hearing_on", data.get("hearing_on"), required=True)
     if hearing_on is not None and hearing_on < case.filed_on:
         errors.add("hearing_on", _("A hearing cannot come before the filing."))
-    note = check_text(errors, "note", data.get("note"), max_length=500)
+    # HearingForm and HearingSchema (claims/forms.py, claims/api.py) check the same limit.
+    note = check_text(errors, "note", data.get("note"), max_length=limits.LINE)
     errors.raise_if_any()
     in_region = isinstance(user, User) and in_scope(user, case.region_code)
     responsible = user.email if in_region else None
@@ -201,7 +239,7 @@ def add_hearing(user, case: Case, data: dict) -> CaseHearing:
         SYSTEM_USER,
         case.contract,
         {
-            "title": title[:500],
+            "title": title[: limits.LINE],  # cut to a title's limit, not refused
             "type": "engagement",
             "code": "courtHearing",
             "obligor": "customer",

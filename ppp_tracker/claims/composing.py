@@ -13,6 +13,7 @@ from ppp_tracker.claims.codes import LETTER_LANGUAGES
 from ppp_tracker.claims.ladder import id_of
 from ppp_tracker.claims.letter_facts import claim_facts
 from ppp_tracker.claims.models import Claim, ClaimFile, LetterTemplate
+from ppp_tracker.core import limits
 from ppp_tracker.core.errors import Conflict, Invalid
 from ppp_tracker.core.validation import Errors, check_text
 from ppp_tracker.db import db
@@ -33,7 +34,8 @@ def save_template(user, lang: str, body, note=None) -> LetterTemplate:
         raise Invalid.one("language", _("Letters exist in: %(l)s.", l=", ".join(LETTER_LANGUAGES)))
     errors = Errors()
     body = check_text(errors, "body", body, required=True, max_length=letters.MAX_TEMPLATE_CHARS)
-    note = check_text(errors, "note", note, max_length=500)
+    # TemplateForm (claims/forms.py) checks the same limit on the page.
+    note = check_text(errors, "note", note, max_length=limits.LINE)
     errors.raise_if_any()
     problems = letters.check_text(body, lang)
     if problems:

@@ -14,25 +14,27 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ppp_tracker.claims.models import DEFAULT_LEGAL_BASIS, Department
+from ppp_tracker.core import limits
 from ppp_tracker.core.regions import Region
 from ppp_tracker.core.validation import Errors, check_text
 from ppp_tracker.db import db
 from ppp_tracker.registry.identifiers import bik_problem, bin_problem, iban_problem
 
-#: Text fields of a department and their longest length.
+#: Text fields of a department and their longest length (DepartmentForm in claims/forms.py
+#: checks the same on the page; this check serves the demo data and any import).
 TEXT_FIELDS = {
-    "name_ru": 255,
-    "name_kk": 255,
-    "address_ru": 500,
-    "address_kk": 500,
-    "phone": 64,
-    "bank_ru": 255,
-    "bank_kk": 255,
-    "head_position_ru": 255,
-    "head_position_kk": 255,
-    "head_name": 255,
-    "executor_name": 255,
-    "executor_phone": 64,
+    "name_ru": limits.NAME,
+    "name_kk": limits.NAME,
+    "address_ru": limits.LINE,
+    "address_kk": limits.LINE,
+    "phone": limits.CODE,
+    "bank_ru": limits.NAME,
+    "bank_kk": limits.NAME,
+    "head_position_ru": limits.NAME,
+    "head_position_kk": limits.NAME,
+    "head_name": limits.NAME,
+    "executor_name": limits.NAME,
+    "executor_phone": limits.CODE,
 }
 #: One article ("293"), an inserted one ("353-1"), or a range of articles ("349–351").
 _ARTICLE = re.compile(r"(\d{1,4}(?:-\d{1,4})?)(?:\s*[–—]\s*(\d{1,4}(?:-\d{1,2})?))?")
@@ -46,7 +48,7 @@ def _number(article: str) -> tuple[int, int]:
 def parse_legal_basis(errors: Errors, field: str, value) -> str | None:
     """ "272, 277, 293, 349–351": articles separated by commas; a range takes an en-dash (a
     hyphen is part of an inserted article's number, as in 353-1)."""
-    text = check_text(errors, field, value, required=True, max_length=255)
+    text = check_text(errors, field, value, required=True, max_length=limits.NAME)
     if text is None:
         return None
     items = []

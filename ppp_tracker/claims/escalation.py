@@ -57,7 +57,10 @@ def record_reply(user, claim: Claim, data: dict) -> ClaimReply:
                 allowed=", ".join(k.value for k in ReplyKind),
             ),
         )
-    incoming = check_text(errors, "incoming_number", data.get("incoming_number"), max_length=64)
+    # ReplyForm and ReplySchema (claims/forms.py, claims/api.py) check the same limits.
+    incoming = check_text(
+        errors, "incoming_number", data.get("incoming_number"), max_length=limits.CODE
+    )
     summary = optional_text(errors, data, "summary")
     paid = _money(errors, "paid_amount", data.get("paid_amount"))
     errors.raise_if_any()
@@ -118,6 +121,7 @@ def escalate_claim(
             {"_request": [_("Only a sent claim that is not settled or escalated can escalate.")]}
         )
     errors = Errors()
+    # EscalateForm and EscalateSchema (claims/forms.py, claims/api.py) check the same limit.
     note = check_text(errors, "note", note, max_length=limits.TEXT)
     errors.raise_if_any()
     if decision == Escalation.NEXT_CLAIM:
@@ -142,6 +146,8 @@ def escalate_claim(
 def withdraw_claim(user, claim: Claim, reason) -> Claim:
     require_editable(claim)
     errors = Errors()
+    # WithdrawSchema (claims/api.py) checks the same limit; WithdrawForm (claims/forms.py) a
+    # shorter one.
     reason = check_text(errors, "reason", reason, required=True, max_length=limits.TEXT)
     errors.raise_if_any()
     claim.status = ClaimStatus.WITHDRAWN
