@@ -146,8 +146,7 @@ def escalate_claim(
 def withdraw_claim(user, claim: Claim, reason) -> Claim:
     require_editable(claim)
     errors = Errors()
-    # WithdrawSchema (claims/api.py) checks the same limit; WithdrawForm (claims/forms.py) a
-    # shorter one.
+    # WithdrawForm and WithdrawSchema (claims/forms.py, claims/api.py) check the same limit.
     reason = check_text(errors, "reason", reason, required=True, max_length=limits.TEXT)
     errors.raise_if_any()
     claim.status = ClaimStatus.WITHDRAWN
