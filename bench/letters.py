@@ -146,7 +146,8 @@ def one_letter(claim_id: int, rounds: int) -> dict:
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
-    from ppp_tracker.claims import composing, letters
+    from ppp_tracker.claims import composing
+    from ppp_tracker.claims.letters import rendering
     from ppp_tracker.claims.models import Claim
     from ppp_tracker.db import db
 
@@ -160,7 +161,7 @@ def one_letter(claim_id: int, rounds: int) -> dict:
         return composing.letter_for(load(), "ru").docx()
 
     def bare_docx():
-        document = DocxTemplate(letters.FRAME_DOCX)
+        document = DocxTemplate(rendering.FRAME_DOCX)
         document.render(frame, autoescape=True)
         document.save(io.BytesIO())
 
@@ -169,7 +170,7 @@ def one_letter(claim_id: int, rounds: int) -> dict:
 
     def bare_pdf():
         html = render_template("letters/claim.html", **frame)
-        HTML(string=html, base_url=letters.STATIC_DIR.as_uri() + "/").write_pdf(
+        HTML(string=html, base_url=rendering.STATIC_DIR.as_uri() + "/").write_pdf(
             font_config=FontConfiguration()
         )
 

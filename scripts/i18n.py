@@ -45,7 +45,11 @@ CATALOGUES: dict[str, list[str]] = {
         "templates/emails/*.html",
         "templates/emails/*.txt",
     ],
-    "claims/translations": ["ppp_tracker/claims/*.py", "templates/claims/*.html"],
+    "claims/translations": [
+        "ppp_tracker/claims/*.py",
+        "ppp_tracker/claims/*/*.py",
+        "templates/claims/*.html",
+    ],
     "reports/translations": ["ppp_tracker/reports/*.py", "templates/reports/*.html"],
     "api/translations": ["ppp_tracker/api/*.py"],
 }

@@ -13,7 +13,15 @@ import pytest
 from docx import Document
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.claims import composing, drafting, letters, sending
+from ppp_tracker.claims import composing, drafting, sending
+from ppp_tracker.claims.letters import texts
+from ppp_tracker.claims.letters.style import (
+    amount_in_words,
+    date_of,
+    date_on,
+    date_until,
+    legal_date,
+)
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
 from ppp_tracker.registry import services as registry_services
@@ -58,19 +66,19 @@ def flat(text: str) -> str:
     ],
 )
 def test_amounts_in_words_are_tenge_in_words_and_tiyn_in_digits(amount, lang, words):
-    assert letters.amount_in_words(D(amount), lang) == words
+    assert amount_in_words(D(amount), lang) == words
 
 
 @pytest.mark.parametrize(
     ("day", "lang", "style", "expected"),
     [
-        (date(2014, 6, 12), "ru", letters.legal_date, "«12» июня 2014 г."),
-        (date(2014, 5, 4), "ru", letters.date_of, "от «04» мая 2014 г."),
-        (date(2014, 7, 15), "ru", letters.date_until, "до «15» июля 2014 г."),
-        (date(2014, 6, 12), "kk", letters.legal_date, "2014 жылғы «12» маусым"),
-        (date(2013, 11, 21), "kk", letters.date_of, "2013 жылғы «21» қарашадағы"),
-        (date(2014, 7, 15), "kk", letters.date_until, "2014 жылғы «15» шілдеге дейін"),
-        (date(2014, 4, 10), "kk", letters.date_on, "2014 жылғы «10» сәуірде"),
+        (date(2014, 6, 12), "ru", legal_date, "«12» июня 2014 г."),
+        (date(2014, 5, 4), "ru", date_of, "от «04» мая 2014 г."),
+        (date(2014, 7, 15), "ru", date_until, "до «15» июля 2014 г."),
+        (date(2014, 6, 12), "kk", legal_date, "2014 жылғы «12» маусым"),
+        (date(2013, 11, 21), "kk", date_of, "2013 жылғы «21» қарашадағы"),
+        (date(2014, 7, 15), "kk", date_until, "2014 жылғы «15» шілдеге дейін"),
+        (date(2014, 4, 10), "kk", date_on, "2014 жылғы «10» сәуірде"),
     ],
 )
 def test_dates_in_legal_style(day, lang, style, expected):
@@ -209,7 +217,7 @@ def test_a_sent_letter_stays_as_sent_when_the_text_or_the_parties_change(
 ):
     before = docx_text(composing.letter_file(sent_claim, "ru", "docx"))
     admin = make_user("admin", None)
-    new_text = letters.default_text("ru").replace("ПРЕТЕНЗИЯ", "ПРЕТЕНЗИЯ (новая редакция)")
+    new_text = texts.default_text("ru").replace("ПРЕТЕНЗИЯ", "ПРЕТЕНЗИЯ (новая редакция)")
     composing.save_template(admin, "ru", new_text, "новая редакция")
     registry_services.save_party(
         SYSTEM_USER, {"name": "АО «Переименованное»"}, sent_claim.contract.contractor
@@ -230,13 +238,13 @@ def test_a_sent_letter_stays_as_sent_when_the_text_or_the_parties_change(
 
 def test_both_default_texts_pass_their_own_checks():
     for lang in ("ru", "kk"):
-        assert letters.check_text(letters.default_text(lang), lang) == []
+        assert texts.check_text(texts.default_text(lang), lang) == []
 
 
 #: The line of the default Russian text that quotes the contract's subject (counted, not typed).
 SUBJECT_LINE = next(
     n
-    for n, row in enumerate(letters.default_text("ru").splitlines(), 1)
+    for n, row in enumerate(texts.default_text("ru").splitlines(), 1)
     if "{{ contract.subject }}" in row
 )
 
@@ -269,8 +277,8 @@ SUBJECT_LINE = next(
 )
 def test_a_broken_text_is_refused_with_the_line_and_the_reason(app, make_user, change, message):
     admin = make_user("admin", None)
-    text = letters.default_text("ru").replace(*change, 1)
-    assert text != letters.default_text("ru")
+    text = texts.default_text("ru").replace(*change, 1)
+    assert text != texts.default_text("ru")
     with pytest.raises(Invalid) as refused:
         composing.save_template(admin, "ru", text)
     assert any(e.startswith(message) for e in refused.value.errors["body"]), refused.value.errors
@@ -278,20 +286,20 @@ def test_a_broken_text_is_refused_with_the_line_and_the_reason(app, make_user, c
 
 
 def test_a_branch_the_samples_do_not_reach_is_still_checked(app):
-    text = letters.default_text("ru").replace(
+    text = texts.default_text("ru").replace(
         '{% if letter.demand == "perform" %}',
         '{% if letter.demand == "never" %}{{ letter.nonexistent }}'
         '{% elif letter.demand == "perform" %}',
         1,
     )
-    problems = [str(p) for p in letters.check_text(text, "ru")]
+    problems = [str(p) for p in texts.check_text(text, "ru")]
     assert any("У «letter» нет поля «nonexistent»" in p for p in problems)
 
 
 def test_the_sandbox_refuses_what_the_static_check_cannot_see(app):
-    text = letters.default_text("ru").replace(
+    text = texts.default_text("ru").replace(
         "{{ contract.subject }}", "{{ (milestones|first).__class__ }}", 1
     )
-    [problem] = letters.check_text(text, "ru")
+    [problem] = texts.check_text(text, "ru")
     assert problem.line == SUBJECT_LINE and "Запрещено" in problem.message
     assert "__class__" in problem.message

@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from ppp_tracker.auth.access import SYSTEM_USER
-from ppp_tracker.claims import drafting, letters, numbering, scanning, sending
+from ppp_tracker.claims import drafting, numbering, scanning, sending
+from ppp_tracker.claims.letters import texts
 from ppp_tracker.claims.models import Case, Claim, LetterTemplate
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
@@ -318,14 +319,14 @@ def test_an_admin_changes_the_letter_text_and_a_broken_one_is_refused(client, ma
     url = "/letter-templates/ru"
     page = client.get(url).get_data(as_text=True)
     assert "{% block body %}" in page  # the default text, to edit
-    broken = letters.default_text("ru").replace("{{ contract.number }}", "{{ contract.numbr }}")
+    broken = texts.default_text("ru").replace("{{ contract.number }}", "{{ contract.numbr }}")
     r = post_form(client, url, {"body": broken, "note": "опечатка"})
     assert r.status_code == 422
     assert 'data-field-error="body"' in r.get_data(as_text=True)
     line = next(n for n, row in enumerate(broken.splitlines(), 1) if "contract.numbr" in row)
     assert f"Строка {line}: У «contract» нет поля «numbr»." in text_of(r)
     assert db.session.scalar(sa.select(sa.func.count(LetterTemplate.id))) == 0
-    changed = letters.default_text("ru").replace("ПРЕТЕНЗИЯ{% if", "ДОСУДЕБНАЯ ПРЕТЕНЗИЯ{% if", 1)
+    changed = texts.default_text("ru").replace("ПРЕТЕНЗИЯ{% if", "ДОСУДЕБНАЯ ПРЕТЕНЗИЯ{% if", 1)
     r = post_form(client, url, {"body": changed, "note": "заголовок"}, follow_redirects=True)
     assert "Действует версия 1 текста письма." in text_of(r)
     claim = drafting.create_claim(

@@ -23,7 +23,8 @@ from openpyxl import load_workbook
 
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.services import create_user, issue_token
-from ppp_tracker.claims import cases, composing, drafting, escalation, letters, sending
+from ppp_tracker.claims import cases, composing, drafting, escalation, sending
+from ppp_tracker.claims.letters import texts
 from ppp_tracker.claims.models import LetterTemplate
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
@@ -160,7 +161,7 @@ def world(app, set_today) -> World:
     )  # fmt: skip
     cases.add_hearing(lawyer, case, {"hearing_on": date(2014, 7, 1), "note": XSS[:500]})
     set_override(date(2014, 8, 1), False, XSS, admin)
-    composing.save_template(admin, "ru", letters.default_text("ru"), note=XSS[:500])
+    composing.save_template(admin, "ru", texts.default_text("ru"), note=XSS[:500])
     db.session.commit()
     return World(
         admin, officer, lawyer, party, project, site, contract, milestone, late, claim,
@@ -387,8 +388,8 @@ def test_the_calendar_feed_keeps_line_breaks_inside_the_event(app, client, world
 )
 def test_letter_texts_cannot_leave_the_sandbox_or_exhaust_the_machine(app, make_user, payload):
     admin = make_user("admin", None)
-    text = letters.default_text("ru").replace("{{ contract.subject }}", payload, 1)
-    assert text != letters.default_text("ru")
+    text = texts.default_text("ru").replace("{{ contract.subject }}", payload, 1)
+    assert text != texts.default_text("ru")
     with pytest.raises(Invalid) as refused:
         composing.save_template(admin, "ru", text)
     line = next(n for n, row in enumerate(text.splitlines(), 1) if payload in row)

@@ -8,10 +8,10 @@ import hashlib
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from ppp_tracker.claims import letters
 from ppp_tracker.claims.codes import LETTER_LANGUAGES
 from ppp_tracker.claims.ladder import id_of
 from ppp_tracker.claims.letter_facts import claim_facts
+from ppp_tracker.claims.letters import frozen, rendering, texts
 from ppp_tracker.claims.models import Claim, ClaimFile, LetterTemplate
 from ppp_tracker.core import limits
 from ppp_tracker.core.errors import Conflict, Invalid
@@ -33,11 +33,11 @@ def save_template(user, lang: str, body, note=None) -> LetterTemplate:
     if lang not in LETTER_LANGUAGES:
         raise Invalid.one("language", _("Letters exist in: %(l)s.", l=", ".join(LETTER_LANGUAGES)))
     errors = Errors()
-    body = check_text(errors, "body", body, required=True, max_length=letters.MAX_TEMPLATE_CHARS)
+    body = check_text(errors, "body", body, required=True, max_length=texts.MAX_TEMPLATE_CHARS)
     # TemplateForm (claims/forms.py) checks the same limit on the page.
     note = check_text(errors, "note", note, max_length=limits.LINE)
     errors.raise_if_any()
-    problems = letters.check_text(body, lang)
+    problems = texts.check_text(body, lang)
     if problems:
         raise Invalid({"body": [str(p) for p in problems]})
     latest = current_template(lang)
@@ -63,21 +63,21 @@ def current_texts() -> dict[str, dict]:
         row = current_template(lang)
         out[lang] = {
             "version": row.version if row else 0,
-            "body": row.body if row else letters.default_text(lang),
+            "body": row.body if row else texts.default_text(lang),
         }
     return out
 
 
-def letter_for(claim: Claim, lang: str) -> letters.RenderedLetter:
+def letter_for(claim: Claim, lang: str) -> rendering.RenderedLetter:
     """The claim's letter: as frozen when sent, or as the draft reads today."""
     if lang not in LETTER_LANGUAGES:
         raise Invalid.one("lang", _("Letters exist in: %(l)s.", l=", ".join(LETTER_LANGUAGES)))
     snapshot = claim.letter_snapshot
     if snapshot:
-        return letters.compose(
-            snapshot["texts"][lang]["body"], letters.thaw(snapshot["facts"]), lang
+        return rendering.compose(
+            snapshot["texts"][lang]["body"], frozen.thaw(snapshot["facts"]), lang
         )
-    return letters.compose(current_texts()[lang]["body"], claim_facts(claim), lang)
+    return rendering.compose(current_texts()[lang]["body"], claim_facts(claim), lang)
 
 
 def letter_file(claim: Claim, lang: str, fmt_: str) -> bytes:

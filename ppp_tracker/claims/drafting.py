@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ppp_tracker import clock
-from ppp_tracker.claims import letters
 from ppp_tracker.claims.codes import SENT_STATUSES, ClaimStatus, Demand
 from ppp_tracker.claims.ladder import id_of
+from ppp_tracker.claims.letters import frozen
 from ppp_tracker.claims.models import Claim, ClaimMilestone
 from ppp_tracker.claims.staleness import claim_facts_now, stale_reasons
 from ppp_tracker.claims.versions import add_version, data_of, data_of_claim
@@ -164,7 +164,7 @@ def _apply_penalty(claim: Claim, contract: Contract, result) -> None:
                 missing_value=line.missing_value,
             )
         )
-    claim.penalty_warnings = letters.freeze([w.as_dict() for w in result.warnings])
+    claim.penalty_warnings = frozen.freeze([w.as_dict() for w in result.warnings])
     claim.warnings_acknowledged = False
     claim.facts_snapshot = claim_facts_now(claim, result)
 

@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ppp_tracker import clock
-from ppp_tracker.claims import cases, letters
+from ppp_tracker.claims import cases
 from ppp_tracker.claims.codes import LETTER_LANGUAGES, SENT_STATUSES
 from ppp_tracker.claims.departments import department_for
 from ppp_tracker.claims.ladder import response_due
+from ppp_tracker.claims.letters import frozen, language, style
 from ppp_tracker.claims.models import DEFAULT_LEGAL_BASIS, Claim, ClaimMilestone, Department
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.calendar import WorkingCalendar, get_calendar
@@ -42,7 +43,7 @@ def _off_reason(calendar: WorkingCalendar, day: date, lang: str) -> str:
     override = calendar.overrides.get(day)
     if override is not None and override.reason:
         return override.reason
-    return calendar.holiday_name(day, lang) or letters.weekday(day, lang)
+    return calendar.holiday_name(day, lang) or style.weekday(day, lang)
 
 
 def due_reasons(calendar: WorkingCalendar, due_on: date, effective_due_on: date, lang: str):
@@ -59,9 +60,7 @@ def due_reasons(calendar: WorkingCalendar, due_on: date, effective_due_on: date,
     if effective_due_on.weekday() >= 5 and calendar.is_working_day(effective_due_on):
         override = calendar.overrides.get(effective_due_on)
         reason = override.reason if override is not None and override.reason else None
-        working = (
-            f"{letters.weekday(effective_due_on, lang)}, {reason or _DECREE_WORKING_DAY[lang]}"
-        )
+        working = f"{style.weekday(effective_due_on, lang)}, {reason or _DECREE_WORKING_DAY[lang]}"
     return ", ".join(skipped), working
 
 
@@ -79,7 +78,7 @@ def _earlier_state(earlier: Claim, letter_date: date) -> tuple[str, date | None]
 
 def claim_facts(claim: Claim) -> dict:
     """Everything the letter speaks of, as plain data (no ORM objects reach the sandbox), with
-    the Kazakh versions beside the Russian ones (`letters.in_language` picks)."""
+    the Kazakh versions beside the Russian ones (`language.in_language` picks)."""
     contract = claim.contract
     department = department_for(contract.region_code)
     letter_date = claim.sent_on or clock.today()
@@ -337,7 +336,7 @@ def _paragraphs(text: str | None) -> list[str]:
 
 
 def gap_labels(gaps: Iterable[str]) -> list[str]:
-    """The places of `letters.kazakh_gaps` in words of the reader's language."""
+    """The places of `language.kazakh_gaps` in words of the reader's language."""
     names = {
         "sender.name": _("the department's name"),
         "sender.address": _("the department's address"),
@@ -366,5 +365,5 @@ def gap_labels(gaps: Iterable[str]) -> list[str]:
 def kazakh_gaps(claim: Claim) -> list[str]:
     """Where the claim's Kazakh letter (as sent, or as it reads today) quotes Russian."""
     snapshot = claim.letter_snapshot
-    facts = letters.thaw(snapshot["facts"]) if snapshot else claim_facts(claim)
-    return letters.kazakh_gaps(facts)
+    facts = frozen.thaw(snapshot["facts"]) if snapshot else claim_facts(claim)
+    return language.kazakh_gaps(facts)

@@ -10,12 +10,13 @@ from flask_babel import gettext as _
 
 from ppp_tracker import clock
 from ppp_tracker.auth.access import Permission, has_permission
-from ppp_tracker.claims import letters, numbering
+from ppp_tracker.claims import numbering
 from ppp_tracker.claims.codes import SENT_STATUSES, ClaimStatus, DeliveryMethod
 from ppp_tracker.claims.composing import current_texts
 from ppp_tracker.claims.drafting import require_editable
 from ppp_tracker.claims.ladder import approvers, id_of, response_due
 from ppp_tracker.claims.letter_facts import claim_facts, gap_labels
+from ppp_tracker.claims.letters import frozen, language
 from ppp_tracker.claims.models import Claim
 from ppp_tracker.claims.staleness import claim_warnings, stale_reasons
 from ppp_tracker.core.errors import Conflict, Invalid
@@ -150,7 +151,7 @@ def send_claim(
         claim.prepared_by_id = claim.last_editor_id or id_of(user)
     db.session.flush()
     claim.letter_snapshot = {
-        "facts": letters.freeze(claim_facts(claim)),
+        "facts": frozen.freeze(claim_facts(claim)),
         "texts": current_texts(),
         "kazakh_gaps_acknowledged": gaps,
     }
@@ -240,7 +241,7 @@ def _require_sendable(claim: Claim) -> None:
 
 def _kazakh_gaps_accepted(claim: Claim, acknowledged: bool) -> list[str]:
     """Where the Kazakh letter quotes Russian; refused unless the sender accepts it."""
-    gaps = letters.kazakh_gaps(claim_facts(claim))
+    gaps = language.kazakh_gaps(claim_facts(claim))
     if gaps and not acknowledged:
         raise Conflict(
             {

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
-from ppp_tracker.claims import letters
 from ppp_tracker.claims.codes import EDITABLE
+from ppp_tracker.claims.letters import frozen
 from ppp_tracker.claims.models import Claim
 from ppp_tracker.core.penalty import PenaltyWarning
 from ppp_tracker.db import db
@@ -161,7 +161,7 @@ def claim_warnings(claim: Claim) -> list[PenaltyWarning]:
     """The warnings that came with the claim's penalty (cap reached, above the contract sum,
     time-barred days), in the reader's language through `.text`."""
     out = []
-    for w in letters.thaw(claim.penalty_warnings or []):
+    for w in frozen.thaw(claim.penalty_warnings or []):
         out.append(
             PenaltyWarning(
                 code=w["code"],

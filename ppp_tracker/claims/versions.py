@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from ppp_tracker.claims import letters
 from ppp_tracker.claims.ladder import id_of
+from ppp_tracker.claims.letters import frozen
 from ppp_tracker.claims.models import Claim, ClaimVersion
 from ppp_tracker.core.audit import current_actor
 from ppp_tracker.deadlines.rules import fmt
@@ -25,7 +25,7 @@ def data_of_claim(claim: Claim) -> dict:
 
 def data_of(*, as_of, milestone_ids, demand, facts_note, attachments, total, lines) -> dict:
     """What a version records: the editable fields and the penalty they give."""
-    return letters.freeze(
+    return frozen.freeze(
         {
             "as_of": as_of,
             "milestone_ids": list(milestone_ids),
@@ -71,7 +71,7 @@ def version_changes(claim: Claim) -> list[tuple[ClaimVersion, dict[str, tuple[st
     for version in claim.versions:
         changes = {}
         if previous is not None:
-            old, new = letters.thaw(previous.data), letters.thaw(version.data)
+            old, new = frozen.thaw(previous.data), frozen.thaw(version.data)
             changes = {
                 key: (_shown(old.get(key)), _shown(new.get(key)))
                 for key in VERSION_FIELDS

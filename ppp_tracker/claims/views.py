@@ -40,7 +40,6 @@ from ppp_tracker.claims import (
     drafting,
     escalation,
     letter_facts,
-    letters,
     numbering,
     sending,
     staleness,
@@ -65,6 +64,7 @@ from ppp_tracker.claims.forms import (
     TemplateForm,
     WithdrawForm,
 )
+from ppp_tracker.claims.letters import rendering, samples, sandbox, texts
 from ppp_tracker.claims.models import DEFAULT_LEGAL_BASIS, Case, Claim, Department, LawsuitFlag
 from ppp_tracker.claims.tasks import queue_render
 from ppp_tracker.core.errors import Invalid
@@ -865,9 +865,9 @@ def letter_template(lang: str):
     current = composing.current_template(lang)
     form = TemplateForm()
     if request.method == "GET":
-        form.body.data = current.body if current else letters.default_text(lang)
+        form.body.data = current.body if current else texts.default_text(lang)
     if request.method == "POST" and request.form.get("reset"):
-        form.body.data = letters.default_text(lang)
+        form.body.data = texts.default_text(lang)
     elif form.validate_on_submit():
         try:
             saved = composing.save_template(user, lang, form.body.data, _blank(form.note.data))
@@ -880,11 +880,11 @@ def letter_template(lang: str):
             return redirect(url_for("claims.letter_template", lang=lang))
     preview = None
     if not form.errors and form.body.data:
-        problems = letters.check_text(form.body.data, lang)
+        problems = texts.check_text(form.body.data, lang)
         if problems:
             form.body.errors = [str(p) for p in problems]
         else:
-            preview = letters.compose(form.body.data, letters.sample_context(), lang).frame
+            preview = rendering.compose(form.body.data, samples.sample_context(), lang).frame
     status = 422 if form.errors else 200
     return render_template(
         "claims/letter_template.html",
@@ -892,11 +892,11 @@ def letter_template(lang: str):
         lang=lang,
         current=current,
         preview=preview,
-        names=letters.CONTEXT_NAMES,
-        sample=letters.sample_context(1),
-        filters=letters.FILTER_HELP,
-        blocks=letters.BLOCKS,
-        required=letters.REQUIRED_BLOCKS,
+        names=texts.CONTEXT_NAMES,
+        sample=samples.sample_context(1),
+        filters=sandbox.FILTER_HELP,
+        blocks=sandbox.BLOCKS,
+        required=texts.REQUIRED_BLOCKS,
     ), status
 
 
