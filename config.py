@@ -69,6 +69,9 @@ class Config:
         # Longer than any retry countdown, so Redis never redelivers a task that is merely waiting.
         "broker_transport_options": {"visibility_timeout": 6 * 3600},
     }
+    #: Redis for the page bodies kept per data version (core.versions); unset: the broker's Redis
+    #: if the broker is Redis, else none is kept (the embedded default).
+    CACHE_REDIS_URL = env_str("CACHE_REDIS_URL")
     #: Minutes between two deadline scans run by beat.
     SCAN_INTERVAL_MINUTES = env_int("SCAN_INTERVAL_MINUTES", 15)
     #: When above 0, beat runs the scans this many seconds apart instead (fault drills, demos).

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from ppp_tracker.core import versions
 from ppp_tracker.db import db
 from tests import factories
 from tests.conftest import PASSWORD, login
@@ -114,7 +115,8 @@ def test_sorting_by_overdue_and_by_next_due_is_done_by_the_database(any_app, wor
     engine = db.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        any_app.extensions.pop("page_bodies", None)
+        with any_app.app_context():
+            versions.forget_bodies()
         client.get("/contracts?sort=next_due&per_page=25&page=1")
     finally:
         event.remove(engine, "before_cursor_execute", record)

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from ppp_tracker.core import versions
 from tests import factories
 from tests.alerting import karaganda, purge_alert_queue  # noqa: F401
 from tests.conftest import login
@@ -20,7 +21,8 @@ def _page_statements(app, client, url: str) -> list[str]:
 
     get()  # the first visit may load what later ones find cached (the calendar, templates)
     # …and keeps the page's body (core.versions): drop it, so that the page is rendered again.
-    app.extensions.pop("page_bodies", None)
+    with app.app_context():
+        versions.forget_bodies()
     return _statements_of(app, get)
 
 

@@ -20,6 +20,28 @@ from tests import factories
 from tests.conftest import login, post_form
 
 
+def forget_bodies(app) -> None:
+    """Drop the bodies kept for `app` (the app serves other tests too)."""
+    with app.app_context():
+        versions.forget_bodies()
+
+
+def kept_bodies(app) -> list[str]:
+    """The page bodies kept in Redis for `app` (core.versions.pages), without the render locks."""
+    with app.app_context():
+        backend = versions.pages.cache
+        prefix = backend.key_prefix
+        names = [key.decode()[len(prefix) :] for key in backend._read_client.keys(prefix + "*")]
+        kept = (backend.get(name) for name in names if not name.startswith("rendering:"))
+        return [value[2] for value in kept if value is not None]
+
+
+def render_locks(app) -> list[bytes]:
+    with app.app_context():
+        backend = versions.pages.cache
+        return backend._read_client.keys(backend.key_prefix + "rendering:*")
+
+
 def _version() -> int:
     db.session.commit()  # a fresh read
     return db.session.scalar(versions.select_version())
@@ -98,19 +120,18 @@ def _list_body(html: str) -> str:
 def test_the_contract_list_is_rendered_once_per_version_and_shows_every_change_at_once(
     app, client, make_user
 ):
-    app.extensions.pop("page_bodies", None)  # the app serves other tests too
+    forget_bodies(app)  # the app serves other tests too
     ours = factories.contract("KZ-35", number="241", subject="Разработка ТЭО")
     theirs = factories.contract("KZ-63", number="777", subject="Швейный цех")
     officer = make_user("officer", "KZ-35")
     login(client, officer)
     first = client.get("/contracts").get_data(as_text=True)
     assert "241" in first and "777" not in first and "Разработка ТЭО" in first
-    cache = app.extensions["page_bodies"]
-    assert len(cache) == 1
+    assert len(kept_bodies(app)) == 1
     assert _list_body(client.get("/contracts").get_data(as_text=True)) == _list_body(first)
-    assert len(cache) == 1
-    for entry in cache._items.values():
-        assert "csrf_token" not in entry.body and officer.email not in entry.body
+    assert len(kept_bodies(app)) == 1
+    for body in kept_bodies(app):
+        assert "csrf_token" not in body and officer.email not in body
     # A change through the service (as the form and the API make it) shows on the next request.
     services.save_contract(officer, {"subject": "Строительство ИУ на 1500 мест"}, ours)
     db.session.commit()
@@ -150,7 +171,7 @@ def test_the_contract_list_is_rendered_once_per_version_and_shows_every_change_a
 
 
 def test_a_kept_list_body_never_goes_to_another_scope_role_or_language(app, make_user):
-    app.extensions.pop("page_bodies", None)
+    forget_bodies(app)
     factories.contract("KZ-35", number="241")
     factories.contract("KZ-63", number="777")
     pages = {}
@@ -181,25 +202,77 @@ def test_a_kept_list_body_never_goes_to_another_scope_role_or_language(app, make
     assert "sort=-number" not in russian
 
 
-def test_the_body_cache_is_bounded_by_count_and_characters_and_drops_expired_bodies():
-    from datetime import UTC, datetime, timedelta
+def test_a_kept_body_is_served_for_its_version_only_and_not_after_it_expires(app):
+    """A body is kept under its key without the version (a change replaces it instead of adding
+    keys to Redis): a body of another version, or past its expiry, is rendered again."""
+    from datetime import timedelta
 
-    from markupsafe import Markup
+    from flask import g
 
-    cache = versions.BodyCache(3, max_chars=10)
-    for key in "abc":
-        cache.put(key, Markup("xx"))
-    assert cache.get("a") == "xx"  # now the most recently used
-    cache.put("d", Markup("xx"))  # one too many: the least recently used ("b") goes
-    assert cache.get("b") is None and len(cache) == 3 and cache.chars == 6
-    cache.put("e", Markup("x" * 8))  # 14 characters: the oldest go until 10 or fewer remain
-    assert cache.chars <= 10 and cache.get("e") == "x" * 8 and cache.get("c") is None
-    cache.put("e", Markup("y"))  # replacing a body counts its characters once
-    assert cache.get("e") == "y" and cache.chars == sum(len(e.body) for e in cache._items.values())
-    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-    cache.put("f", Markup("z"), expires_at=now)
-    assert cache.get("f", now) == "z"
-    assert cache.get("f", now + timedelta(seconds=1)) is None and "f" not in cache._items
+    from ppp_tracker import clock
+
+    forget_bodies(app)
+    renders = []
+
+    def ask(version, render):
+        with app.test_request_context():
+            g._with_user = {versions.WITH_USER_NAME: version}
+            return str(versions.cached_body(("test.kept",), render))
+
+    def body(text, **kept):
+        def render():
+            renders.append(text)
+            return versions.Body(text, **kept) if kept else text
+
+        return render
+
+    assert ask(7, body("seven")) == "seven" and ask(7, body("again")) == "seven"
+    assert ask(8, body("eight")) == "eight" and len(kept_bodies(app)) == 1
+    assert ask(7, body("seven again")) == "seven again"  # an older version is not served either
+    soon = clock.now() + timedelta(minutes=5)
+    assert ask(9, body("nine", expires_at=soon)) == "nine" and ask(9, body("x")) == "nine"
+    assert ask(10, body("ten", keep=False)) == "ten" and ask(10, body("ten, 2")) == "ten, 2"
+    assert renders == ["seven", "eight", "seven again", "nine", "ten", "ten, 2"]
+    with app.test_request_context():
+        g._with_user = {versions.WITH_USER_NAME: 9}
+        later = soon + timedelta(seconds=1)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(clock, "now", lambda: later)
+            assert str(versions.cached_body(("test.kept",), body("nine, later"))) == "nine, later"
+
+
+def test_without_redis_nothing_is_kept_and_pages_still_render(tmp_path, make_user):
+    """The embedded default (SQLite database and broker, no Redis): no body is kept anywhere,
+    every page renders its own."""
+    from flask_migrate import upgrade
+
+    from ppp_tracker import create_app
+
+    url = f"sqlite:///{tmp_path / 'embedded.db'}"
+    embedded = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "CELERY": {"broker_url": f"sqla+sqlite:///{tmp_path / 'broker.db'}"},
+        }
+    )
+    assert versions.redis_url(embedded) is None
+    with embedded.app_context():
+        upgrade()
+        assert type(versions.pages.cache).__name__ == "NullCache"
+        renders = []
+
+        def render():
+            renders.append(1)
+            return "<p>body</p>"
+
+        from flask import g
+
+        with embedded.test_request_context():
+            g._with_user = {versions.WITH_USER_NAME: 1}
+            versions.cached_body(("test.embedded",), render)
+            versions.cached_body(("test.embedded",), render)
+        assert len(renders) == 2
 
 
 def test_savepoints_leave_the_version_to_the_real_commit(app):
@@ -237,7 +310,7 @@ def test_every_kept_registry_list_shows_a_change_at_once_and_keeps_to_its_scope(
     """The projects, sites and counterparties lists are kept like the contract list: an edit
     shows on the next request, and a region's records never reach another region's officer
     (counterparties are one directory for every region)."""
-    app.extensions.pop("page_bodies", None)
+    forget_bodies(app)
     make = {
         "projects": lambda region, name: factories.project(region, title=name),
         "sites": lambda region, name: factories.site(region, name=name),
@@ -256,7 +329,7 @@ def test_every_kept_registry_list_shows_a_change_at_once_and_keeps_to_its_scope(
     assert "Запись Караганды" in first
     assert ("Запись Усть-Каменогорска" in first) == (kind == "parties")
     assert _list_body(client.get(f"/{kind}").get_data(as_text=True)) == _list_body(first)
-    assert len(app.extensions["page_bodies"]) == 1  # the second request was served from it
+    assert len(kept_bodies(app)) == 1  # the second request was served from it
     save(ours, "Запись переименована")
     db.session.commit()
     again = client.get(f"/{kind}").get_data(as_text=True)
@@ -271,7 +344,7 @@ def test_the_deadlines_page_is_kept_until_the_registry_the_alert_log_or_the_scan
     from ppp_tracker.alerts.scan import scan_batch
     from tests.alerting import karaganda, scan
 
-    app.extensions.pop("page_bodies", None)
+    forget_bodies(app)
     set_today("2014-05-15")
     w = karaganda(due_on=date(2014, 5, 20))
     theirs = factories.contract("KZ-63")
@@ -285,7 +358,7 @@ def test_the_deadlines_page_is_kept_until_the_registry_the_alert_log_or_the_scan
 
     first = upcoming()
     assert "Представление ТЭО" in first and "Чужой срок" not in first
-    assert upcoming() == first and len(app.extensions["page_bodies"]) == 1
+    assert upcoming() == first and len(kept_bodies(app)) == 1
     # The scan's new alert (the reminder 5 days before) shows as the row's last reminder as
     # soon as its batch commits, before the scan has finished (a scan of a million milestones
     # takes minutes; its end moves the "last checked" time, which names the body too).
@@ -310,8 +383,8 @@ def test_the_deadlines_page_is_kept_until_the_registry_the_alert_log_or_the_scan
     login(other, w.manager)
     assert "Чужой срок" in other.get("/deadlines").get_data(as_text=True)
     assert "Чужой срок" not in client.get("/deadlines").get_data(as_text=True)
-    for entry in app.extensions["page_bodies"]._items.values():
-        assert "csrf_token" not in entry.body and w.officer.email not in entry.body
+    for body in kept_bodies(app):
+        assert "csrf_token" not in body and w.officer.email not in body
 
 
 def _ask_in_threads(app, names, render, version=41):
@@ -335,7 +408,7 @@ def _ask_in_threads(app, names, render, version=41):
 
 
 def test_after_a_change_one_thread_renders_the_body_and_the_others_take_it(app):
-    app.extensions.pop("page_bodies", None)
+    forget_bodies(app)
     rendering, release, renders = threading.Event(), threading.Event(), []
 
     def render():
@@ -355,11 +428,11 @@ def test_after_a_change_one_thread_renders_the_body_and_the_others_take_it(app):
         thread.join(10)
     assert renders == ["first"]
     assert set(results.values()) == {"<p>Сроки</p>"}
-    assert not app.extensions["page_bodies"]._rendering
+    assert not render_locks(app)
 
 
 def test_a_failed_render_leaves_the_waiting_requests_to_render_their_own(app):
-    app.extensions.pop("page_bodies", None)
+    forget_bodies(app)
     rendering, release = threading.Event(), threading.Event()
 
     def render():
@@ -378,4 +451,4 @@ def test_a_failed_render_leaves_the_waiting_requests_to_render_their_own(app):
     for thread in threads.values():
         thread.join(10)
     assert isinstance(results["first"], RuntimeError) and results["2"] == "<p>Сроки</p>"
-    assert not app.extensions["page_bodies"]._rendering
+    assert not render_locks(app)

@@ -9,6 +9,13 @@ reads the counter with the logged-in user (`core.web.WITH_USER`, no extra round 
 whose body depends only on audited data, the user's scope and role, the language, the day and the
 query string can keep the body it rendered and reuse it until the version moves (`cached_body`).
 
+The kept bodies live in Redis through Flask-Caching (`pages`), shared by every web process and
+machine (DESIGN §7): a body is stored under its key without the version, with the version it was
+rendered at, so a change replaces the bodies instead of piling up new keys, and a body of an older
+version is never served. Without Redis (the embedded default: SQLite and the SQLite broker)
+nothing is kept and every page renders its body (Flask-Caching's NullCache): nothing lives in
+process memory. Logins move nothing a kept body depends on (`last_login_at` is not audited).
+
 Why the counter is exact under concurrency (PostgreSQL, READ COMMITTED): the increment is an
 UPDATE of one row, so two committing transactions take its lock in turn and the counter's order
 is the order of their commits; a change and its new version become visible together. A request
@@ -19,16 +26,21 @@ held only from the increment to the COMMIT right after it.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import secrets
-import threading
-from collections import OrderedDict
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask
+from flask_caching import Cache
+from flask_caching.backends import NullCache
 from markupsafe import Markup
+from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -99,123 +111,170 @@ def current() -> int | None:
     return None if value is NOT_LOADED else value
 
 
-# --- page bodies ---------------------------------------------------------------------------
+# --- page bodies, kept in Redis -----------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+#: The kept page bodies (Flask-Caching): Redis when the app has one, else nothing is kept.
+pages = Cache()
+
+#: How long an unused body stays in Redis. Bodies are keyed without the data version (a change
+#: replaces them), so what bounds Redis's memory is the set of pages asked for within this time
+#: (every scope's dashboard in three languages is about 10 MB; list pages 10–25 KB each).
+BODY_TTL_S = 600
+#: How long a request waits for another process's render of the same body before rendering its
+#: own (a render takes 5–40 ms; a slow one must not hold the others much longer than that), and
+#: how often it looks.
+RENDER_WAIT_S = 2.0
+RENDER_POLL_S = 0.005
+
+
+def _build_id(app: Flask) -> str:
+    """What the bodies are made from besides the data: the templates and the translations. Kept
+    bodies of another build (a deployment that changed them) are never read."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    roots = [Path(app.root_path).parent / "templates", Path(app.root_path)]
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".html", ".mo", ".svg", ".txt") and path.is_file():
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def redis_url(app: Flask) -> str | None:
+    """Redis for the kept bodies: `CACHE_REDIS_URL`, or the Celery broker when it is Redis (as in
+    production); None on the embedded default."""
+    url = app.config.get("CACHE_REDIS_URL")
+    if url:
+        return url
+    broker = (app.config.get("CELERY") or {}).get("broker_url") or ""
+    return broker if broker.startswith(("redis://", "rediss://")) else None
+
+
+def init_app(app: Flask) -> None:
+    url = redis_url(app)
+    if url is None:
+        config = {"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True}
+    else:
+        # Deployments (and test runs) sharing one Redis keep apart by their database; builds
+        # with other templates by their build id.
+        database = app.config.get("SQLALCHEMY_DATABASE_URI") or ""
+        scope = hashlib.sha1(database.encode(), usedforsecurity=False).hexdigest()[:12]
+        config = {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": url,
+            "CACHE_KEY_PREFIX": f"ppp:pages:{scope}:{_build_id(app)}:",
+            "CACHE_DEFAULT_TIMEOUT": BODY_TTL_S,
+        }
+    pages.init_app(app, config=config)
+
+
+def _keeps() -> bool:
+    return not isinstance(pages.cache, NullCache)
 
 
 @dataclass(frozen=True)
-class _Entry:
-    body: Markup
-    expires_at: datetime | None
+class Body:
+    """What a render returns when it decides itself whether and until when its body is kept."""
+
+    html: str
+    #: False: show it, keep nothing (shown figures not yet stored, a form's token…).
+    keep: bool = True
+    #: Not served after this moment (a dashboard's figures grow old).
+    expires_at: datetime | None = None
 
 
-class BodyCache:
-    """A small LRU of rendered page bodies, shared by a process's threads, bounded by count and
-    by the characters it holds (bodies of versions gone by stay until pushed out)."""
-
-    def __init__(self, size: int, max_chars: int | None = None):
-        self.size = size
-        self.max_chars = max_chars
-        self.chars = 0
-        self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
-        #: Keys whose body a thread is rendering now, with the event it sets when done.
-        self._rendering: dict[Hashable, threading.Event] = {}
-
-    def get(self, key: Hashable, now: datetime | None = None) -> Markup | None:
-        with self._lock:
-            entry = self._items.get(key)
-            if entry is None:
-                return None
-            if entry.expires_at is not None and (now is None or now > entry.expires_at):
-                self._drop(key)
-                return None
-            self._items.move_to_end(key)
-            return entry.body
-
-    def put(self, key: Hashable, body: Markup, expires_at: datetime | None = None) -> None:
-        with self._lock:
-            if key in self._items:
-                self._drop(key)
-            self._items[key] = _Entry(body, expires_at)
-            self.chars += len(body)
-            while self._items and (
-                len(self._items) > self.size
-                or (self.max_chars is not None and self.chars > self.max_chars)
-            ):
-                self._drop(next(iter(self._items)))
-
-    def claim(self, key: Hashable) -> threading.Event | None:
-        """None when the caller is to render `key`'s body (and must call `done(key)` after,
-        whatever happens); otherwise the event another thread sets when its render is done."""
-        with self._lock:
-            rendering = self._rendering.get(key)
-            if rendering is None:
-                self._rendering[key] = threading.Event()
-            return rendering
-
-    def done(self, key: Hashable) -> None:
-        with self._lock:
-            rendering = self._rendering.pop(key, None)
-        if rendering is not None:
-            rendering.set()
-
-    def _drop(self, key: Hashable) -> None:
-        self.chars -= len(self._items.pop(key).body)
-
-    def __len__(self) -> int:
-        return len(self._items)
+def _key(key: tuple) -> str:
+    return hashlib.sha1(repr(key).encode(), usedforsecurity=False).hexdigest()
 
 
-#: Bodies kept per process: dashboards are 130–170 thousand characters, list pages 10–25. At
-#: most 400 of them and 16 million characters (32 MB at most: Python keeps Cyrillic text in two
-#: bytes a character): every scope's dashboard in three languages (about 10 million) and a few
-#: hundred list pages.
-BODIES = 400
-BODY_CHARS = 16_000_000
-#: How long a request waits for another thread's render of the same body before rendering its
-#: own (a render takes 5–40 ms; a slow one must not hold the others much longer than that).
-RENDER_WAIT_S = 2.0
+def _read(name: str, version: int, now: datetime) -> Markup | None:
+    kept = pages.get(name)
+    if kept is None:
+        return None
+    kept_version, expires_at, html = kept
+    if kept_version != version or (expires_at is not None and now > expires_at):
+        return None
+    return Markup(html)  # noqa: S704 - stored by `cached_body`: our own template's output
 
 
-def bodies() -> BodyCache:
-    """This app's cache (each app its own: tests make many apps with other data)."""
-    return current_app.extensions.setdefault("page_bodies", BodyCache(BODIES, BODY_CHARS))
-
-
-def cached_body(key: tuple, render: Callable[[], str]) -> Markup:
+def cached_body(key: tuple, render: Callable[[], str | Body]) -> Markup:
     """The body rendered by `render` (our own autoescaped template's output) for `key`, reused
-    while the data version stays the same.
+    by every process while the data version stays the same.
 
     `key` must name everything the body shows besides audited data: the page, the user's scope
     and role, the language, the day, the query string. A body holding a form's CSRF token is
-    never kept: it is the session's own. (The dashboard, whose body also ages with its snapshot,
-    uses `bodies()` with an expiry itself.)
+    never kept: it is the session's own. `render` may return a `Body` to say whether and until
+    when its body may be kept.
     """
+    from ppp_tracker import clock
+
     version = current()
-    if version is None:
-        return Markup(render())  # noqa: S704 - our own template's output, autoescaped
-    cache = bodies()
-    full_key = (*key, version)
-    body = cache.get(full_key)
-    if body is not None:
-        return body
-    # After a change every thread asking for the page would render it at once (each render
-    # tens of milliseconds of CPU, queued on the same cores): one renders, the others wait for
-    # its body — or render their own if it kept none (an error, a CSRF token) or took too long.
-    rendering = cache.claim(full_key)
-    if rendering is not None:
-        rendering.wait(RENDER_WAIT_S)
-        return cache.get(full_key) or Markup(render())  # noqa: S704 - as below
+    if version is None or not _keeps():
+        return _html(render())
+    name = _key(key)
+    now = clock.now()
     try:
-        body = Markup(render())  # noqa: S704 - our own template's output, autoescaped
-        if "csrf_token" not in body:
-            cache.put(full_key, body)
+        body = _read(name, version, now)
+        if body is not None:
+            return body
+        # After a change every request asking for the page would render it at once (each render
+        # tens of milliseconds of CPU, queued on the same cores): one renders, the others wait
+        # for its body — or render their own if it kept none or took too long.
+        lock = f"rendering:{name}:{version}"
+        if not pages.add(lock, 1, timeout=int(RENDER_WAIT_S) + 1):
+            deadline = time.monotonic() + RENDER_WAIT_S
+            while time.monotonic() < deadline:
+                time.sleep(RENDER_POLL_S)
+                body = _read(name, version, now)
+                if body is not None:
+                    return body
+                if not pages.has(lock):
+                    break
+            return _html(render())
+    except RedisError as exc:  # Redis away: the page renders its own body
+        log.warning("page bodies not read from Redis: %s", exc)
+        return _html(render())
+    try:
+        made = render()
+        body = _html(made)
+        keep = not isinstance(made, Body) or made.keep
+        expires_at = made.expires_at if isinstance(made, Body) else None
+        if keep and "csrf_token" not in body:
+            _store(name, (version, expires_at, str(body)), expires_at, now)
     finally:
-        cache.done(full_key)
+        _forget_lock(lock)
     return body
 
 
-def scope_body(user, page: str, render: Callable[[], str], *extra: Hashable) -> Markup:
+def _html(made: str | Body) -> Markup:
+    return Markup(made.html if isinstance(made, Body) else made)  # noqa: S704 - ours, escaped
+
+
+def _store(name: str, value: tuple, expires_at: datetime | None, now: datetime) -> None:
+    timeout = BODY_TTL_S
+    if expires_at is not None:
+        timeout = max(1, min(timeout, int((expires_at - now).total_seconds()) + 1))
+    try:
+        pages.set(name, value, timeout=timeout)
+    except RedisError as exc:
+        log.warning("page body not kept in Redis: %s", exc)
+
+
+def _forget_lock(lock: str) -> None:
+    try:
+        pages.delete(lock)
+    except RedisError as exc:
+        log.warning("render lock not released in Redis (it expires): %s", exc)
+
+
+def forget_bodies() -> None:
+    """Drop every kept body of this app (its database and build)."""
+    pages.clear()
+
+
+def scope_body(user, page: str, render: Callable[[], str | Body], *extra: Hashable) -> Markup:
     """`cached_body` for a page whose body is the same for every user of a scope (region) and
     role: keyed by the page, the user's region and role, the language, the day, the query
     string, and `extra` (whatever else the body shows that the data version does not follow)."""

@@ -409,6 +409,7 @@ def init_app(app: Flask) -> None:
     from ppp_tracker.core import versions
 
     WITH_USER[versions.WITH_USER_NAME] = versions.select_version
+    versions.init_app(app)
     from ppp_tracker.core import history
 
     app.jinja_env.globals.update(

@@ -68,36 +68,16 @@ def dashboard_page():
 
     user = require(Permission.READ)
     today = clock.today()
-    now = clock.now()
     locale = locale_code()
-    # The body (everything but the layout with the user's name and CSRF tokens) shows the
-    # scope's snapshot and the feature cards, i.e. audited data and stored figures: it is
-    # rendered once per scope, language, day and data version (core.versions; storing a
-    # snapshot moves the version too) and kept until the snapshot is too old to show.
-    version = versions.current()
-    key = (
-        "reports.dashboard",
-        scope_key(user),
-        # The region is named in the body.
-        user.region.name(locale) if user.region else None,
-        locale,
-        today,
-        version,
-    )
-    cache = versions.bodies()
-    if version is not None:
-        body = cache.get(key, now)
-        if body is not None:
-            return render_template("reports/dashboard.html", body=body, refresh_form=ButtonForm())
-    found = snapshots.stored(user, today, locale)
-    board = snapshots.dashboard_for(user, today, locale, found=found, widgets=widgets(user))
-    if board.stored_now:
-        # Computed here when no fresh snapshot existed: stored for the next visitor. (Only
-        # then: a commit expires the loaded user, whom the page would read again.)
-        db.session.commit()
-    # Our own template's output (autoescaped): safe to insert as it is.
-    body = Markup(  # noqa: S704
-        render_template(
+
+    def render() -> versions.Body:
+        found = snapshots.stored(user, today, locale)
+        board = snapshots.dashboard_for(user, today, locale, found=found, widgets=widgets(user))
+        if board.stored_now:
+            # Computed here when no fresh snapshot existed: stored for the next visitor. (Only
+            # then: a commit expires the loaded user, whom the page would read again.)
+            db.session.commit()
+        html = render_template(
             "reports/_dashboard_body.html",
             board=board,
             # Stored with the snapshot (drawn by our templates, escaped then), else drawn now.
@@ -105,12 +85,25 @@ def dashboard_page():
             computed_at=board.computed_at,
             computed_time=clock.to_local(board.computed_at).strftime("%H:%M"),
         )
+        # Kept until the snapshot is too old to show; one computed without a stored snapshot
+        # is not kept (the next request stores or finds one).
+        if isinstance(found, snapshots.Stale):
+            return versions.Body(html, keep=False)
+        return versions.Body(html, expires_at=snapshots.fresh_until(found[0]))
+
+    # The body (everything but the layout with the user's name and CSRF tokens) shows the
+    # scope's snapshot and the feature cards, i.e. audited data and stored figures: it is
+    # rendered once per scope, language, day and data version (core.versions; storing a
+    # snapshot moves the version too), shared by every user of the scope.
+    key = (
+        "reports.dashboard",
+        scope_key(user),
+        # The region is named in the body.
+        user.region.name(locale) if user.region else None,
+        locale,
+        today,
     )
-    # Shared with every user of the scope: never keep a body that carries a form's token; nor
-    # one computed without a stored snapshot (the next request stores or finds one).
-    fresh = not isinstance(found, snapshots.Stale)
-    if version is not None and fresh and "csrf_token" not in body:
-        cache.put(key, body, expires_at=snapshots.fresh_until(found[0]))
+    body = versions.cached_body(key, render)
     return render_template("reports/dashboard.html", body=body, refresh_form=ButtonForm())
 
 
