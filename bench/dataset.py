@@ -6,7 +6,7 @@ sites, 2,000 contractors; each contract has 100 monthly obligations from its sig
 about 70 % of them are past: most met on time, 5 % met late, 0.5 % still open (some thousands
 overdue across every region, with penalties), 0.2 % waived; 20 % are the customer's. 600
 contracts with overdue obligations have a claim letter (drafts, approved, sent). Effective due
-dates are the calendar's (deadlines.calendar), written as the deadline engine would store them.
+dates are the calendar's (core.calendar), written as the deadline engine would store them.
 
 Users (password `bench-password`): `manager@bench.kz` (all regions), `viewer@bench.kz`,
 `admin@bench.kz`, and per region `officer-<code>@bench.kz` and `legal-<code>@bench.kz`.
@@ -177,7 +177,7 @@ INSERT INTO outgoing_sequences (prefix, year, last_number, updated_at)
 
 def _effective_dates(app) -> list[tuple[date, date]]:
     """Every possible due day (the monthly dates from 2017 to 2034) → the calendar's working day."""
-    from ppp_tracker.deadlines.calendar import get_calendar
+    from ppp_tracker.core.calendar import get_calendar
 
     with app.app_context():
         calendar = get_calendar()

@@ -4,7 +4,7 @@ import ppp_tracker.alerts.models  # noqa: F401 - reminder rules, plans, alerts, 
 from ppp_tracker.auth.models import ApiToken, LoginThrottle, User  # noqa: F401
 from ppp_tracker.claims import models as claims_models  # noqa: F401
 from ppp_tracker.core.audit_chain import AuditChainHead, AuditLink  # noqa: F401
+from ppp_tracker.core.calendar import CalendarOverride  # noqa: F401
 from ppp_tracker.core.mail import OutboxMessage  # noqa: F401
 from ppp_tracker.core.versions import DataVersion  # noqa: F401
-from ppp_tracker.deadlines.models import CalendarOverride  # noqa: F401
 from ppp_tracker.reports.models import CalendarFeed, DashboardSnapshot, ImportBatch  # noqa: F401

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from ppp_tracker import clock
 from ppp_tracker.alerts.models import AlertPlan, ContractAlertRules, ScanRun
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.calendar import CalendarOverride
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.models import CalendarOverride
 from ppp_tracker.registry.models import Milestone
 from tests import factories
 from tests.alerting import karaganda, purge_alert_queue, scan, user  # noqa: F401

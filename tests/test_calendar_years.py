@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.claims import drafting, sending
 from ppp_tracker.core.audit import AuditEvent
+from ppp_tracker.core.calendar import CalendarOverride, CalendarYear
 from ppp_tracker.db import db
 from ppp_tracker.deadlines import years
-from ppp_tracker.deadlines.models import CalendarOverride, CalendarYear
 from tests import factories
 from tests.conftest import login, post_form
 from tests.pages import move_today as _today

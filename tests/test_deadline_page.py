@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.calendar import get_calendar
+from ppp_tracker.core.dates import DUE_SOON_DAYS, effective_due
 from ppp_tracker.db import db
 from ppp_tracker.deadlines import services as calendar_services
-from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.queries import deadline_page, deadlines
-from ppp_tracker.deadlines.rules import DUE_SOON_DAYS, effective_due
 from ppp_tracker.registry.models import Milestone
 from tests import factories
 from tests.alerting import user

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 
 from ppp_tracker.auth.access import SYSTEM_USER
+from ppp_tracker.core.calendar import forget_calendar
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import forget_calendar
 from ppp_tracker.registry import services
 from ppp_tracker.reports import dashboard, snapshots
 from ppp_tracker.reports.dashboard import DASHBOARD_WIDGETS, Widget

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from ppp_tracker.deadlines.calendar import Override, WorkingCalendar, add_months
-from ppp_tracker.deadlines.rules import MilestoneState, days_late, effective_due, milestone_state
+from ppp_tracker.core.calendar import Override, WorkingCalendar, add_months
+from ppp_tracker.core.dates import MilestoneState, days_late, effective_due, milestone_state
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def scan(as_of: str | None, send_now: bool):
 def replan():
     """Recompute every milestone's stored effective due date and reminder plan."""
     from ppp_tracker.alerts.planning import plan_milestone
-    from ppp_tracker.deadlines.calendar import get_calendar
+    from ppp_tracker.core.calendar import get_calendar
     from ppp_tracker.deadlines.tracking import refresh
     from ppp_tracker.registry.models import Milestone
 

@@ -21,10 +21,10 @@ from markupsafe import escape
 
 from ppp_tracker.alerts.models import Alert, AlertDelivery, AlertDigest
 from ppp_tracker.alerts.rules import is_overdue_rule, rule_label
+from ppp_tracker.core.calendar import get_calendar
+from ppp_tracker.core.dates import effective_due
 from ppp_tracker.core.mail import Email
-from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.penalty import milestone_penalty
-from ppp_tracker.deadlines.rules import effective_due
 from ppp_tracker.money import format_money
 
 #: Subjects are cut here; mail clients show little more.

@@ -22,9 +22,9 @@ from ppp_tracker.alerts.models import (
 )
 from ppp_tracker.auth.models import AlertMode
 from ppp_tracker.core import outbox
+from ppp_tracker.core.dates import OPEN_STATUSES
 from ppp_tracker.core.mail import MailError
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.rules import OPEN_STATUSES
 from ppp_tracker.registry.models import Contract, Milestone
 
 #: Deliveries sent by one task: one claim, one SMTP connection.

@@ -13,8 +13,8 @@ from sqlalchemy.orm import object_session
 
 from ppp_tracker.alerts.models import AlertPlan, ContractAlertRules
 from ppp_tracker.alerts.rules import AlertRules
+from ppp_tracker.core.dates import OPEN_STATUSES
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.rules import OPEN_STATUSES
 from ppp_tracker.registry.codes import MilestoneStatus
 from ppp_tracker.registry.models import Milestone
 

@@ -33,8 +33,8 @@ from ppp_tracker.alerts.planning import rules_by_contract
 from ppp_tracker.alerts.rules import AlertRules, Stage, is_overdue_rule
 from ppp_tracker.auth.models import AlertMode, Role, User
 from ppp_tracker.core import outbox, versions
+from ppp_tracker.core.dates import OPEN_STATUSES
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.rules import OPEN_STATUSES
 from ppp_tracker.registry.models import Contract, Milestone
 
 

@@ -24,11 +24,11 @@ from ppp_tracker.core.api import (
     page_of,
     run_service,
 )
+from ppp_tracker.core.calendar import get_calendar
+from ppp_tracker.core.dates import MilestoneState, timing
 from ppp_tracker.core.folding import contains
 from ppp_tracker.core.regions import Region
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import get_calendar
-from ppp_tracker.deadlines.rules import MilestoneState, timing
 from ppp_tracker.registry import services
 from ppp_tracker.registry.codes import (
     Arrangement,

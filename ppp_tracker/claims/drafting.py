@@ -26,12 +26,12 @@ from ppp_tracker.claims.staleness import claim_facts_now, stale_reasons
 from ppp_tracker.claims.versions import add_version, data_of, data_of_claim
 from ppp_tracker.core import limits
 from ppp_tracker.core.audit import current_actor
+from ppp_tracker.core.calendar import get_calendar
+from ppp_tracker.core.dates import effective_due, fmt
 from ppp_tracker.core.errors import Conflict
 from ppp_tracker.core.validation import Errors, check_date_range, check_text
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.penalty import contract_penalty
-from ppp_tracker.deadlines.rules import effective_due, fmt
 from ppp_tracker.registry.codes import MilestoneStatus, Obligor, PenaltyBase
 from ppp_tracker.registry.models import Contract, Milestone
 

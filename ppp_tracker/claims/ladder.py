@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from ppp_tracker.auth.models import Role, User
+from ppp_tracker.core.calendar import WorkingCalendar, get_calendar
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import WorkingCalendar, get_calendar
 from ppp_tracker.registry.models import Contract
 
 

@@ -18,9 +18,9 @@ from ppp_tracker.claims.departments import department_for
 from ppp_tracker.claims.ladder import response_due
 from ppp_tracker.claims.letters import frozen, language, style
 from ppp_tracker.claims.models import DEFAULT_LEGAL_BASIS, Claim, ClaimMilestone, Department
+from ppp_tracker.core.calendar import WorkingCalendar, get_calendar
+from ppp_tracker.core.dates import fmt
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import WorkingCalendar, get_calendar
-from ppp_tracker.deadlines.rules import fmt
 from ppp_tracker.registry.models import Contract, Party
 
 

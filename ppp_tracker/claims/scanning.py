@@ -16,10 +16,10 @@ from ppp_tracker.claims.drafting import create_claim
 from ppp_tracker.claims.ladder import grace_ends
 from ppp_tracker.claims.models import Claim, ClaimMilestone
 from ppp_tracker.claims.staff_notices import queue_notices
+from ppp_tracker.core.calendar import get_calendar
+from ppp_tracker.core.dates import OPEN_STATUSES
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import get_calendar
-from ppp_tracker.deadlines.rules import OPEN_STATUSES
 from ppp_tracker.registry.codes import ContractStatus, MilestoneStatus, Obligor
 from ppp_tracker.registry.models import Contract, Milestone
 

@@ -19,10 +19,10 @@ from ppp_tracker.claims.letter_facts import claim_facts, gap_labels
 from ppp_tracker.claims.letters import frozen, language
 from ppp_tracker.claims.models import Claim
 from ppp_tracker.claims.staleness import claim_warnings, stale_reasons
+from ppp_tracker.core.dates import fmt
 from ppp_tracker.core.errors import Conflict, Invalid
 from ppp_tracker.core.validation import Errors, check_date_range
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.rules import fmt
 from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.models import Document
 

@@ -14,9 +14,9 @@ from ppp_tracker.claims.codes import NoticeStatus
 from ppp_tracker.claims.ladder import legal_recipients
 from ppp_tracker.claims.models import Claim, ClaimNotice
 from ppp_tracker.core import outbox
+from ppp_tracker.core.dates import days_late_phrase, fmt
 from ppp_tracker.core.mail import Email, MailError, send_email
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.rules import days_late_phrase, fmt
 from ppp_tracker.money import format_money
 
 LOCALES = ("ru", "kk", "en")

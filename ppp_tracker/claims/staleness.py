@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from ppp_tracker.claims.codes import EDITABLE
 from ppp_tracker.claims.letters import frozen
 from ppp_tracker.claims.models import Claim
+from ppp_tracker.core.dates import fmt
 from ppp_tracker.core.penalty import PenaltyWarning
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.penalty import contract_penalty
-from ppp_tracker.deadlines.rules import fmt
 from ppp_tracker.money import format_money
 from ppp_tracker.registry.models import Milestone
 

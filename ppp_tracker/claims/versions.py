@@ -8,7 +8,7 @@ from ppp_tracker.claims.ladder import id_of
 from ppp_tracker.claims.letters import frozen
 from ppp_tracker.claims.models import Claim, ClaimVersion
 from ppp_tracker.core.audit import current_actor
-from ppp_tracker.deadlines.rules import fmt
+from ppp_tracker.core.dates import fmt
 
 
 def data_of_claim(claim: Claim) -> dict:

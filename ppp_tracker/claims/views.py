@@ -67,15 +67,15 @@ from ppp_tracker.claims.forms import (
 from ppp_tracker.claims.letters import rendering, samples, sandbox, texts
 from ppp_tracker.claims.models import DEFAULT_LEGAL_BASIS, Case, Claim, Department, LawsuitFlag
 from ppp_tracker.claims.tasks import queue_render
+from ppp_tracker.core.calendar import get_calendar, unconfirmed_note
+from ppp_tracker.core.dates import days_late_phrase, effective_due, fmt
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.listing import Listing
 from ppp_tracker.core.regions import Region
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db, round_tiyn
-from ppp_tracker.deadlines.calendar import get_calendar, unconfirmed_note
 from ppp_tracker.deadlines.penalty import contract_penalty
-from ppp_tracker.deadlines.rules import days_late_phrase, effective_due, fmt
 from ppp_tracker.money import format_money
 from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.codes import DocumentType, Obligor, PenaltyBase

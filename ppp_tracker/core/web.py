@@ -32,6 +32,7 @@ from werkzeug.routing import IntegerConverter
 from ppp_tracker import clock
 from ppp_tracker.core.api import webargs_errors
 from ppp_tracker.core.audit import SYSTEM, Actor, set_actor
+from ppp_tracker.core.dates import days_late_phrase, relative_phrase
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.i18n import LANGUAGE_NAMES
 from ppp_tracker.money import format_money, format_number
@@ -413,6 +414,8 @@ def init_app(app: Flask) -> None:
     from ppp_tracker.core import history
 
     app.jinja_env.globals.update(
+        days_late_phrase=days_late_phrase,
+        relative_phrase=relative_phrase,
         url_with_args=url_with_args,
         history_entity=history.entity_label,
         history_changes=history.changes,

@@ -30,6 +30,3 @@ def init_app(app: Flask) -> None:
         NavItem("deadlines.calendar", _l("Working-day calendar"), permission="admin", order=20),
         user_menu=True,
     )
-    from ppp_tracker.deadlines.rules import days_late_phrase, relative_phrase
-
-    app.jinja_env.globals.update(days_late_phrase=days_late_phrase, relative_phrase=relative_phrase)

@@ -7,10 +7,10 @@ from datetime import date
 import click
 
 from ppp_tracker.core.audit import Actor, acting_as
+from ppp_tracker.core.calendar import get_calendar
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
 from ppp_tracker.deadlines import services, years
-from ppp_tracker.deadlines.calendar import get_calendar
 
 calendar_cli = click.Group("calendar", help="The working-day calendar.")
 

@@ -12,6 +12,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 
+from ppp_tracker.core.calendar import WorkingCalendar, get_calendar
+from ppp_tracker.core.dates import MilestoneState, milestone_state
 from ppp_tracker.core.penalty import (
     DEFAULT_LIMITATION_YEARS,
     Obligation,
@@ -21,8 +23,6 @@ from ppp_tracker.core.penalty import (
     compute,
 )
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import WorkingCalendar, get_calendar
-from ppp_tracker.deadlines.rules import MilestoneState, milestone_state
 from ppp_tracker.registry.codes import MilestoneStatus, Obligor, PenaltyBase
 from ppp_tracker.registry.models import Contract, Milestone
 

@@ -9,11 +9,11 @@ from sqlalchemy.orm import selectinload
 
 from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.calendar import get_calendar
+from ppp_tracker.core.dates import DUE_SOON_DAYS, Timing, timing
 from ppp_tracker.core.folding import contains, field_contains
 from ppp_tracker.core.listing import Pages
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import get_calendar
-from ppp_tracker.deadlines.rules import DUE_SOON_DAYS, Timing, timing
 from ppp_tracker.registry.codes import OPEN_MILESTONE_STATUSES
 from ppp_tracker.registry.models import Contract, Milestone
 
@@ -149,7 +149,7 @@ def deadline_page(
     (the number of rows, the page actually shown, its milestones).
 
     The database counts the rows per contractual due date and the calendar judges each date once
-    (the rule of `deadlines.rules.effective_due`, without composing its explanation). Only the
+    (the rule of `core.dates.effective_due`, without composing its explanation). Only the
     page's milestones are loaded."""
     filters = dict(
         as_of=as_of,

@@ -7,14 +7,11 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 
-from ppp_tracker import clock
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.calendar import CalendarOverride, Override, forget_calendar, get_calendar
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.validation import Errors, check_date_range, check_text
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import Override, forget_calendar, get_calendar
-from ppp_tracker.deadlines.models import CalendarOverride
-from ppp_tracker.deadlines.rules import Timing, timing
 from ppp_tracker.deadlines.tracking import refresh_around
 from ppp_tracker.registry.models import Milestone
 
@@ -85,15 +82,3 @@ def year_days(year: int, locale: str = "ru") -> list[CalendarDay]:
         out.append(CalendarDay(day, working, why, calendar.overrides.get(day)))
         day += timedelta(days=1)
     return out
-
-
-def milestone_timing(milestone: Milestone, as_of: date | None = None, locale: str = "ru") -> Timing:
-    """Effective due date, state and days late of a milestone on `as_of` (default today)."""
-    return timing(
-        get_calendar(),
-        due_on=milestone.due_on,
-        status=milestone.status,
-        met_on=milestone.met_on,
-        as_of=as_of or clock.today(),
-        locale=locale,
-    )

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
-from ppp_tracker.deadlines.calendar import WorkingCalendar, get_calendar
+from ppp_tracker.core.calendar import WorkingCalendar, get_calendar
 from ppp_tracker.registry.models import Milestone
 
 #: Columns whose change may change what is due when.

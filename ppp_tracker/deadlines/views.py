@@ -16,6 +16,8 @@ from ppp_tracker import clock
 from ppp_tracker.auth.access import Permission, require, scope
 from ppp_tracker.auth.models import Role, User
 from ppp_tracker.core import versions
+from ppp_tracker.core.calendar import CalendarOverride, get_calendar
+from ppp_tracker.core.dates import milestone_timing
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.listing import PER_PAGE_CHOICES, Pages
@@ -24,11 +26,8 @@ from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
 from ppp_tracker.deadlines import services, years
-from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.forms import ConfirmYearForm, OverrideForm, RemoveOverrideForm
-from ppp_tracker.deadlines.models import CalendarOverride
 from ppp_tracker.deadlines.queries import deadline_page
-from ppp_tracker.deadlines.services import milestone_timing
 from ppp_tracker.registry.models import Contract, Party
 
 bp = Blueprint("deadlines", __name__)

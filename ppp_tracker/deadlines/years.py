@@ -17,11 +17,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ppp_tracker import clock
+from ppp_tracker.core.calendar import PACKAGE_CONFIRMED_THROUGH, CalendarYear, forget_calendar
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.validation import Errors, check_date_range
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import PACKAGE_CONFIRMED_THROUGH, forget_calendar
-from ppp_tracker.deadlines.models import CalendarYear
 
 #: The largest transfers file accepted (a year has a few dozen lines).
 MAX_IMPORT_BYTES = 256 * 1024

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from ppp_tracker.core.dates import (  # noqa: F401 - the milestone's lists, with the date rules
+    OPEN_MILESTONE_STATUSES,
+    MilestoneStatus,
+    RelativeUnit,
+)
 from ppp_tracker.core.enums import LabelledEnum
 
 
@@ -202,36 +207,6 @@ class MilestoneType(LabelledEnum):
         }
 
 
-class MilestoneStatus(LabelledEnum):
-    """OCDS milestoneStatus plus `waived` (the obligation was released by the customer)."""
-
-    SCHEDULED = "scheduled"
-    MET = "met"
-    NOT_MET = "notMet"
-    PARTIALLY_MET = "partiallyMet"
-    WAIVED = "waived"
-
-    @classmethod
-    def _labels(cls):
-        return {
-            "scheduled": _l("Scheduled"),
-            "met": _l("Met"),
-            "notMet": _l("Not met"),
-            "partiallyMet": _l("Partially met"),
-            "waived": _l("Waived"),
-        }
-
-
-#: A milestone in one of these states is still owed (in the order the deadlines queries and the
-#: partial index `ix_milestones_open_due_on_contract_id` name them, so that PostgreSQL matches one
-#: to the other).
-OPEN_MILESTONE_STATUSES = (
-    MilestoneStatus.NOT_MET,
-    MilestoneStatus.PARTIALLY_MET,
-    MilestoneStatus.SCHEDULED,
-)
-
-
 class Obligor(LabelledEnum):
     CONTRACTOR = "contractor"
     CUSTOMER = "customer"
@@ -239,20 +214,6 @@ class Obligor(LabelledEnum):
     @classmethod
     def _labels(cls):
         return {"contractor": _l("Contractor"), "customer": _l("Customer")}
-
-
-class RelativeUnit(LabelledEnum):
-    WORKING_DAYS = "working_days"
-    CALENDAR_DAYS = "calendar_days"
-    MONTHS = "months"
-
-    @classmethod
-    def _labels(cls):
-        return {
-            "working_days": _l("working days"),
-            "calendar_days": _l("calendar days"),
-            "months": _l("months"),
-        }
 
 
 class DocumentType(LabelledEnum):

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from ppp_tracker import clock
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.calendar import add_months
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import add_months
 from ppp_tracker.registry import services
 from ppp_tracker.registry.identifiers import make_bin
 from ppp_tracker.registry.models import Contract, Institution, Party, Project

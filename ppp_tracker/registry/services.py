@@ -20,6 +20,8 @@ from ppp_tracker import clock
 from ppp_tracker.auth.access import in_scope
 from ppp_tracker.auth.models import Role, User
 from ppp_tracker.core.audit import AuditEvent
+from ppp_tracker.core.calendar import get_calendar
+from ppp_tracker.core.dates import relative_due, relative_phrase
 from ppp_tracker.core.errors import Forbidden, Invalid
 from ppp_tracker.core.regions import Region
 from ppp_tracker.core.validation import (
@@ -30,8 +32,6 @@ from ppp_tracker.core.validation import (
     safe_filename,
 )
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import get_calendar
-from ppp_tracker.deadlines.rules import relative_due, relative_phrase
 from ppp_tracker.registry.codes import (
     ALLOWED_DOCUMENT_TYPES,
     Arrangement,

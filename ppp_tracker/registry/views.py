@@ -35,12 +35,12 @@ from ppp_tracker.auth.access import (
 from ppp_tracker.auth.models import Role, User
 from ppp_tracker.core import versions
 from ppp_tracker.core.audit import AuditEvent
+from ppp_tracker.core.dates import milestone_timing
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.regions import Region
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.services import milestone_timing
 from ppp_tracker.registry import lists, services
 from ppp_tracker.registry.codes import (
     Arrangement,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from ppp_tracker.deadlines.calendar import add_months
+from ppp_tracker.core.calendar import add_months
 
 
 def nice_ceiling(value: Decimal | int) -> Decimal:

@@ -27,11 +27,11 @@ from operator import attrgetter
 import sqlalchemy as sa
 
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.calendar import WorkingCalendar, add_months, get_calendar
+from ppp_tracker.core.dates import OPEN_STATUSES, MilestoneState, days_late, milestone_state
 from ppp_tracker.core.regions import Region
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import WorkingCalendar, add_months, get_calendar
 from ppp_tracker.deadlines.penalty import penalty_of, terms_of
-from ppp_tracker.deadlines.rules import OPEN_STATUSES, MilestoneState, days_late, milestone_state
 from ppp_tracker.registry.codes import Arrangement, MilestoneStatus, Obligor
 from ppp_tracker.registry.models import Contract, Milestone, ProductionSite, Project
 from ppp_tracker.reports.figures import (

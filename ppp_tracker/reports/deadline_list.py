@@ -8,11 +8,11 @@ from datetime import date
 from decimal import Decimal
 
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.calendar import get_calendar
+from ppp_tracker.core.dates import Timing
 from ppp_tracker.core.validation import positive_id
-from ppp_tracker.deadlines.calendar import get_calendar
 from ppp_tracker.deadlines.penalty import contract_penalties
 from ppp_tracker.deadlines.queries import deadlines, milestone_timing_on
-from ppp_tracker.deadlines.rules import Timing
 from ppp_tracker.registry.models import Milestone
 
 STATES = ("overdue", "upcoming", "open")

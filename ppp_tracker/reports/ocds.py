@@ -24,9 +24,9 @@ from sqlalchemy.orm import selectinload
 from ppp_tracker import clock
 from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.calendar import get_calendar
+from ppp_tracker.core.dates import effective_due
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import get_calendar
-from ppp_tracker.deadlines.rules import effective_due
 from ppp_tracker.registry.codes import ContractStatus, DocumentType, MilestoneStatus, StageKind
 from ppp_tracker.registry.models import (
     Contract,

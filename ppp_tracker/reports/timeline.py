@@ -14,10 +14,10 @@ from sqlalchemy.orm import selectinload
 
 from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.calendar import get_calendar
+from ppp_tracker.core.dates import MilestoneState, days_late_phrase, timing
 from ppp_tracker.core.listing import Pages
 from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import get_calendar
-from ppp_tracker.deadlines.rules import MilestoneState, days_late_phrase, timing
 from ppp_tracker.registry.models import Contract, Milestone, ProductionSite, Project, ProjectStage
 from ppp_tracker.reports.charts import Mark, Span, TimelineRow
 

@@ -12,9 +12,54 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from ppp_tracker import clock
+from ppp_tracker.core.calendar import WorkingCalendar, add_months, get_calendar, unconfirmed_note
 from ppp_tracker.core.enums import LabelledEnum
-from ppp_tracker.deadlines.calendar import WorkingCalendar, add_months, unconfirmed_note
-from ppp_tracker.registry.codes import OPEN_MILESTONE_STATUSES, MilestoneStatus, RelativeUnit
+
+
+class MilestoneStatus(LabelledEnum):
+    """OCDS milestoneStatus plus `waived` (the obligation was released by the customer)."""
+
+    SCHEDULED = "scheduled"
+    MET = "met"
+    NOT_MET = "notMet"
+    PARTIALLY_MET = "partiallyMet"
+    WAIVED = "waived"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            "scheduled": _l("Scheduled"),
+            "met": _l("Met"),
+            "notMet": _l("Not met"),
+            "partiallyMet": _l("Partially met"),
+            "waived": _l("Waived"),
+        }
+
+
+#: A milestone in one of these states is still owed (in the order the deadlines queries and the
+#: partial index `ix_milestones_open_due_on_contract_id` name them, so that PostgreSQL matches one
+#: to the other).
+OPEN_MILESTONE_STATUSES = (
+    MilestoneStatus.NOT_MET,
+    MilestoneStatus.PARTIALLY_MET,
+    MilestoneStatus.SCHEDULED,
+)
+
+
+class RelativeUnit(LabelledEnum):
+    WORKING_DAYS = "working_days"
+    CALENDAR_DAYS = "calendar_days"
+    MONTHS = "months"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            "working_days": _l("working days"),
+            "calendar_days": _l("calendar days"),
+            "months": _l("months"),
+        }
+
 
 #: A milestone is "due soon" this many calendar days ahead unless a caller says otherwise.
 DUE_SOON_DAYS = 7
@@ -186,3 +231,16 @@ def timing(
     if note:
         explanation = f"{explanation} ({note})"
     return Timing(as_of, due_on, eff.effective_due_on, state, late, explanation)
+
+
+def milestone_timing(milestone, as_of: date | None = None, locale: str = "ru") -> Timing:
+    """Effective due date, state and days late of a milestone (anything with its `due_on`,
+    `status` and `met_on`) on `as_of` (default today)."""
+    return timing(
+        get_calendar(),
+        due_on=milestone.due_on,
+        status=milestone.status,
+        met_on=milestone.met_on,
+        as_of=as_of or clock.today(),
+        locale=locale,
+    )

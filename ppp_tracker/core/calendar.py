@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar as _stdcal
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 import holidays
@@ -17,8 +17,10 @@ import sqlalchemy as sa
 from flask import g, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ppp_tracker.db import db
+from ppp_tracker.core.audit import Audited
+from ppp_tracker.db import UTCDateTime, db, utcnow
 
 #: Russian names of the holidays (the package has no Russian; its `ru` silently gives English).
 RUSSIAN_NAMES = {
@@ -73,6 +75,47 @@ def _russian(name: str) -> str:
             text += " (ориентировочно)"
         out.append(text)
     return "; ".join(out)
+
+
+class CalendarOverride(Audited, db.Model):
+    """A day made working or a day off by decree; wins over the holidays package."""
+
+    __tablename__ = "calendar_overrides"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    working: Mapped[bool]
+    #: The decree or reason, shown wherever a date is explained.
+    reason: Mapped[str | None] = mapped_column(sa.String(500))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def region_code(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<CalendarOverride {self.day} {'working' if self.working else 'off'}>"
+
+
+class CalendarYear(Audited, db.Model):
+    """A year whose decree transfers an admin has entered and confirmed (deadlines/years.py)."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: Who confirmed it: a user's e-mail or "cli:calendar confirm".
+    actor: Mapped[str] = mapped_column(sa.String(255))
+
+    confirmed_by = relationship("User")
+
+    @property
+    def region_code(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<CalendarYear {self.year} confirmed>"
 
 
 @dataclass(frozen=True)
@@ -204,15 +247,11 @@ def add_months(start: date, months: int) -> date:
 
 
 def load_overrides() -> dict[date, Override]:
-    from ppp_tracker.deadlines.models import CalendarOverride
-
     rows = db.session.scalars(sa.select(CalendarOverride)).all()
     return {row.day: Override(row.day, row.working, row.reason or "") for row in rows}
 
 
 def load_confirmed_years() -> frozenset[int]:
-    from ppp_tracker.deadlines.models import CalendarYear
-
     return frozenset(db.session.scalars(sa.select(CalendarYear.year)).all())
 
 
