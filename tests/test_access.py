@@ -47,7 +47,7 @@ ACCESS: dict[str, str] = {
     "auth.users": "admin",
     "auth.edit_user": "admin",
     "auth.audit_log": "read",
-    "registry.home": "read",
+    "reports.home": "read",
     "registry.institutions": "read",
     "registry.edit_institution": "edit_registry",
     "registry.parties": "read",

@@ -60,7 +60,7 @@ def local_path(target: str | None, default: str | None = None) -> str:
     `/<TAB>/evil.com` would leave the site; anything with a scheme, a host, a backslash or a control
     character is refused, also after percent-decoding.
     """
-    fallback = default or url_for("registry.home")
+    fallback = default or url_for("reports.home")
     if not target:
         return fallback
     for text in (target, unquote(target)):

@@ -17,7 +17,6 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     add_nav(
-        NavItem("registry.home", _l("Overview"), order=10),
         NavItem("registry.projects", _l("Projects"), order=20),
         NavItem("registry.sites", _l("Production sites"), order=30),
         NavItem("registry.contracts", _l("Contracts"), order=40),

@@ -371,6 +371,12 @@ class Milestone(Searchable, Audited, TimestampMixin, db.Model):
     def is_relative(self) -> bool:
         return self.relative_to_id is not None or self.relative_to_claim_id is not None
 
+    @classmethod
+    def claim_class(cls) -> type:
+        """The claims feature's Claim, as `relative_to_claim` names it: a date may count from a
+        claim's sending, yet the registry imports no feature above it (claims builds on it)."""
+        return cls.relative_to_claim.property.mapper.class_
+
     def __repr__(self) -> str:
         return f"<Milestone {self.id} {self.title[:40]!r} due {self.due_on} {self.status}>"
 

@@ -186,17 +186,6 @@ def _form_page(template: str, form, status_if_errors: int = 422, **context):
     return render_template(template, form=form, **context), status
 
 
-# --- home -----------------------------------------------------------------------------------
-
-
-@bp.get("/")
-def home():
-    """The start page is the dashboard of the user's scope (reports feature)."""
-    from ppp_tracker.reports.views import dashboard_page
-
-    return dashboard_page()
-
-
 # --- institutions ---------------------------------------------------------------------------
 
 
@@ -713,7 +702,7 @@ def milestone(milestone_id: int):
 
 def _claim_choices(contract: Contract) -> list[tuple[int, str]]:
     """The contract's claims, for dates that count from a claim's sending."""
-    from ppp_tracker.claims.models import Claim  # the claims feature builds on the registry
+    Claim = Milestone.claim_class()
 
     claims = db.session.scalars(
         sa.select(Claim).where(Claim.contract_id == contract.id).order_by(Claim.sequence, Claim.id)

@@ -62,8 +62,9 @@ def _logged_in():
 # --- dashboard and charts ------------------------------------------------------------------------
 
 
+@bp.get("/", endpoint="home")
 def dashboard_page():
-    """The start page (`registry.home`): the dashboard of the user's scope."""
+    """The start page (`reports.home`): the dashboard of the user's scope."""
     from ppp_tracker.reports.dashboard import scope_key, widgets
 
     user = require(Permission.READ)
@@ -136,7 +137,7 @@ def refresh_dashboard():
         ),
         "success",
     )
-    return redirect(url_for("registry.home"))
+    return redirect(url_for("reports.home"))
 
 
 def money_compact(value) -> str:
@@ -236,7 +237,7 @@ def export_list(list_name: str, file_format: str):
             ),
             "warning",
         )
-        return redirect(request.referrer or url_for("registry.home"))
+        return redirect(request.referrer or url_for("reports.home"))
     return send_file(
         io.BytesIO(content),
         mimetype=exports.FORMATS[file_format],
