@@ -14,7 +14,6 @@ def init_app(app: Flask) -> None:
     from ppp_tracker.alerts.planning import plan_milestone
     from ppp_tracker.alerts.rules import rule_label
     from ppp_tracker.alerts.tasks import beat_entry
-    from ppp_tracker.api import register_api_module
     from ppp_tracker.auth.models import USER_SCOPE_HOOKS
     from ppp_tracker.core import web
     from ppp_tracker.deadlines.tracking import MILESTONE_HOOKS
@@ -24,7 +23,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.jinja_env.filters["alert_rule"] = rule_label
     app.cli.add_command(deadlines_cli)
-    register_api_module("ppp_tracker.alerts.api")
     register_tasks("ppp_tracker.alerts.tasks", {"alerts-scan": beat_entry})
     MILESTONE_HOOKS["alerts"] = plan_milestone
     USER_SCOPE_HOOKS["alerts"] = replan_user

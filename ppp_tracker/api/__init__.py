@@ -8,17 +8,15 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 
-#: Modules that define a flask-smorest Blueprint named `blp`; features add theirs with
-#: `register_api_module` in their init_app.
+#: Modules that define a flask-smorest Blueprint named `blp`, in the order of the OpenAPI
+#: document. The API is assembled here, above the features: a feature's API module joins this list.
 API_MODULES = [
     "ppp_tracker.api.tokens",
     "ppp_tracker.api.registry",
+    "ppp_tracker.alerts.api",
+    "ppp_tracker.claims.api",
+    "ppp_tracker.reports.api",
 ]
-
-
-def register_api_module(name: str) -> None:
-    if name not in API_MODULES:
-        API_MODULES.append(name)
 
 
 def schema_name(schema) -> str:

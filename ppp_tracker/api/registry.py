@@ -21,6 +21,7 @@ from ppp_tracker.core.api import (
     PageArgs,
     QueryId,
     StrictDate,
+    enum_field,
     page_of,
     run_service,
 )
@@ -59,16 +60,6 @@ blp = api_blueprint("registry_api", "The registry: parties, projects, sites, con
 PATH_RECORDS.update(
     contract_id=Contract, milestone_id=Milestone, project_id=Project, site_id=ProductionSite
 )
-
-
-def one_of(enum_cls):
-    return ma.validate.OneOf([m.value for m in enum_cls])
-
-
-def enum_field(enum_cls, **kwargs):
-    return ma.fields.String(
-        validate=one_of(enum_cls), metadata={"enum": [m.value for m in enum_cls]}, **kwargs
-    )
 
 
 def _loaded(data: dict) -> dict:

@@ -8,7 +8,6 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from ppp_tracker.api import register_api_module
     from ppp_tracker.claims import labels, tasks, views
     from ppp_tracker.claims.cli import claims_cli
     from ppp_tracker.claims.demo import load_demo
@@ -32,11 +31,5 @@ def init_app(app: Flask) -> None:
     CONTRACT_PANELS["penalty"] = views.penalty_panel
     CONTRACT_PANELS["claims"] = views.claims_panel
     DEMO_EXTENSIONS["claims"] = load_demo
-    from ppp_tracker.claims.widgets import cases_open, claims_waiting
-    from ppp_tracker.reports.dashboard import DASHBOARD_WIDGETS
-
-    DASHBOARD_WIDGETS["claims_waiting"] = claims_waiting
-    DASHBOARD_WIDGETS["cases_open"] = cases_open
-    register_api_module("ppp_tracker.claims.api")
     register_tasks("ppp_tracker.claims.tasks", {"claims-scan": tasks.beat_entry})
     app.cli.add_command(claims_cli)

@@ -15,7 +15,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from ppp_tracker import clock
-from ppp_tracker.api.registry import enum_field
 from ppp_tracker.auth.access import Permission, get_in_scope, scope
 from ppp_tracker.auth.api_access import PATH_RECORDS, api_blueprint, api_user, requires
 from ppp_tracker.claims import (
@@ -47,6 +46,7 @@ from ppp_tracker.core.api import (
     MoneyField,
     PageArgs,
     StrictDate,
+    enum_field,
     page_of,
     run_service,
 )

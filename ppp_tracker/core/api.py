@@ -337,3 +337,13 @@ def add_total_count_header(response):
     if total is not None:
         response.headers["X-Total-Count"] = str(total)
     return response
+
+
+def one_of(enum_cls):
+    return ma.validate.OneOf([m.value for m in enum_cls])
+
+
+def enum_field(enum_cls, **kwargs):
+    return ma.fields.String(
+        validate=one_of(enum_cls), metadata={"enum": [m.value for m in enum_cls]}, **kwargs
+    )

@@ -25,10 +25,10 @@ SETTINGS = {
 def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from ppp_tracker.api import register_api_module
     from ppp_tracker.core import web
-    from ppp_tracker.reports import views
+    from ppp_tracker.reports import views, widgets
     from ppp_tracker.reports.cli import dashboard_cli, ocds_cli
+    from ppp_tracker.reports.dashboard import DASHBOARD_WIDGETS
     from workers import register_tasks
 
     for key, read in SETTINGS.items():
@@ -43,11 +43,12 @@ def init_app(app: Flask) -> None:
         user_menu=True,
     )
     web.PROFILE_PANELS["calendar"] = views.calendar_panel
+    DASHBOARD_WIDGETS["claims_waiting"] = widgets.claims_waiting
+    DASHBOARD_WIDGETS["cases_open"] = widgets.cases_open
     app.jinja_env.filters["money_compact"] = views.money_compact
     app.context_processor(
         lambda: {"export_url": views.export_url, "export_buttons": views.export_buttons}
     )
-    register_api_module("ppp_tracker.reports.api")
     register_tasks("ppp_tracker.reports.tasks")
     app.cli.add_command(ocds_cli)
     app.cli.add_command(dashboard_cli)

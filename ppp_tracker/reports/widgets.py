@@ -1,4 +1,4 @@
-"""The claims feature's cards on the dashboard: letters waiting for legal staff, open lawsuits."""
+"""The dashboard's cards of the claims feature: letters waiting for legal staff, open lawsuits."""
 
 from __future__ import annotations
 
