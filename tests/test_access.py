@@ -107,7 +107,7 @@ ACCESS: dict[str, str] = {
     "claims.numbering_page": "admin",
     "claims.departments": "admin",
     "claims.department": "admin",
-    "deadlines.deadlines": "read",
+    "reports.deadlines": "read",
     "deadlines.calendar": "admin",
     "deadlines.add_override": "admin",
     "deadlines.remove_override": "admin",

@@ -252,7 +252,7 @@ def digest_email(digest: AlertDigest, deliveries: list[AlertDelivery]) -> Email:
             "digest_on": dmy(digest.digest_on),
             "count": len(views),
             "settings_url": external_url("auth.profile"),
-            "deadlines_url": external_url("deadlines.deadlines"),
+            "deadlines_url": external_url("reports.deadlines"),
         }
         subject = ngettext(
             "Deadlines digest of %(date)s: %(num)d reminder",

@@ -25,7 +25,6 @@ def init_app(app: Flask) -> None:
     }
     app.cli.add_command(calendar_cli)
     app.register_blueprint(bp)
-    add_nav(NavItem("deadlines.deadlines", _l("Deadlines"), order=15))
     add_nav(
         NavItem("deadlines.calendar", _l("Working-day calendar"), permission="admin", order=20),
         user_menu=True,

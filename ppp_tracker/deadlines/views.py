@@ -1,5 +1,5 @@
-"""Deadline pages: what is overdue and what is coming (filtered, in the user's scope) and the
-administrator's working-day calendar with its overrides."""
+"""The administrator's working-day calendar with its overrides and confirmed years (the deadline
+list, which also shows the reminders sent, is the reports feature's: reports/deadline_list.py)."""
 
 from __future__ import annotations
 
@@ -13,28 +13,17 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from ppp_tracker import clock
-from ppp_tracker.auth.access import Permission, require, scope
-from ppp_tracker.auth.models import Role, User
-from ppp_tracker.core import versions
-from ppp_tracker.core.calendar import CalendarOverride, get_calendar
-from ppp_tracker.core.dates import milestone_timing
+from ppp_tracker.auth.access import Permission, require
+from ppp_tracker.core.calendar import CalendarOverride
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
-from ppp_tracker.core.listing import PER_PAGE_CHOICES, Pages
-from ppp_tracker.core.regions import Region
 from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
 from ppp_tracker.deadlines import services, years
 from ppp_tracker.deadlines.forms import ConfirmYearForm, OverrideForm, RemoveOverrideForm
-from ppp_tracker.deadlines.queries import deadline_page
-from ppp_tracker.registry.models import Contract, Party
 
 bp = Blueprint("deadlines", __name__)
-
-#: The "coming up" list looks this many days ahead unless the user asks otherwise.
-DEFAULT_WITHIN_DAYS = 30
-MAX_WITHIN_DAYS = 366
 
 
 @bp.before_request
@@ -43,127 +32,11 @@ def _logged_in():
     """Every deadline page needs a logged-in user."""
 
 
+# --- the working-day calendar (administrators) -------------------------------------------------
+
+
 def _int_arg(name: str) -> int | None:
     return positive_id(request.args.get(name))
-
-
-@bp.get("/deadlines")
-def deadlines():
-    """What is overdue and what is coming up. The body is kept per (scope, role, language, day,
-    query string, last scan, data version): the registry's changes and the alerts the scan
-    creates move the data version (core.versions), the scan's end the last scan."""
-    user = require(Permission.READ)
-    from ppp_tracker.alerts.services import last_completed_scan
-
-    body = versions.scope_body(
-        user, "deadlines", lambda: _deadlines_body(user), last_completed_scan()
-    )
-    return render_template("deadlines/deadlines.html", body=body)
-
-
-def _deadlines_body(user: User) -> str:
-    today = clock.today()
-    locale = locale_code()
-    region = request.args.get("region") or None
-    contract_id = _int_arg("contract_id")
-    officer_id = _int_arg("officer")
-    q = (request.args.get("q") or "").strip()[:200]
-    within = _int_arg("within_days")
-    within = DEFAULT_WITHIN_DAYS if within is None else min(within, MAX_WITHIN_DAYS)
-    filters = {"region": region, "contract_id": contract_id, "officer_id": officer_id, "q": q}
-    # Both in due-date order: the most overdue first, then the nearest coming up; a page of
-    # each (thousands of rows for all regions), counted in full.
-    per_page = PER_PAGE_CHOICES[0]
-    rows, pages = {}, {}
-    for kind, within_days in (("overdue", None), ("upcoming", within)):
-        total, page, milestones = deadline_page(
-            user,
-            as_of=today,
-            state=kind,
-            within_days=within_days,
-            page=_int_arg(f"{kind}_page") or 1,
-            per_page=per_page,
-            **filters,
-        )
-        rows[kind] = [(m, milestone_timing(m, today, locale)) for m in milestones]
-        pages[kind] = Pages(total, page, per_page, page_arg=f"{kind}_page", anchor=kind)
-    regions = db.session.scalars(
-        scope(sa.select(Region).order_by(Region.name_ru), user, Region.code)
-    ).all()
-    # The contract filter is a search field (thousands of contracts make no menu); a contract
-    # chosen elsewhere (its page links here) is named, in scope or not at all.
-    chosen_contract = None
-    if contract_id is not None:
-        contractor = sa.orm.aliased(Party)
-        chosen_contract = db.session.execute(
-            scope(
-                sa.select(Contract.number, contractor.name)
-                .join(contractor, Contract.contractor_id == contractor.id)
-                .where(Contract.id == contract_id),
-                user,
-                Contract.region_code,
-            )
-        ).first()
-    officers = db.session.scalars(
-        sa.select(User)
-        .where(
-            User.active.is_(True),
-            User.role.in_([Role.OFFICER, Role.MANAGER, Role.ADMIN, Role.LEGAL]),
-            *(
-                [sa.or_(User.region_code.is_(None), User.region_code == user.region_code)]
-                if user.region_code
-                else []
-            ),
-        )
-        .order_by(User.name)
-    ).all()
-    from ppp_tracker.alerts.services import last_alerts, last_completed_scan
-    from ppp_tracker.deadlines.penalty import contract_penalties
-
-    ids = [m.id for m, _t in rows["overdue"] + rows["upcoming"]]
-    calendar = get_calendar()
-    penalties = contract_penalties({m.contract_id for m, _t in rows["overdue"]}, today, calendar)
-    accrued = {}
-    for m, _t in rows["overdue"]:
-        line = penalties[m.contract_id].row(m.id) if m.contract_id in penalties else None
-        accrued[m.id] = line.accrued if line else None
-    # The exports carry the page's filters, one list each, every row (not the page's).
-    common = {
-        "region": region,
-        "contract_id": contract_id,
-        "officer": officer_id,
-        "q": q or None,
-    }
-    exports = {
-        "overdue": {"state": "overdue", **common},
-        "upcoming": {"state": "upcoming", "within_days": within, **common},
-    }
-    return render_template(
-        "deadlines/_body.html",
-        rows=rows,
-        pages=pages,
-        accrued=accrued,
-        exports={
-            k: {a: v for a, v in args.items() if v is not None} for k, args in exports.items()
-        },
-        within=within,
-        regions=[(r.code, r.name(locale)) for r in regions],
-        chosen_contract=(
-            f"№ {chosen_contract[0]} · {chosen_contract[1]}" if chosen_contract else None
-        ),
-        officers=[(u.id, u.name) for u in officers],
-        selected={
-            "region": region or "",
-            "contract_id": contract_id,
-            "officer": officer_id,
-            "q": q,
-        },
-        last_alerts=last_alerts(ids),
-        last_scan=last_completed_scan(),
-    )
-
-
-# --- the working-day calendar (administrators) -------------------------------------------------
 
 
 def _year_arg() -> int:

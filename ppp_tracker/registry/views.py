@@ -869,7 +869,7 @@ def bulk_met():
                     ),
                     "success",
                 )
-                return redirect(url_for("deadlines.deadlines"))
+                return redirect(url_for("reports.deadlines"))
         status = 422
     elif errors and milestones:
         status = 422

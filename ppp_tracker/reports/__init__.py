@@ -36,7 +36,10 @@ def init_app(app: Flask) -> None:
             app.config[key] = read()
     app.register_blueprint(views.bp)
     app.register_blueprint(views.feeds)
-    web.add_nav(web.NavItem("reports.home", _l("Overview"), order=10))
+    web.add_nav(
+        web.NavItem("reports.home", _l("Overview"), order=10),
+        web.NavItem("reports.deadlines", _l("Deadlines"), order=15),
+    )
     web.add_nav(
         web.NavItem("reports.timeline", _l("Timeline of projects"), order=5),
         web.NavItem("reports.imports_page", _l("Import from Excel or CSV"), "edit_registry", 6),

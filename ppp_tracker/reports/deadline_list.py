@@ -1,4 +1,5 @@
-"""The list of deadlines (open milestones) for a user's scope, as the page and its export see it."""
+"""The list of deadlines (open milestones) for a user's scope: the page (with the reminders sent,
+from alerts) and its exports."""
 
 from __future__ import annotations
 
@@ -7,13 +8,24 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ppp_tracker.auth.models import User
+import sqlalchemy as sa
+from flask import render_template, request
+
+from ppp_tracker import clock
+from ppp_tracker.alerts.services import last_alerts, last_completed_scan
+from ppp_tracker.auth.access import Permission, require, scope
+from ppp_tracker.auth.models import Role, User
+from ppp_tracker.core import versions
 from ppp_tracker.core.calendar import get_calendar
-from ppp_tracker.core.dates import Timing
+from ppp_tracker.core.dates import Timing, milestone_timing
+from ppp_tracker.core.listing import PER_PAGE_CHOICES, Pages
+from ppp_tracker.core.regions import Region
 from ppp_tracker.core.validation import positive_id
+from ppp_tracker.core.web import locale_code
+from ppp_tracker.db import db
 from ppp_tracker.deadlines.penalty import contract_penalties
-from ppp_tracker.deadlines.queries import deadlines, milestone_timing_on
-from ppp_tracker.registry.models import Milestone
+from ppp_tracker.deadlines.queries import deadline_page, deadlines, milestone_timing_on
+from ppp_tracker.registry.models import Contract, Milestone, Party
 
 STATES = ("overdue", "upcoming", "open")
 WITHIN_CHOICES = (7, 14, 30, 60, 90, 180, 365, 366)
@@ -82,3 +94,125 @@ def deadline_items(user: User, filters: DeadlineFilter, as_of: date) -> list[Dea
     else:
         items.sort(key=lambda i: (i.timing.effective_due_on, i.milestone.id))
     return items
+
+
+# --- the page -------------------------------------------------------------------------------
+
+#: The "coming up" list looks this many days ahead unless the user asks otherwise.
+DEFAULT_WITHIN_DAYS = 30
+MAX_WITHIN_DAYS = 366
+
+
+def _int_arg(name: str) -> int | None:
+    return positive_id(request.args.get(name))
+
+
+def deadlines_page():
+    """What is overdue and what is coming up. The body is kept per (scope, role, language, day,
+    query string, last scan, data version): the registry's changes and the alerts the scan
+    creates move the data version (core.versions), the scan's end the last scan."""
+    user = require(Permission.READ)
+    body = versions.scope_body(
+        user, "deadlines", lambda: _deadlines_body(user), last_completed_scan()
+    )
+    return render_template("reports/deadlines.html", body=body)
+
+
+def _deadlines_body(user: User) -> str:
+    today = clock.today()
+    locale = locale_code()
+    region = request.args.get("region") or None
+    contract_id = _int_arg("contract_id")
+    officer_id = _int_arg("officer")
+    q = (request.args.get("q") or "").strip()[:200]
+    within = _int_arg("within_days")
+    within = DEFAULT_WITHIN_DAYS if within is None else min(within, MAX_WITHIN_DAYS)
+    filters = {"region": region, "contract_id": contract_id, "officer_id": officer_id, "q": q}
+    # Both in due-date order: the most overdue first, then the nearest coming up; a page of
+    # each (thousands of rows for all regions), counted in full.
+    per_page = PER_PAGE_CHOICES[0]
+    rows, pages = {}, {}
+    for kind, within_days in (("overdue", None), ("upcoming", within)):
+        total, page, milestones = deadline_page(
+            user,
+            as_of=today,
+            state=kind,
+            within_days=within_days,
+            page=_int_arg(f"{kind}_page") or 1,
+            per_page=per_page,
+            **filters,
+        )
+        rows[kind] = [(m, milestone_timing(m, today, locale)) for m in milestones]
+        pages[kind] = Pages(total, page, per_page, page_arg=f"{kind}_page", anchor=kind)
+    regions = db.session.scalars(
+        scope(sa.select(Region).order_by(Region.name_ru), user, Region.code)
+    ).all()
+    # The contract filter is a search field (thousands of contracts make no menu); a contract
+    # chosen elsewhere (its page links here) is named, in scope or not at all.
+    chosen_contract = None
+    if contract_id is not None:
+        contractor = sa.orm.aliased(Party)
+        chosen_contract = db.session.execute(
+            scope(
+                sa.select(Contract.number, contractor.name)
+                .join(contractor, Contract.contractor_id == contractor.id)
+                .where(Contract.id == contract_id),
+                user,
+                Contract.region_code,
+            )
+        ).first()
+    officers = db.session.scalars(
+        sa.select(User)
+        .where(
+            User.active.is_(True),
+            User.role.in_([Role.OFFICER, Role.MANAGER, Role.ADMIN, Role.LEGAL]),
+            *(
+                [sa.or_(User.region_code.is_(None), User.region_code == user.region_code)]
+                if user.region_code
+                else []
+            ),
+        )
+        .order_by(User.name)
+    ).all()
+
+    ids = [m.id for m, _t in rows["overdue"] + rows["upcoming"]]
+    calendar = get_calendar()
+    penalties = contract_penalties({m.contract_id for m, _t in rows["overdue"]}, today, calendar)
+    accrued = {}
+    for m, _t in rows["overdue"]:
+        line = penalties[m.contract_id].row(m.id) if m.contract_id in penalties else None
+        accrued[m.id] = line.accrued if line else None
+    # The exports carry the page's filters, one list each, every row (not the page's).
+    common = {
+        "region": region,
+        "contract_id": contract_id,
+        "officer": officer_id,
+        "q": q or None,
+    }
+    exports = {
+        "overdue": {"state": "overdue", **common},
+        "upcoming": {"state": "upcoming", "within_days": within, **common},
+    }
+    return render_template(
+        "reports/_deadlines_body.html",
+        rows=rows,
+        pages=pages,
+        accrued=accrued,
+        exports={
+            k: {a: v for a, v in args.items() if v is not None} for k, args in exports.items()
+        },
+        within=within,
+        regions=[(r.code, r.name(locale)) for r in regions],
+        chosen_contract=(
+            f"№ {chosen_contract[0]} · {chosen_contract[1]}" if chosen_contract else None
+        ),
+        officers=[(u.id, u.name) for u in officers],
+        selected={
+            "region": region or "",
+            "contract_id": contract_id,
+            "officer": officer_id,
+            "q": q,
+        },
+        last_alerts=last_alerts(ids),
+        last_scan=last_completed_scan(),
+    )

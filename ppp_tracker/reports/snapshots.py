@@ -64,7 +64,7 @@ def draw_charts(board: dashboard.Dashboard) -> Markup:
                 bar.name(locale),
                 bar.overdue,
                 _("%(money)s accrued", money=money_text(bar.accrued, locale)),
-                url_for("deadlines.deadlines", region=bar.code, _anchor="overdue"),
+                url_for("reports.deadlines", region=bar.code, _anchor="overdue"),
             )
             for bar in board.by_region
         ]

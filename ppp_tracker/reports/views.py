@@ -37,6 +37,7 @@ from ppp_tracker.registry.views import region_choices
 from ppp_tracker.reports import (
     calendar_feed,
     charts,
+    deadline_list,
     exports,
     imports,
     ocds,
@@ -49,6 +50,7 @@ from ppp_tracker.reports.models import ImportBatch, ImportKind
 from ppp_tracker.reports.pdf import overdue_pdf
 
 bp = Blueprint("reports", __name__)
+bp.add_url_rule("/deadlines", "deadlines", deadline_list.deadlines_page)
 #: Addresses without a login: the secret calendar feed and the (optional) public open data.
 feeds = Blueprint("feeds", __name__)
 
