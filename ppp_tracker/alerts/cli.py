@@ -7,7 +7,10 @@ from datetime import date
 import click
 
 from ppp_tracker.core.audit import Actor, acting_as
+from ppp_tracker.core.calendar import get_calendar
 from ppp_tracker.db import db
+from ppp_tracker.deadlines.tracking import refresh
+from ppp_tracker.registry.models import Milestone
 
 deadlines_cli = click.Group("deadlines", help="The deadline scan and its reminders.")
 
@@ -45,9 +48,6 @@ def scan(as_of: str | None, send_now: bool):
 def replan():
     """Recompute every milestone's stored effective due date and reminder plan."""
     from ppp_tracker.alerts.planning import plan_milestone
-    from ppp_tracker.core.calendar import get_calendar
-    from ppp_tracker.deadlines.tracking import refresh
-    from ppp_tracker.registry.models import Milestone
 
     calendar = get_calendar()
     count = 0

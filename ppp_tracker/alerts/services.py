@@ -15,6 +15,7 @@ from ppp_tracker.alerts.planning import replan_contract, rules_for
 from ppp_tracker.alerts.rules import AlertRules, format_days, parse_days
 from ppp_tracker.auth.models import AlertMode, User
 from ppp_tracker.core.validation import Errors
+from ppp_tracker.core.web import NOT_LOADED, with_user
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract, Milestone
 
@@ -133,8 +134,6 @@ def last_completed_scan_select():
 def last_completed_scan() -> datetime | None:
     """When the last deadline scan finished; read with the page's user when it was (the
     banner on every page asks), else now."""
-    from ppp_tracker.core.web import NOT_LOADED, with_user
-
     if has_request_context():
         last = with_user("alerts.last_scan")
         if last is not NOT_LOADED:

@@ -8,6 +8,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 
+from ppp_tracker.core.api import Api, DecimalText, MoneyField
+from ppp_tracker.extensions import csrf
+
 #: Modules that define a flask-smorest Blueprint named `blp`, in the order of the OpenAPI
 #: document. The API is assembled here, above the features: a feature's API module joins this list.
 API_MODULES = [
@@ -29,9 +32,6 @@ def schema_name(schema) -> str:
 
 
 def init_api(app: Flask) -> None:
-    from ppp_tracker.core.api import Api, DecimalText, MoneyField
-    from ppp_tracker.extensions import csrf
-
     api = Api(
         app,
         spec_kwargs={

@@ -17,7 +17,7 @@ from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.listing import Listing
 from ppp_tracker.core.regions import Region
-from ppp_tracker.core.web import local_path
+from ppp_tracker.core.web import local_path, locale_code
 from ppp_tracker.db import db
 
 bp = Blueprint("auth", __name__)
@@ -169,8 +169,6 @@ def revoke_token(token_id: int):
 
 
 def _region_choices() -> list[tuple[str, str]]:
-    from ppp_tracker.core.web import locale_code
-
     regions = db.session.scalars(sa.select(Region).order_by(Region.code)).all()
     return [("", _("All regions"))] + [(r.code, r.name(locale_code())) for r in regions]
 

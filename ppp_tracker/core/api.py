@@ -1,4 +1,5 @@
-"""What every API resource shares: the Api object, token auth, error shape and field types."""
+"""What every API resource shares: the Api object, documented errors and their shape, field types
+and paging. (Who may call: auth.api_access.)"""
 
 from __future__ import annotations
 

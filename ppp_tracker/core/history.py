@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ppp_tracker.db import Money, db
+from ppp_tracker.money import format_money
 
 #: table name -> label of one record of it ("Milestone").
 ENTITY_LABELS: dict[str, object] = {}
@@ -91,8 +92,6 @@ def value_text(entity_type: str, key: str, value) -> str | None:
             return str(value)
         return str(getattr(member, "label", value))
     if isinstance(kind, Money):
-        from ppp_tracker.money import format_money
-
         try:
             return format_money(Decimal(str(value)), locale_code())
         except (InvalidOperation, ValueError):

@@ -44,6 +44,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ppp_tracker import clock
 from ppp_tracker.db import db
 
 #: `session.info` key: this transaction changed what pages show.
@@ -280,7 +281,6 @@ def scope_body(user, page: str, render: Callable[[], str | Body], *extra: Hashab
     string, and `extra` (whatever else the body shows that the data version does not follow)."""
     from flask import request
 
-    from ppp_tracker import clock
     from ppp_tracker.core.web import locale_code
 
     key = (

@@ -34,6 +34,7 @@ from ppp_tracker.core.api import webargs_errors
 from ppp_tracker.core.audit import SYSTEM, Actor, set_actor
 from ppp_tracker.core.dates import days_late_phrase, relative_phrase
 from ppp_tracker.core.errors import Invalid
+from ppp_tracker.db import db
 from ppp_tracker.i18n import LANGUAGE_NAMES
 from ppp_tracker.money import format_money, format_number
 
@@ -307,8 +308,6 @@ def set_locale():
         session["locale"] = chosen
         user = g.get("user")
         if user is not None and user.locale != chosen:
-            from ppp_tracker.db import db
-
             user.locale = chosen
             db.session.commit()
     return redirect(local_path(request.form.get("next")))
@@ -324,8 +323,6 @@ def favicon():
 @bp.get("/healthz")
 def healthz():
     from sqlalchemy import text
-
-    from ppp_tracker.db import db
 
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import click
 from flask import current_app
 
+from ppp_tracker.core.audit import Actor, acting_as
+from ppp_tracker.db import db
 from ppp_tracker.reports import ocds
 
 ocds_cli = click.Group("ocds", help="OCDS open data.")
@@ -40,8 +42,6 @@ def refresh(as_of):
     """Compute and store the dashboard's figures of every scope, as the workers do after a scan."""
     import time
 
-    from ppp_tracker.core.audit import Actor, acting_as
-    from ppp_tracker.db import db
     from ppp_tracker.reports import snapshots
 
     start = time.perf_counter()

@@ -21,6 +21,7 @@ from openpyxl.utils import get_column_letter
 
 from ppp_tracker import clock
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
 from ppp_tracker.registry import lists
 from ppp_tracker.registry.models import Party
@@ -55,8 +56,6 @@ def _label(value) -> str | None:
 
 
 def _region(obj) -> str:
-    from ppp_tracker.core.web import locale_code
-
     return obj.region.name(locale_code()) if obj.region else ""
 
 

@@ -28,11 +28,13 @@ from openpyxl.utils import get_column_letter
 from ppp_tracker import clock
 from ppp_tracker.auth.access import Permission, get_in_scope, require
 from ppp_tracker.core import versions
+from ppp_tracker.core.audit import record_action
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code, url_with_args
 from ppp_tracker.db import db
+from ppp_tracker.money import format_money
 from ppp_tracker.registry.views import region_choices
 from ppp_tracker.reports import (
     calendar_feed,
@@ -114,7 +116,6 @@ def dashboard_page():
 def refresh_dashboard():
     """The dashboard's figures of the user's scope computed again now (they follow every
     change already; this is for a manager who wants to be sure), audited."""
-    from ppp_tracker.core.audit import record_action
     from ppp_tracker.reports.dashboard import scope_key
 
     user = require(Permission.EDIT_REGISTRY)
@@ -151,8 +152,6 @@ def money_compact(value) -> str:
 
 
 def money_text(value, locale: str) -> str:
-    from ppp_tracker.money import format_money
-
     return format_money(value, locale)
 
 
