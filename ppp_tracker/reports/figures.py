@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ppp_tracker.deadlines.rules import MilestoneState
+from ppp_tracker.core.dates import MilestoneState
 from ppp_tracker.registry.codes import StageKind
 
 

@@ -10,15 +10,15 @@ import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
 
-from ppp_tracker.db import db
-from ppp_tracker.deadlines.calendar import WorkingCalendar
-from ppp_tracker.deadlines.rules import (
+from ppp_tracker.core.calendar import WorkingCalendar
+from ppp_tracker.core.dates import (
     OPEN_STATUSES,
     MilestoneState,
     days_late,
     days_late_phrase,
     milestone_state,
 )
+from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract, Milestone, Project, ProjectStage
 from ppp_tracker.reports.charts import Mark, TimelineRow
 from ppp_tracker.reports.figures import Dashboard, DeadlineRow, OverviewProject, OverviewStage

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from ppp_tracker.auth.models import User
-from ppp_tracker.deadlines.calendar import WorkingCalendar
+from ppp_tracker.core.calendar import WorkingCalendar
 
 #: The scope key of users who see every region (a region's scope key is its code).
 ALL_REGIONS = "*"
@@ -33,5 +33,5 @@ def in_scope(stmt, column, only: str | None):
 def effective(calendar: WorkingCalendar, due_on: date, stored: date | None) -> date:
     """The stored effective due date (deadlines.tracking keeps it), or the calendar's when a
     milestone has not been planned yet (just after an upgrade)."""
-    # The same rule as deadlines.rules.effective_due, without composing its explanation.
+    # The same rule as core.dates.effective_due, without composing its explanation.
     return stored if stored is not None else calendar.next_working_day(due_on)
