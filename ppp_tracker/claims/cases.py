@@ -65,16 +65,14 @@ def save_case(user, contract: Contract, data: dict, case: Case | None = None) ->
     if "claim_ids" in data:
         claims = _case_claims(errors, contract, data.get("claim_ids"))
     errors.raise_if_any()
-    if case is None:
+    opened = case is None
+    if opened:
         case = Case(
             contract=contract,
             region_code=contract.region_code,
             created_by_id=getattr(user, "id", None),
         )
         db.session.add(case)
-        opened = True
-    else:
-        opened = False
     for key, value in values.items():
         setattr(case, key, value)
     if claims is not None:
@@ -89,7 +87,8 @@ def save_case(user, contract: Contract, data: dict, case: Case | None = None) ->
 
 
 # The form (claims/forms.py CaseForm) and the API schema (claims/api.py CaseSchema) check the
-# same lengths with the same `core.limits`; these checks serve the CLI, the demo and imports.
+# same lengths with the same `core.limits`; these checks serve the demo data and any caller
+# that comes without a form or a schema.
 
 
 def _court(errors: Errors, values: dict, contract: Contract, data: dict, *, partial: bool) -> None:

@@ -327,16 +327,7 @@ def update_claim(user, claim: Claim, data: dict) -> Claim:
     else:
         milestones = [line.milestone for line in claim.lines]
     as_of = _as_of(errors, contract, data.get("as_of")) if "as_of" in data else claim.as_of
-    values: dict[str, Any] = {
-        "demand": claim.demand,
-        "facts_note": claim.facts_note,
-        "attachments": claim.attachments,
-    }
-    if "demand" in data:
-        values["demand"] = _demand(errors, data.get("demand"), milestones)
-    for name in ("facts_note", "attachments"):
-        if name in data:
-            values[name] = optional_text(errors, data, name)
+    values = _texts(errors, claim, data, milestones)
     result = _lines(errors, contract, milestones, as_of) if milestones and as_of else None
     errors.raise_if_any()
     proposed = data_of(
@@ -370,3 +361,18 @@ def update_claim(user, claim: Claim, data: dict) -> Claim:
     add_version(claim, user)
     db.session.flush()
     return claim
+
+
+def _texts(errors: Errors, claim: Claim, data: dict, milestones: list[Milestone]) -> dict[str, Any]:
+    """The demand and the free texts after the edit: those given in `data`, the rest as were."""
+    values: dict[str, Any] = {
+        "demand": claim.demand,
+        "facts_note": claim.facts_note,
+        "attachments": claim.attachments,
+    }
+    if "demand" in data:
+        values["demand"] = _demand(errors, data.get("demand"), milestones)
+    for name in ("facts_note", "attachments"):
+        if name in data:
+            values[name] = optional_text(errors, data, name)
+    return values
