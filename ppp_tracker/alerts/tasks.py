@@ -9,6 +9,7 @@ from celery.signals import worker_ready
 from flask import Flask
 
 from ppp_tracker.core.audit import Actor, acting_as
+from workers import scan_interval
 
 
 @shared_task(name="alerts.scan", ignore_result=True)
@@ -55,8 +56,6 @@ def send_digest(self, digest_id: int) -> str:
 
 
 def beat_entry(app: Flask) -> dict:
-    from workers import scan_interval
-
     interval = scan_interval(app)
     return {
         "task": "alerts.scan",

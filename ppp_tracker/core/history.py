@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ppp_tracker.core.web import format_date, format_timestamp, locale_code
 from ppp_tracker.db import Money, db
 from ppp_tracker.money import format_money
 
@@ -72,8 +73,6 @@ def _columns(entity_type: str) -> dict[str, sa.Column]:
 
 def value_text(entity_type: str, key: str, value) -> str | None:
     """A stored value as a person reads it (None stays None: the page shows a dash)."""
-    from ppp_tracker.core.web import format_date, format_timestamp, locale_code
-
     if value is None:
         return None
     words = VALUE_TEXTS.get((entity_type, key))
