@@ -107,3 +107,40 @@ def test_deactivating_a_user_replans_their_waiting_reminders(any_app, set_today)
     rows = {d.user_id: d for d in deliveries()}
     assert rows[w.officer.id].cancel_reason == "inactive_user"
     assert rows[w.manager.id].status == "pending"
+
+
+def test_the_scan_and_the_sender_ask_who_may_receive_the_same_question(any_app):
+    """The scan chooses recipients in SQL (`audience.receivable`), the sender and the re-planning
+    in Python (`audience.may_receive`): for every role, region and active flag both answer alike."""
+    from ppp_tracker.alerts.audience import may_receive, receivable
+    from ppp_tracker.alerts.models import RecipientReason
+    from ppp_tracker.auth.models import Role
+
+    people = []
+    for role in Role:
+        for region in (None, "KZ-35", "KZ-63"):
+            for active in (True, False):
+                email = f"{role.value}-{region or 'all'}-{int(active)}@scope.kz"
+                people.append(
+                    User(
+                        email=email,
+                        name=email,
+                        password_hash="-",
+                        role=role,
+                        region_code=region,
+                        active=active,
+                    )
+                )
+    db.session.add_all(people)
+    db.session.commit()
+    users = User.__table__
+    for reason in RecipientReason:
+        for region in ("KZ-35", "KZ-63"):
+            in_sql = set(
+                db.session.scalars(
+                    sa.select(users.c.id).where(receivable(users, sa.literal(region), reason))
+                )
+            )
+            in_python = {u.id for u in people if may_receive(u, region, reason)}
+            assert in_sql == in_python, (reason, region)
+            assert in_python  # each question has someone who may

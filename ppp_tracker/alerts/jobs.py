@@ -62,43 +62,18 @@ def run_scan(
     """The whole scan on `as_of` (default today). With `send_now` the e-mails are sent in this
     process instead of by the workers (the CLI's --send-now)."""
     as_of = as_of or clock.today()
-    queue_deliveries: Callable[[list[int]], None] = _queue_deliveries
-    queue_digests: Callable[[list[int]], None] = _queue_digests
     if send_now:
-        queue_deliveries = _send_deliveries_now
-        queue_digests = _send_digests_now
+        send_deliveries, send_digests = _send_deliveries_now, _send_digests_now
+    else:
+        send_deliveries, send_digests = _queue_deliveries, _queue_digests
     run = ScanRun(trigger=trigger, as_of=as_of, started_at=clock.now())
     db.session.add(run)
     db.session.commit()
     run_id = run.id
-    counts = {"planned": 0, "alerts": 0, "deliveries": 0, "digests": 0, "requeued": 0}
     try:
-        while True:
-            planned = refresh_unplanned(db.session, limit=batch_size)
-            db.session.commit()
-            counts["planned"] += planned
-            if planned < batch_size:
-                break
-        for _batch in range(MAX_BATCHES):
-            result = scan.scan_batch(as_of, limit=batch_size)
-            db.session.commit()
-            counts["alerts"] += result.alerts
-            counts["deliveries"] += result.deliveries
-            queue_deliveries(result.immediate_ids)
-            # Done when the due rows run out — or when none of a full batch could be claimed:
-            # another scan is moving those rows on right now, and will finish them.
-            if result.selected < batch_size or result.claimed == 0:
-                break
-        digest_ids = scan.queue_digests(as_of, clock.now())
-        db.session.commit()
-        counts["digests"] = len(digest_ids)
-        queue_digests(digest_ids)
-        delivery.give_up_abandoned(clock.now())
-        lost_deliveries, lost_digests = scan.stale_work(clock.now())
-        db.session.commit()
-        counts["requeued"] = len(lost_deliveries) + len(lost_digests)
-        queue_deliveries(lost_deliveries)
-        queue_digests(lost_digests)
+        counts = {"planned": _plan_unplanned(batch_size)}
+        counts.update(_scan_due(as_of, batch_size, send_deliveries))
+        counts.update(_digests_and_lost_work(as_of, send_deliveries, send_digests))
     except Exception as exc:
         db.session.rollback()
         run = db.session.get(ScanRun, run_id)
@@ -114,6 +89,51 @@ def run_scan(
     for hook in SCAN_HOOKS.values():
         hook(as_of)
     return run
+
+
+def _plan_unplanned(batch_size: int) -> int:
+    """Plan the milestones that have no plan yet (dates missing after an upgrade)."""
+    total = 0
+    while True:
+        planned = refresh_unplanned(db.session, limit=batch_size)
+        db.session.commit()
+        total += planned
+        if planned < batch_size:
+            return total
+
+
+def _scan_due(as_of: date, batch_size: int, send: Callable[[list[int]], None]) -> dict:
+    """The due plans, batch by batch, a commit each; the immediate deliveries are sent (queued)
+    after their batch's commit."""
+    counts = {"alerts": 0, "deliveries": 0}
+    for _batch in range(MAX_BATCHES):
+        result = scan.scan_batch(as_of, limit=batch_size)
+        db.session.commit()
+        counts["alerts"] += result.alerts
+        counts["deliveries"] += result.deliveries
+        send(result.immediate_ids)
+        # Done when the due rows run out — or when none of a full batch could be claimed:
+        # another scan is moving those rows on right now, and will finish them.
+        if result.selected < batch_size or result.claimed == 0:
+            break
+    return counts
+
+
+def _digests_and_lost_work(
+    as_of: date,
+    send_deliveries: Callable[[list[int]], None],
+    send_digests: Callable[[list[int]], None],
+) -> dict:
+    """The day's digests, then the deliveries and digests whose task was lost, queued again."""
+    digest_ids = scan.queue_digests(as_of, clock.now())
+    db.session.commit()
+    send_digests(digest_ids)
+    delivery.give_up_abandoned(clock.now())
+    lost_deliveries, lost_digests = scan.stale_work(clock.now())
+    db.session.commit()
+    send_deliveries(lost_deliveries)
+    send_digests(lost_digests)
+    return {"digests": len(digest_ids), "requeued": len(lost_deliveries) + len(lost_digests)}
 
 
 def deliver_batch(ids: list[int]) -> outbox.Result:

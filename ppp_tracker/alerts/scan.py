@@ -9,33 +9,30 @@ unique key (milestone, rule, effective due date) refuses a second copy.
 
 from __future__ import annotations
 
-import enum
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ppp_tracker import clock
-from ppp_tracker.alerts.audience import may_receive
+from ppp_tracker.alerts.audience import chosen_recipients
 from ppp_tracker.alerts.models import (
     Alert,
     AlertDelivery,
     AlertDigest,
     AlertPlan,
     DeliveryStatus,
-    RecipientReason,
 )
 from ppp_tracker.alerts.planning import rules_by_contract
-from ppp_tracker.alerts.rules import AlertRules, Stage, is_overdue_rule
-from ppp_tracker.auth.models import AlertMode, Role, User
+from ppp_tracker.alerts.rules import AlertRules, Stage
+from ppp_tracker.auth.models import AlertMode
 from ppp_tracker.core import outbox, versions
 from ppp_tracker.core.dates import OPEN_STATUSES
 from ppp_tracker.db import db
-from ppp_tracker.registry.models import Contract, Milestone
+from ppp_tracker.registry.models import Milestone
 
 
 @dataclass
@@ -68,259 +65,168 @@ def due_plans(as_of: date, limit: int):
     return db.session.connection().execute(due_plans_query(as_of, limit)).all()
 
 
-def recipients(milestone: Milestone, rule: str) -> list[tuple[User, RecipientReason]]:
-    """The people a reminder of `milestone` at `rule` goes to (see `choose_recipients`)."""
-    contract = milestone.contract
-    return choose_recipients(
-        milestone.responsible,
-        contract.officer,
-        contract.region_code,
-        rule,
-        lambda: managers_of(contract.region_code),
-    )
-
-
-def choose_recipients(
-    responsible: User | None,
-    officer: User | None,
-    region_code: str,
-    rule: str,
-    managers: Callable[[], list[User]],
-) -> list[tuple[User, RecipientReason]]:
-    """The responsible officer (or the contract's officer); the region's managers from the first
-    overdue reminder on — and always when nobody is responsible, so that no date goes unseen."""
-    out: dict[int, tuple[User, RecipientReason]] = {}
-    # Each person as they are now (audience.may_receive): one moved to another region, given
-    # another role or deactivated is passed over, and the next in line is told instead.
-    if may_receive(responsible, region_code, RecipientReason.RESPONSIBLE):
-        out[responsible.id] = (responsible, RecipientReason.RESPONSIBLE)
-    elif may_receive(officer, region_code, RecipientReason.OFFICER):
-        out[officer.id] = (officer, RecipientReason.OFFICER)
-    if is_overdue_rule(rule) or not out:
-        for manager in managers():
-            if may_receive(manager, region_code, RecipientReason.MANAGER):
-                out.setdefault(manager.id, (manager, RecipientReason.MANAGER))
-    return list(out.values())
-
-
-def managers_of(region_code: str) -> list[User]:
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .where(
-                User.role == Role.MANAGER,
-                User.active.is_(True),
-                sa.or_(User.region_code.is_(None), User.region_code == region_code),
-            )
-            .order_by(User.id)
-        )
-    )
-
-
-class _People:
-    """The users a batch's reminders may go to, read in one query: the milestones' responsible
-    officers, the contracts' officers and every active manager."""
-
-    def __init__(self, user_ids: set[int]):
-        users = db.session.scalars(
-            sa.select(User).where(
-                sa.or_(
-                    User.id.in_(user_ids),
-                    sa.and_(User.role == Role.MANAGER, User.active.is_(True)),
-                )
-            )
-        ).all()
-        self.by_id = {user.id: user for user in users}
-        self.managers = sorted(
-            (u for u in users if u.role == Role.MANAGER and u.active), key=lambda u: u.id
-        )
-
-    def managers_of(self, region_code: str) -> list[User]:
-        return [m for m in self.managers if m.region_code in (None, region_code)]
-
-
 def scan_batch(as_of: date, *, limit: int = 500) -> BatchResult:
-    """One batch of the scan on `as_of`, in a few statements whatever its size: select the due
-    plans, read their milestones, claim every plan at once (a conditional UPDATE … FROM …
-    RETURNING), insert the alerts (ON CONFLICT DO NOTHING RETURNING) and their deliveries."""
-    rows = due_plans(as_of, limit)
+    """One batch of the scan on `as_of`, in a few statements whatever its size: read the due
+    plans with their milestones, claim every plan at once (a conditional UPDATE … RETURNING),
+    insert the alerts (ON CONFLICT DO NOTHING RETURNING) and their deliveries (INSERT … SELECT,
+    the recipients chosen in SQL by `audience.receivable`). Python decides only which reminder
+    fires, once per distinct (rules, date) of the batch."""
+    rows = _due_facts(as_of, limit)
     result = BatchResult(selected=len(rows))
     if not rows:
         return result
-    m, c = Milestone.__table__.c, Contract.__table__.c
-    facts = {
-        row.id: row
-        for row in db.session.execute(
-            sa.select(
-                m.id,
-                m.status,
-                m.effective_due_on,
-                m.contract_id,
-                m.responsible_id,
-                c.officer_id,
-                c.region_code,
-            )
-            .join_from(Milestone.__table__, Contract.__table__, c.id == m.contract_id)
-            .where(m.id.in_([row.milestone_id for row in rows]))
-        )
-    }
-    rules = rules_by_contract(fact.contract_id for fact in facts.values())
-    claims: list[dict] = []
-    stages: dict[int, Stage] = {}
-    gone: list[int] = []
-    for row in rows:
-        fact = facts.get(row.milestone_id)
-        if fact is None:
-            # The milestone is gone and the database kept its plan (SQLite without enforced
-            # foreign keys): drop the plan, or it would be selected again forever.
-            gone.append(row.milestone_id)
-            continue
-        new_effective, new_next, stage = _move_on(fact, row, rules[fact.contract_id], as_of)
-        claims.append(
-            {
-                "milestone_id": row.milestone_id,
-                "seen_next": row.next_alert_on,
-                "seen_effective": row.effective_due_on,
-                "next_alert_on": new_next,
-                "effective_due_on": new_effective,
-            }
-        )
-        if stage is not None:
-            stages[row.milestone_id] = stage
+    gone = [row.milestone_id for row in rows if row.found is None]
     if gone:
+        # The milestone is gone and the database kept its plan (SQLite without enforced
+        # foreign keys): drop the plan, or it would be selected again forever.
         db.session.execute(sa.delete(AlertPlan).where(AlertPlan.milestone_id.in_(gone)))
         result.claimed += len(gone)
-    claimed = claim_plans(claims)
+    claims, stages = _decide([row for row in rows if row.found is not None], as_of)
+    claimed = _claim(claims)
     result.claimed += len(claimed)
-    new_alerts = [
-        {
-            "milestone_id": milestone_id,
-            "rule": stages[milestone_id].rule,
-            "effective_due_on": facts[milestone_id].effective_due_on,
-            "fire_on": stages[milestone_id].fire_on,
-            "as_of": as_of,
-            "days_left": max(0, (facts[milestone_id].effective_due_on - as_of).days),
-            "days_late": max(0, (as_of - facts[milestone_id].effective_due_on).days),
-            "created_at": clock.now(),
-        }
-        for milestone_id in claimed
-        if milestone_id in stages
-    ]
-    created = _insert_alerts(new_alerts)
+    created = _insert_alerts(_new_alerts(stages, claimed, as_of))
     if not created:
         return result
     # Pages show the alert log (the deadline lists' last reminder): new alerts move the data
     # version with the batch's commit.
     versions.changed(db.session)
-    people = _People(
-        {facts[mid].responsible_id for _, mid, _ in created}
-        | {facts[mid].officer_id for _, mid, _ in created}
-    )
-    deliveries = []
-    for alert_id, milestone_id, rule in sorted(created):
-        result.alert_ids.append(alert_id)
-        fact = facts[milestone_id]
-        chosen = choose_recipients(
-            people.by_id.get(fact.responsible_id),
-            people.by_id.get(fact.officer_id),
-            fact.region_code,
-            rule,
-            lambda region=fact.region_code: people.managers_of(region),
-        )
-        deliveries.extend(
-            {
-                "alert_id": alert_id,
-                "user_id": user.id,
-                "reason": reason,
-                "mode": user.alert_mode,
-                "status": DeliveryStatus.PENDING,
-                "attempts": 0,
-                "created_at": clock.now(),
-            }
-            for user, reason in chosen
-        )
-    table = AlertDelivery.__table__
-    made = insert_rows(
-        table,
-        deliveries,
-        {
-            "alert_id": sa.Integer,
-            "user_id": sa.Integer,
-            "reason": sa.String,
-            "mode": sa.String,
-            "status": sa.String,
-            "attempts": sa.Integer,
-            "created_at": sa.DateTime(timezone=True),
-        },
-        (table.c.id, table.c.mode),
-    )
-    result.deliveries += len(made)
-    result.immediate_ids.extend(
-        delivery_id for delivery_id, mode in sorted(made) if mode == AlertMode.IMMEDIATE
+    result.alert_ids = sorted(alert_id for alert_id, _, _ in created)
+    made = insert_deliveries(sorted(created), clock.now())
+    result.deliveries = len(made)
+    result.immediate_ids = sorted(
+        delivery_id for delivery_id, mode in made if mode == AlertMode.IMMEDIATE
     )
     return result
 
 
-def _move_on(fact, row, rules: AlertRules, as_of: date):
+def _due_facts(as_of: date, limit: int):
+    """The due plans (`due_plans_query`) with their milestones' facts, in one query; `found` is
+    None where the milestone is gone."""
+    due = due_plans_query(as_of, limit).subquery("due")
+    m = Milestone.__table__.c
+    return db.session.execute(
+        sa.select(
+            due.c.milestone_id,
+            due.c.next_alert_on,
+            due.c.effective_due_on,
+            m.id.label("found"),
+            m.status,
+            m.effective_due_on.label("milestone_due_on"),
+            m.contract_id,
+        )
+        .select_from(due.outerjoin(Milestone.__table__, m.id == due.c.milestone_id))
+        .order_by(due.c.next_alert_on, due.c.milestone_id)
+    ).all()
+
+
+def _decide(rows, as_of: date) -> tuple[list[list], dict[int, tuple[Stage, date]]]:
+    """Each plan's claim (a row of `_CLAIM_KEYS`: what it was, where it moves on to) and the
+    reminders to send (milestone -> (stage, effective date)). The rules are asked once per
+    distinct case of the batch: a catch-up has thousands of plans and a few dozen due dates."""
+    rules = rules_by_contract(row.contract_id for row in rows)
+    decided: dict[tuple, tuple] = {}
+    claims, stages = [], {}
+    for milestone_id, seen_next, seen_effective, _, status, due_on, contract_id in rows:
+        # Contracts without rules of their own share one AlertRules (equal, so one key).
+        key = (rules[contract_id], status, due_on, seen_effective)
+        if key not in decided:
+            new_effective, new_next, stage = _move_on(*key, as_of)
+            decided[key] = (new_effective, _iso(new_next), _iso(new_effective), stage)
+        new_effective, new_next, effective, stage = decided[key]
+        # Dates go as text: the JSON document of the claim is made without a hook per value.
+        claims.append([milestone_id, _iso(seen_next), _iso(seen_effective), new_next, effective])
+        if stage is not None:
+            stages[milestone_id] = (stage, new_effective)
+    return claims, stages
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _move_on(rules: AlertRules, status, effective: date | None, planned: date, as_of: date):
     """The plan's new (effective date, next reminder day), and the reminder to send if any."""
-    effective = fact.effective_due_on
-    if fact.status not in OPEN_STATUSES or effective is None:
+    if status not in OPEN_STATUSES or effective is None:
         # The planning hook stops such plans; this only tidies one it could not see.
-        return row.effective_due_on, None, None
-    if effective != row.effective_due_on:
+        return planned, None, None
+    if effective != planned:
         # Likewise a plan left on an old date: start it afresh on the milestone's date.
         return effective, rules.first_fire(effective), None
     return effective, rules.next_fire_after(effective, as_of), rules.latest_stage(effective, as_of)
 
 
+def _new_alerts(stages: dict, claimed: list[int], as_of: date) -> list[dict]:
+    now = clock.now()
+    return [
+        {
+            "milestone_id": milestone_id,
+            "rule": stage.rule,
+            "effective_due_on": effective,
+            "fire_on": stage.fire_on,
+            "as_of": as_of,
+            "days_left": max(0, (effective - as_of).days),
+            "days_late": max(0, (as_of - effective).days),
+            "created_at": now,
+        }
+        for milestone_id in sorted(claimed)
+        if milestone_id in stages
+        for stage, effective in (stages[milestone_id],)
+    ]
+
+
 def claim_plans(claims: list[dict], session=None) -> list[int]:
     """Move the plans on, each only if nobody did since we read it, in one statement: the
-    milestone ids of the plans this scan moved. The batch goes as one array per column (one
-    JSON document on SQLite), so the statement is the same whatever the batch's size. On
-    PostgreSQL each row is locked through its primary key (a lookup per row, never a scan of
-    the table) and rows another scan holds are skipped (it is moving them on), so scans never
-    wait on each other or deadlock."""
-    if not claims:
+    milestone ids of the plans this scan moved (claims: dicts of `_CLAIM_KEYS`)."""
+    return _claim([[claim[key] for key in _CLAIM_KEYS] for claim in claims], session)
+
+
+def _claim(rows: list[list], session=None) -> list[int]:
+    """`claim_plans` of rows in the order of `_CLAIM_KEYS`. The batch goes as one JSON document,
+    so the statement's text is the same whatever its size, and encoding it costs a few
+    milliseconds (psycopg's arrays of dates cost about 2 µs a value). On PostgreSQL each row is
+    locked through its primary key and rows another scan holds are skipped (it is moving them
+    on), so scans never wait on each other or deadlock."""
+    if not rows:
         return []
     session = session or db.session
-    columns = {key: [claim[key] for claim in claims] for key in _CLAIM_KEYS}
-    if session.get_bind().dialect.name == "postgresql":
-        statement = _CLAIM_POSTGRESQL.bindparams(
-            sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)),
-            *(sa.bindparam(key, type_=postgresql.ARRAY(sa.Date)) for key in _CLAIM_KEYS[1:]),
-        )
-        params = {
-            "ids": columns["milestone_id"],
-            **{key: columns[key] for key in _CLAIM_KEYS[1:]},
-        }
-    else:
-        statement = _CLAIM_SQLITE
-        params = {
-            "rows": json.dumps(
-                [[claim[key] for key in _CLAIM_KEYS] for claim in claims], default=date.isoformat
-            )
-        }
-    return [row[0] for row in session.execute(statement, params)]
+    dialect = session.get_bind().dialect.name
+    statement = _CLAIM_POSTGRESQL if dialect == "postgresql" else _CLAIM_SQLITE
+    return [row[0] for row in session.execute(statement, {"rows": _json(rows)})]
+
+
+def _json(rows: list[list]) -> str:
+    return json.dumps(rows, default=_json_value, separators=(",", ":"))
+
+
+def _json_value(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} in a scan batch")
 
 
 _CLAIM_KEYS = ("milestone_id", "seen_next", "seen_effective", "next_alert_on", "effective_due_on")
+# Every plan is reached through its primary key, one lookup per row, whatever plan PostgreSQL
+# makes: psycopg prepares a statement run five times, and the generic plan of the former claim
+# (a join against the whole batch) went quadratic, 1.5 s a batch of 2,000.
 _CLAIM_POSTGRESQL = sa.text(
     """
-WITH v AS (
-  SELECT * FROM unnest(:ids, :seen_next, :seen_effective, :next_alert_on, :effective_due_on)
-         AS v (milestone_id, seen_next, seen_effective, next_alert_on, effective_due_on)),
-mine AS (
-  SELECT p.milestone_id FROM v CROSS JOIN LATERAL (
-    SELECT a.milestone_id FROM alert_plans AS a WHERE a.milestone_id = v.milestone_id
-       FOR UPDATE SKIP LOCKED) AS p)
-UPDATE alert_plans
+UPDATE alert_plans AS p
    SET next_alert_on = v.next_alert_on, effective_due_on = v.effective_due_on
-  FROM v JOIN mine ON mine.milestone_id = v.milestone_id
- WHERE alert_plans.milestone_id = ANY(:ids)
-   AND alert_plans.milestone_id = v.milestone_id
-   AND alert_plans.next_alert_on = v.seen_next
-   AND alert_plans.effective_due_on = v.seen_effective
-RETURNING alert_plans.milestone_id"""
+  FROM (SELECT (e->>0)::int AS milestone_id, (e->>1)::date AS seen_next,
+               (e->>2)::date AS seen_effective, (e->>3)::date AS next_alert_on,
+               (e->>4)::date AS effective_due_on
+          FROM json_array_elements(CAST(:rows AS json)) AS e) AS v
+ CROSS JOIN LATERAL (
+    SELECT a.milestone_id FROM alert_plans AS a
+     WHERE a.milestone_id = v.milestone_id
+       AND a.next_alert_on = v.seen_next AND a.effective_due_on = v.seen_effective
+       FOR UPDATE SKIP LOCKED) AS mine
+ WHERE p.milestone_id = mine.milestone_id
+   AND p.next_alert_on = v.seen_next
+   AND p.effective_due_on = v.seen_effective
+RETURNING p.milestone_id"""
 )
 _CLAIM_SQLITE = sa.text(
     """
@@ -343,56 +249,80 @@ RETURNING alert_plans.milestone_id"""
 
 def _insert_alerts(values: list[dict]) -> list[tuple[int, int, str]]:
     """Insert the alerts, skipping any that exist (unique key); (id, milestone, rule) of each
-    one made."""
-    table = Alert.__table__
-    return insert_rows(
-        table,
-        values,
-        {
-            "milestone_id": sa.Integer,
-            "rule": sa.String,
-            "effective_due_on": sa.Date,
-            "fire_on": sa.Date,
-            "as_of": sa.Date,
-            "days_left": sa.Integer,
-            "days_late": sa.Integer,
-            "created_at": sa.DateTime(timezone=True),
-        },
-        (table.c.id, table.c.milestone_id, table.c.rule),
-        skip_existing=True,
-    )
-
-
-def insert_rows(table, rows: list[dict], types: dict, returning, *, skip_existing=False):
-    """INSERT a batch of rows in one statement, RETURNING `returning` of each row made.
-
-    On PostgreSQL the batch goes as one array per column (INSERT … SELECT … FROM unnest(…)), so
-    the statement's text is the same whatever its size: psycopg and the server parse it once,
-    not a VALUES list of thousands of parameters. SQLite takes SQLAlchemy's multi-row INSERT.
-    """
-    if not rows:
+    one made, in the order given. On PostgreSQL the batch goes as one JSON document (one
+    statement's text for every batch); SQLite takes SQLAlchemy's multi-row INSERT."""
+    if not values:
         return []
-    if db.session.get_bind().dialect.name != "postgresql":
-        stmt = sqlite.insert(table)
-        if skip_existing:
-            stmt = stmt.on_conflict_do_nothing()
-        return [tuple(row) for row in db.session.execute(stmt.returning(*returning), rows)]
-    names = list(types)
-    columns = ", ".join(names)
-    conflict = " ON CONFLICT DO NOTHING" if skip_existing else ""
-    statement = sa.text(
-        f"INSERT INTO {table.name} ({columns}) "  # noqa: S608 - names from the table, no values
-        f"SELECT * FROM unnest({', '.join(':' + name for name in names)}){conflict} "
-        f"RETURNING {', '.join(column.name for column in returning)}"
-    ).bindparams(*(sa.bindparam(name, type_=postgresql.ARRAY(types[name])) for name in names))
-    params = {
-        name: [
-            value.value if isinstance(value, enum.Enum) else value
-            for value in (row[name] for row in rows)
-        ]
-        for name in names
-    }
-    return [tuple(row) for row in db.session.execute(statement, params)]
+    table = Alert.__table__
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = _json([[value[key] for key in _ALERT_KEYS] for value in values])
+        return [tuple(row) for row in db.session.execute(_ALERTS_POSTGRESQL, {"rows": rows})]
+    statement = sqlite.insert(table).on_conflict_do_nothing()
+    returning = (table.c.id, table.c.milestone_id, table.c.rule)
+    return [tuple(row) for row in db.session.execute(statement.returning(*returning), values)]
+
+
+_ALERT_KEYS = (
+    "milestone_id",
+    "rule",
+    "effective_due_on",
+    "fire_on",
+    "as_of",
+    "days_left",
+    "days_late",
+    "created_at",
+)
+_ALERTS_POSTGRESQL = sa.text(
+    """
+INSERT INTO alerts (milestone_id, rule, effective_due_on, fire_on, as_of, days_left, days_late,
+                    created_at)
+SELECT (e->>0)::int, e->>1, (e->>2)::date, (e->>3)::date, (e->>4)::date, (e->>5)::int,
+       (e->>6)::int, (e->>7)::timestamptz
+  FROM json_array_elements(CAST(:rows AS json)) AS e
+    ON CONFLICT DO NOTHING
+RETURNING id, milestone_id, rule"""
+)
+
+
+def insert_deliveries(created: list[tuple[int, int, str]], now: datetime) -> list[tuple[int, str]]:
+    """The deliveries of new alerts ((id, milestone, rule) of each) in one INSERT … SELECT, their
+    recipients chosen in SQL (`audience.chosen_recipients`); (id, mode) of each delivery."""
+    if not created:
+        return []
+    new = _batch_table("new_alerts", created, {"id": "int", "milestone_id": "int", "rule": "text"})
+    chosen = chosen_recipients(new)
+    table = AlertDelivery.__table__
+    rows = sa.select(
+        chosen.c.alert_id,
+        chosen.c.user_id,
+        chosen.c.reason,
+        chosen.c.mode,
+        sa.literal(DeliveryStatus.PENDING.value),
+        sa.literal(0),
+        sa.literal(now, table.c.created_at.type),
+    ).order_by(chosen.c.alert_id, chosen.c.rank, chosen.c.user_id)
+    statement = table.insert().from_select(
+        ["alert_id", "user_id", "reason", "mode", "status", "attempts", "created_at"], rows
+    )
+    return [tuple(row) for row in db.session.execute(statement.returning(table.c.id, table.c.mode))]
+
+
+def _batch_table(name: str, rows: list, columns: dict[str, str]) -> sa.Subquery:
+    """A batch of rows sent as one JSON document, as a table `name` of `columns` (name: SQL
+    type): the statement's text is the same whatever the batch's size, and PostgreSQL reaches
+    other tables from it by their keys (a list of ids let it read a growing table whole)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        fields = (f"(e->>{i})::{kind} AS {col}" for i, (col, kind) in enumerate(columns.items()))
+        source = f"json_array_elements(CAST(:{name} AS json)) AS e"
+    else:
+        fields = (f"json_extract(value, '$[{i}]') AS {col}" for i, col in enumerate(columns))
+        source = f"json_each(:{name})"
+    statement = sa.text(f"SELECT {', '.join(fields)} FROM {source}")  # noqa: S608 - our names
+    return (
+        statement.bindparams(**{name: _json(rows)})
+        .columns(*(sa.column(col) for col in columns))
+        .subquery(name)
+    )
 
 
 # --- digests ------------------------------------------------------------------------------
