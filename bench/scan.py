@@ -3,6 +3,7 @@ hand-written indexed SQL query returning the same rows, and the whole scan of th
 at the largest size, a catch-up: 100,000 reminders due after a week without scans.
 
     python -m bench scan [--sizes 100000,250000,500000,1000000] [--repeat 30] [--catch-up 100000]
+                         [--batch 2000]
 
 Data are made in PostgreSQL itself (INSERT … SELECT generate_series) in a database of their own,
 dropped at the end. The 1,000 due milestones are among the first 100,000, so every size has the
@@ -142,6 +143,7 @@ def catch_up(conn, app, n: int, batch: int) -> dict:
     ).fetchone()[0]
     with app.app_context():
         db.session.remove()
+        load_before = load_average()
         start = time.perf_counter()
         alerts = deliveries = batches = 0
         while True:
@@ -153,10 +155,16 @@ def catch_up(conn, app, n: int, batch: int) -> dict:
             if result.selected < batch:
                 break
         seconds = time.perf_counter() - start
+        load_after = load_average()
         db.session.remove()
     made = conn.execute("SELECT count(*), count(DISTINCT milestone_id) FROM alerts").fetchone()
     assert alerts == due == made[0] == made[1], (alerts, due, made)
+    sent = conn.execute(
+        "SELECT count(*), count(DISTINCT (alert_id, user_id)) FROM alert_deliveries"
+    ).fetchone()
+    assert deliveries == sent[0] == sent[1], (deliveries, sent)
     return {
+        "load_average": f"{load_before} -> {load_after}",
         "due": due,
         "alerts": alerts,
         "deliveries": deliveries,
@@ -165,6 +173,12 @@ def catch_up(conn, app, n: int, batch: int) -> dict:
         "seconds": round(seconds, 2),
         "per_alert_ms": round(seconds * 1000 / max(1, alerts), 3),
     }
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (it is shared: the figures move with it)."""
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def explain(conn, sql: str, params: dict) -> str:
@@ -177,6 +191,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sizes", default="100000,250000,500000,1000000")
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--catch-up", type=int, default=100_000, dest="catch_up")
+    parser.add_argument("--batch", type=int, default=None, help="plans a batch (SCAN_BATCH)")
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(","))
 
@@ -245,6 +260,7 @@ def main(argv: list[str]) -> int:
                     ),
                     "plan": plan,
                     "scan_plan": scan_plan,
+                    "load_average": load_average(),
                 }
                 reset_due(conn)
                 results["sizes"].append(row)
@@ -252,7 +268,8 @@ def main(argv: list[str]) -> int:
                     f"{size:>9,} milestones ({row['open_plans']:,} open plans, {row['due']} due): "
                     f"hand-written {row['hand_written_ms']:.3f} ms, scan selection "
                     f"{row['scan_selection_ms']:.3f} ms, ratio {row['ratio']:.2f}; whole scan of "
-                    f"the due rows {row['full_scan_ms']:.1f} ms",
+                    f"the due rows {row['full_scan_ms']:.1f} ms (load average "
+                    f"{row['load_average']})",
                     flush=True,
                 )
             if args.catch_up:
@@ -260,12 +277,13 @@ def main(argv: list[str]) -> int:
 
                 reset_due(conn)
                 conn.execute("DELETE FROM alert_plans WHERE milestone_id <= 100000")
-                results["catch_up"] = row = catch_up(conn, app, args.catch_up, SCAN_BATCH)
+                batch = args.batch or SCAN_BATCH
+                results["catch_up"] = row = catch_up(conn, app, args.catch_up, batch)
                 print(
                     f"catch-up at {sizes[-1]:,} milestones: {row['alerts']:,} due reminders "
                     f"scanned in {row['seconds']:.2f} s ({row['per_alert_ms']:.3f} ms per alert, "
                     f"{row['deliveries']:,} deliveries, {row['batches']} batches of "
-                    f"{row['batch']})",
+                    f"{row['batch']}; load average {row['load_average']})",
                     flush=True,
                 )
         with app.app_context():
