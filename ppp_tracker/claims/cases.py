@@ -86,7 +86,7 @@ def save_case(user, contract: Contract, data: dict, case: Case | None = None) ->
     return case
 
 
-# The form (claims/forms.py CaseForm) and the API schema (claims/api.py CaseSchema) check the
+# The form (claims/forms.py CaseForm) and the API schema (claims/api CaseSchema) check the
 # same lengths with the same `core.limits`; these checks serve the demo data and any caller
 # that comes without a form or a schema.
 
@@ -224,7 +224,7 @@ def add_hearing(user, case: Case, data: dict) -> CaseHearing:
     hearing_on = _date(errors, "hearing_on", data.get("hearing_on"), required=True)
     if hearing_on is not None and hearing_on < case.filed_on:
         errors.add("hearing_on", _("A hearing cannot come before the filing."))
-    # HearingForm and HearingSchema (claims/forms.py, claims/api.py) check the same limit.
+    # HearingForm and HearingSchema (claims/forms.py, claims/api) check the same limit.
     note = check_text(errors, "note", data.get("note"), max_length=limits.LINE)
     errors.raise_if_any()
     in_region = isinstance(user, User) and in_scope(user, case.region_code)

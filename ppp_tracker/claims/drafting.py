@@ -171,7 +171,7 @@ def _apply_penalty(claim: Claim, contract: Contract, result) -> None:
 
 def optional_text(errors: Errors, data: dict, name: str) -> str | None:
     """A free text field, None when empty. ClaimForm, ClaimSchema and ClaimPatchSchema
-    (claims/forms.py, claims/api.py) check the same limit."""
+    (claims/forms.py, claims/api) check the same limit."""
     value = check_text(errors, name, data.get(name), max_length=limits.TEXT)
     return value or None
 

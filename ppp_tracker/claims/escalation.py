@@ -57,7 +57,7 @@ def record_reply(user, claim: Claim, data: dict) -> ClaimReply:
                 allowed=", ".join(k.value for k in ReplyKind),
             ),
         )
-    # ReplyForm and ReplySchema (claims/forms.py, claims/api.py) check the same limits.
+    # ReplyForm and ReplySchema (claims/forms.py, claims/api) check the same limits.
     incoming = check_text(
         errors, "incoming_number", data.get("incoming_number"), max_length=limits.CODE
     )
@@ -121,7 +121,7 @@ def escalate_claim(
             {"_request": [_("Only a sent claim that is not settled or escalated can escalate.")]}
         )
     errors = Errors()
-    # EscalateForm and EscalateSchema (claims/forms.py, claims/api.py) check the same limit.
+    # EscalateForm and EscalateSchema (claims/forms.py, claims/api) check the same limit.
     note = check_text(errors, "note", note, max_length=limits.TEXT)
     errors.raise_if_any()
     if decision == Escalation.NEXT_CLAIM:
@@ -146,7 +146,7 @@ def escalate_claim(
 def withdraw_claim(user, claim: Claim, reason) -> Claim:
     require_editable(claim)
     errors = Errors()
-    # WithdrawForm and WithdrawSchema (claims/forms.py, claims/api.py) check the same limit.
+    # WithdrawForm and WithdrawSchema (claims/forms.py, claims/api) check the same limit.
     reason = check_text(errors, "reason", reason, required=True, max_length=limits.TEXT)
     errors.raise_if_any()
     claim.status = ClaimStatus.WITHDRAWN

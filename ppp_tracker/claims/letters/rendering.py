@@ -22,6 +22,11 @@ from ppp_tracker.core.pdf import local_fetcher
 
 FRAME_DOCX = BASE_DIR / "templates" / "letters" / "claim.docx"
 STATIC_DIR = BASE_DIR / "ppp_tracker" / "static"
+#: The media types of a letter's files.
+MIME = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
 
 
 #: The frame's own words (table headings) per letter language. They are written here, not
