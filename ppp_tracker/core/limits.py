@@ -10,6 +10,8 @@ contract's total) live in the services, not here.
 NAME = 255
 #: Numbers, codes, identifiers and phone numbers: the `String(64)` columns.
 CODE = 64
+#: A region's code ("KZ-35"), as a filter names it: the `String(8)` column of regions.
+REGION = 8
 #: One line of text: titles, addresses, a short note on an action.
 LINE = 500
 #: A paragraph: notes, a letter's subject, a status note.

@@ -225,7 +225,7 @@ class ClaimPatchSchema(ma.Schema):
 class ClaimListArgs(PageArgs):
     status = enum_field(ClaimStatus)
     contract_id = Id()
-    region = ma.fields.String(validate=[ma.validate.Length(max=8), NO_NUL])
+    region = ma.fields.String(validate=[ma.validate.Length(max=limits.REGION), NO_NUL])
     number = ma.fields.String(
         validate=[ma.validate.Length(max=limits.CODE), NO_NUL],
         metadata={"description": "outgoing number; en-dashes as typed in Word are accepted"},

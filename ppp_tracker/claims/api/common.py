@@ -8,16 +8,16 @@ from flask_babel import lazy_gettext as _l
 
 from ppp_tracker.auth.api_access import PATH_RECORDS, api_blueprint
 from ppp_tracker.claims.models import Case, Claim
+from ppp_tracker.core.web import MAX_ID
 
 blp = api_blueprint("claims_api", "Penalties, claim letters and lawsuits")
 PATH_RECORDS.update(claim_id=Claim, case_id=Case)
 
-#: Ids are 32-bit integers in the database; a larger one is a 422, not an error from PostgreSQL.
-MAX_ID = 2**31 - 1
 #: Text that reaches a query may not hold a NUL byte (PostgreSQL refuses it).
 NO_NUL = ma.validate.Regexp(r"^[^\x00]*$", error=_l("Contains a forbidden character."))
 
 
 def Id(**kwargs) -> ma.fields.Integer:
-    """A positive id that fits the database's integer column."""
+    """A positive id that fits the database's integer column: a larger one is a 422, not an
+    error from PostgreSQL."""
     return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
