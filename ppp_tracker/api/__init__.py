@@ -14,7 +14,7 @@ from ppp_tracker.extensions import csrf
 #: Modules that define a flask-smorest Blueprint named `blp`, in the order of the OpenAPI
 #: document. The API is assembled here, above the features: a feature's API module joins this list.
 API_MODULES = [
-    "ppp_tracker.api.tokens",
+    "ppp_tracker.auth.api",
     "ppp_tracker.api.registry",
     "ppp_tracker.alerts.api",
     "ppp_tracker.claims.api",
