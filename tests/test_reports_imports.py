@@ -18,6 +18,7 @@ from ppp_tracker.registry.models import Contract, Milestone, Party, ProductionSi
 from ppp_tracker.reports import imports, tasks
 from ppp_tracker.reports.models import ImportBatch, ImportStatus
 from tests import factories
+from tests.alerting import wait_for
 from tests.conftest import csrf_token, login
 from tests.reports_support import csv_bytes, xlsx_bytes
 
@@ -219,9 +220,9 @@ def test_a_task_delivered_twice_does_the_work_once(make_user):
     officer = make_user("officer", "KZ-35")
     rows = [["name", "kind"], ["ТОО «Один»", "tenant"]]
     batch = _check(imports.create_batch(officer, "parties", "p.csv", csv_bytes(rows)))
-    assert tasks.check_import.run(batch.id) == "not claimed"
+    assert tasks.check_import.run(batch.id) == "not leased"
     assert _commit(batch) == "imported"
-    assert tasks.commit_import.run(batch.id) == "not claimed"
+    assert tasks.commit_import.run(batch.id) == "not leased"
     assert _count(Party) == 1
     db.session.refresh(batch)
     with pytest.raises(Invalid):  # a second confirmation finds nothing to confirm
@@ -232,15 +233,11 @@ def test_a_task_delivered_twice_does_the_work_once(make_user):
 
 
 def _wait(batch_id: int, statuses: set, seconds: float = 60) -> ImportBatch:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        db.session.rollback()
-        db.session.expire_all()
+    def reached():
         batch = db.session.get(ImportBatch, batch_id)
-        if batch.status in statuses:
-            return batch
-        time.sleep(0.2)
-    raise AssertionError(f"batch {batch_id} stayed {batch.status}")
+        return batch if batch.status in statuses else None
+
+    return wait_for(reached, timeout=seconds, interval=0.2, message=f"batch {batch_id} {statuses}")
 
 
 @pytest.mark.worker
@@ -368,7 +365,7 @@ def test_progress_is_visible_to_the_polling_page_while_the_rows_are_processed(ma
     rows = [["name", "kind"]] + [[f"ТОО «Номер {i}»", "tenant"] for i in range(50)]
     batch = imports.create_batch(officer, "parties", "p.csv", csv_bytes(rows))
     db.session.commit()
-    assert imports.claim(batch.id, ImportStatus.QUEUED, ImportStatus.VALIDATING)
+    assert imports.lease(batch.id, ImportStatus.QUEUED, ImportStatus.VALIDATING)
     db.session.commit()
     write = tasks._progress_writer(batch.id, batch.total_rows)
     seen = []

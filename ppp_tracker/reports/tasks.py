@@ -1,6 +1,6 @@
 """Celery tasks of the reports feature: checking and importing uploaded spreadsheets.
 
-Thin: claim the batch atomically (a second delivery finds nothing to do), let the import service
+Thin: lease the batch atomically (a second delivery finds nothing to do), let the import service
 go through the rows, commit once. Progress is written on a connection of its own so that the
 page polling it sees the count grow while the import's own transaction is still open.
 """
@@ -47,9 +47,9 @@ def _progress_writer(batch_id: int, total: int):
 
 
 def _run(batch_id: int, wanted: ImportStatus, working: ImportStatus, *, commit: bool) -> str:
-    if not imports.claim(batch_id, wanted, working):
+    if not imports.lease(batch_id, wanted, working):
         db.session.rollback()
-        return "not claimed"
+        return "not leased"
     db.session.commit()
     batch = db.session.get(ImportBatch, batch_id)
     user = batch.user
