@@ -113,7 +113,7 @@ def test_rows_another_sender_holds_are_left_to_it(app, sink, set_today):
     _, ids = _twelve_due(set_today)
     now = clock.now()
     # Another sender claimed the first four a moment ago.
-    assert outbox.claim(DELIVERIES, ids[:4], now) == ids[:4]
+    assert outbox.lease(DELIVERIES, ids[:4], now) == ids[:4]
     db.session.commit()
     result = deliver_batch(ids)
     assert sorted(result.sent) == ids[4:]
@@ -125,7 +125,7 @@ def test_rows_another_sender_holds_are_left_to_it(app, sink, set_today):
     assert len(sink.messages) == 8
     # A sender whose lease ran out is overtaken: once more only after the lease.
     later = clock.now() + timedelta(seconds=app.config["ALERT_SEND_LEASE_SECONDS"] + 1)
-    assert outbox.claim(DELIVERIES, ids[:4], later) == ids[:4]
+    assert outbox.lease(DELIVERIES, ids[:4], later) == ids[:4]
 
 
 def test_a_server_that_cannot_be_reached_fails_the_batch_at_once(app, set_today):
@@ -181,7 +181,7 @@ def test_lost_work_is_found_by_the_scan_and_sent_once(app, sink, set_today):
     it again and it is sent once."""
     _, ids = _twelve_due(set_today)
     app.config.update(ALERT_SEND_LEASE_SECONDS=1, ALERT_REQUEUE_AFTER_SECONDS=0)
-    assert outbox.claim(DELIVERIES, ids, clock.now() - timedelta(seconds=5)) == ids
+    assert outbox.lease(DELIVERIES, ids, clock.now() - timedelta(seconds=5)) == ids
     db.session.commit()
     deliveries, _ = jobs.scan.stale_work(clock.now())
     assert deliveries == ids

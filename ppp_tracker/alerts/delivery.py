@@ -1,4 +1,4 @@
-"""Sending alerts through the outbox (`core.outbox`): a batch of deliveries claimed at once,
+"""Sending alerts through the outbox (`core.outbox`): a batch of deliveries leased at once,
 each checked to be still true, composed (`compose.BatchComposer`), sent over one connection and
 recorded; digests one by one. Services: the outbox commits where its protocol needs it.
 """
@@ -27,7 +27,7 @@ from ppp_tracker.core.mail import MailError
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract, Milestone
 
-#: Deliveries sent by one task: one claim, one SMTP connection.
+#: Deliveries sent by one task: one lease, one SMTP connection.
 BATCH = 100
 
 DELIVERIES = outbox.Queue(
@@ -53,7 +53,7 @@ DIGESTS = outbox.Queue(
 @dataclass(frozen=True)
 class Outcome:
     #: sent | retry | failed | cancelled | empty | busy (another worker is sending it; look
-    #: again when its claim runs out) | skipped (it is done, or not a task's to send)
+    #: again when its lease runs out) | skipped (it is done, or not a task's to send)
     status: str
     retry_in: int | None = None
 

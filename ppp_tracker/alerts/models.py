@@ -221,7 +221,8 @@ class AlertDigest(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     sent_to: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: When the current attempt started; a claim older than the lease is taken over.
+    #: When the current lease started (core.outbox; the column keeps its older name): a row
+    #: leased longer ago than ALERT_SEND_LEASE_SECONDS is taken over.
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -266,6 +267,7 @@ class AlertDelivery(db.Model):
         sa.ForeignKey("alert_digests.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the current lease started (core.outbox; the column keeps its older name).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,12 +1,12 @@
 """The one outbox of e-mails sent exactly once (alert deliveries, digests, claim notices).
 
 Each e-mail is a row of its feature's table, written in the transaction that decided it. A
-sender takes a batch of rows in one conditional UPDATE … RETURNING (its lease: `claimed_at`,
-the claim's time, is its token), then for each row in turn marks the attempt (status "sending",
+sender leases a batch of rows in one conditional UPDATE … RETURNING (the lease's start, kept in
+`claimed_at`, is its token), then for each row in turn marks the attempt (status "sending",
 attempts + 1, a fresh lease; committed before the message leaves), sends it over the batch's one
 SMTP connection, and records the outcome (committed with the next row's mark). So:
 
-- two senders never both send a row: the batch claim and each attempt's mark are conditional on
+- two senders never both send a row: the batch's lease and each attempt's mark are conditional on
   the row being free or, for the mark, still held by this sender's token;
 - a sender that dies leaves at most the one row it was sending "sending"; it is taken over when
   its lease (ALERT_SEND_LEASE_SECONDS) runs out, under the same Message-ID — the one case where a
@@ -15,7 +15,11 @@ SMTP connection, and records the outcome (committed with the next row's mark). S
 - a refused message is tried again after ALERT_RETRY_BASE_SECONDS × 1, 2, 4 … (at most an hour),
   at most ALERT_MAX_ATTEMPTS times; `stale` finds rows whose task the broker lost.
 
-Services: they flush and commit only where the protocol needs it (the claim and each mark must be
+"Claim" in this product is the legal claim (претензия); a row held by a sender is leased. The
+column is still `claimed_at` in the three tables (alert deliveries and digests, claim notices):
+renaming it would need a migration and buys nothing else.
+
+Services: they flush and commit only where the protocol needs it (the lease and each mark must be
 committed before the e-mail leaves); the tasks and CLI that call `deliver` are the edge.
 """
 
@@ -85,7 +89,7 @@ def _lease_cutoff(now: datetime) -> datetime:
     return now - timedelta(seconds=current_app.config["ALERT_SEND_LEASE_SECONDS"])
 
 
-def claimable(queue: Queue, now: datetime):
+def leasable(queue: Queue, now: datetime):
     """Free to take: waiting and not held, or being sent by a sender whose lease ran out."""
     m = queue.model
     cutoff = _lease_cutoff(now)
@@ -104,15 +108,15 @@ def claimable(queue: Queue, now: datetime):
     )
 
 
-def claim(queue: Queue, ids: Iterable[int], now: datetime) -> list[int]:
-    """Take the rows free among `ids` in one statement; the others are someone else's or done."""
+def lease(queue: Queue, ids: Iterable[int], now: datetime) -> list[int]:
+    """Lease the rows free among `ids` in one statement; the others are someone else's or done."""
     ids = list(ids)
     if not ids:
         return []
     m = queue.model
     rows = db.session.execute(
         sa.update(m)
-        .where(m.id.in_(ids), claimable(queue, now), *queue.where)
+        .where(m.id.in_(ids), leasable(queue, now), *queue.where)
         .values(claimed_at=now, next_attempt_at=None)
         .returning(m.id)
         .execution_options(synchronize_session=False)
@@ -135,9 +139,9 @@ def mark_attempt(queue: Queue, row_id: int, token: datetime, now: datetime) -> b
 
 
 def take(queue: Queue, row_id: int, now: datetime | None = None) -> bool:
-    """Claim one row and mark its attempt (in the caller's transaction)."""
+    """Lease one row and mark its attempt (in the caller's transaction)."""
     now = now or clock.now()
-    return bool(claim(queue, [row_id], now)) and mark_attempt(queue, row_id, now, now)
+    return bool(lease(queue, [row_id], now)) and mark_attempt(queue, row_id, now, now)
 
 
 def record_sent(queue: Queue, row_id: int, token: datetime, now: datetime, **values) -> None:
@@ -291,14 +295,14 @@ def deliver(
     ids: list[int],
     compose: Callable[[list[int]], Callable[[int], Letter | Unsent]],
 ) -> Result:
-    """Claim `ids` (commit), then send each over one connection: mark (commit), send, record.
+    """Lease `ids` (commit), then send each over one connection: mark (commit), send, record.
 
     `compose(held_ids)` loads what the e-mails need for the whole batch at once and returns a
     function making one row's Letter (or Unsent). Commits as the protocol requires.
     """
     result = Result()
     token = clock.now()
-    held = claim(queue, ids, token)
+    held = lease(queue, ids, token)
     held_set = set(held)
     result.busy = [row_id for row_id in ids if row_id not in held_set]
     result.busy_in = busy_for(queue, result.busy, token)
@@ -312,41 +316,7 @@ def deliver(
         make = compose(held)
         with Mailer() as mailer:
             while pending:
-                row_id = pending[0]
-                try:
-                    letter = make(row_id)
-                except MailError as exc:
-                    letter = exc
-                except Exception as exc:  # a bug in one e-mail must not hold up the others
-                    current_app.logger.exception("composing %s %s failed", queue.model, row_id)
-                    letter = exc
-                if isinstance(letter, Unsent):
-                    settle(queue, row_id, token, **letter.values)
-                    pending.pop(0)
-                    result.settled.append(row_id)
-                    continue
-                now = clock.now()
-                if not mark_attempt(queue, row_id, token, now):
-                    pending.pop(0)
-                    continue
-                db.session.commit()
-                pending.pop(0)
-                if isinstance(letter, Exception):
-                    _failed(queue, row_id, now, letter, result)
-                    continue
-                try:
-                    channel = mailer.send(letter.email)
-                except MailError as exc:
-                    _failed(queue, row_id, now, exc, result)
-                    continue
-                sent_at = clock.now()
-                values = dict(letter.on_sent)
-                if queue.channel_column is not None:
-                    values[queue.channel_column] = channel
-                record_sent(queue, row_id, now, sent_at, **values)
-                if letter.after_sent is not None:
-                    letter.after_sent(sent_at)
-                result.sent.append(row_id)
+                _attempt(queue, pending, token, make, mailer, result)
         db.session.commit()
     finally:
         if pending:
@@ -354,6 +324,52 @@ def deliver(
             release(queue, pending, token)
             db.session.commit()
     return result
+
+
+def _attempt(queue: Queue, pending: list[int], token: datetime, make, mailer, result: Result):
+    """Send the first of `pending` (or settle it unsent). It leaves `pending` once its attempt is
+    committed (or it is settled, or someone took it over): until then a failure lets go of it."""
+    row_id = pending[0]
+    letter = _letter_of(queue, make, row_id)
+    if isinstance(letter, Unsent):
+        settle(queue, row_id, token, **letter.values)
+        pending.pop(0)
+        result.settled.append(row_id)
+        return
+    now = clock.now()
+    if not mark_attempt(queue, row_id, token, now):
+        pending.pop(0)
+        return
+    db.session.commit()
+    pending.pop(0)
+    if isinstance(letter, Exception):
+        _failed(queue, row_id, now, letter, result)
+        return
+    try:
+        channel = mailer.send(letter.email)
+    except MailError as exc:
+        _failed(queue, row_id, now, exc, result)
+        return
+    sent_at = clock.now()
+    values = dict(letter.on_sent)
+    if queue.channel_column is not None:
+        values[queue.channel_column] = channel
+    record_sent(queue, row_id, now, sent_at, **values)
+    if letter.after_sent is not None:
+        letter.after_sent(sent_at)
+    result.sent.append(row_id)
+
+
+def _letter_of(queue: Queue, make, row_id: int) -> Letter | Unsent | Exception:
+    """The row's e-mail, or why it could not be made (a bug in one e-mail must not hold up the
+    others)."""
+    try:
+        return make(row_id)
+    except MailError as exc:
+        return exc
+    except Exception as exc:
+        current_app.logger.exception("composing %s %s failed", queue.model, row_id)
+        return exc
 
 
 def _failed(queue: Queue, row_id: int, now: datetime, exc: Exception, result: Result) -> None:
