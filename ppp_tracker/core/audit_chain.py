@@ -217,20 +217,32 @@ def verify(connection) -> Verdict:
         if link_hash(prev, row.seq, event_row) != row.hash:
             return broken(row, f"event {row.event_id} is not what was written")
         seq, prev, count = row.seq, row.hash, count + 1
+    return _head_problem(connection, count, seq, prev) or _loose_events(connection, count, prev)
+
+
+def _head_problem(connection, count: int, seq: int, prev: str) -> Verdict | None:
+    """The head must name the last link walked: else links were removed from the end."""
     head = connection.execute(
         sa.select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == 1)
     ).first()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    if (head_seq, head_hash) != (seq, prev):
-        return Verdict(
-            count,
-            prev,
-            seq + 1,
-            None,
-            f"the head names link {head_seq}, the chain ends at link {seq}: links were removed"
-            if head_seq > seq
-            else "the head does not match the last link",
-        )
+    if (head_seq, head_hash) == (seq, prev):
+        return None
+    return Verdict(
+        count,
+        prev,
+        seq + 1,
+        None,
+        f"the head names link {head_seq}, the chain ends at link {seq}: links were removed"
+        if head_seq > seq
+        else "the head does not match the last link",
+    )
+
+
+def _loose_events(connection, count: int, prev: str) -> Verdict:
+    """Every event must be in a link: one in none was written around the app."""
+    links = AuditLink.__table__
+    events = AuditEvent.__table__
     loose = connection.execute(
         sa.select(sa.func.count(), sa.func.min(events.c.id))
         .select_from(events.outerjoin(links, links.c.event_id == events.c.id))

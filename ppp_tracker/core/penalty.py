@@ -237,6 +237,37 @@ def _total_rows(terms: Terms, late, rate: Decimal, barred_before: date) -> list[
     daily = amount * rate
     cap = None if terms.cap_percent is None else amount * terms.cap_percent / HUNDRED
     cap_rounded = None if cap is None else round_tiyn(cap)
+    periods = _counted_periods(late)
+    amounts = _running_amounts(periods, daily, cap, barred_before)
+    rows = []
+    for o, until, days, start, end, counted in periods:
+        accrued, capped, barred, barred_amount = amounts.get(o.id, (ZERO, False, 0, ZERO))
+        rows.append(
+            Row(
+                milestone_id=o.id,
+                title=o.title,
+                due_on=o.due_on,
+                effective_due_on=o.effective_due_on,
+                counted_until=until,
+                days_late=days,
+                counted_from=start,
+                counted_to=end,
+                days_counted=counted,
+                base=amount,
+                daily_exact=daily,
+                accrued=accrued,
+                capped=capped,
+                cap_amount=cap_rounded,
+                days_time_barred=barred,
+                time_barred=barred_amount,
+            )
+        )
+    return rows
+
+
+def _counted_periods(late) -> list[tuple]:
+    """(obligation, until, days late, counted from, counted to, days counted) of each late
+    obligation: the days of the contract's lateness are counted once, whoever is late."""
     # Earliest due first: each takes the days of its late period not already taken. Every
     # earlier-due period starts no later, so what is left is one period at the end.
     taken_until: date | None = None
@@ -250,6 +281,13 @@ def _total_rows(terms: Terms, late, rate: Decimal, barred_before: date) -> list[
             taken_until = until if taken_until is None else max(taken_until, until)
         else:
             periods.append((o, until, days, None, None, 0))
+    return periods
+
+
+def _running_amounts(
+    periods: list[tuple], daily: Decimal, cap: Decimal | None, barred_before: date
+) -> dict[int, tuple[Decimal, bool, int, Decimal]]:
+    """obligation id -> (accrued, capped, days time-barred, amount time-barred)."""
     # Count the periods in calendar order: the running total, capped, rounded once at each end.
     order = sorted(
         (p for p in periods if p[3] is not None),
@@ -275,30 +313,7 @@ def _total_rows(terms: Terms, late, rate: Decimal, barred_before: date) -> list[
             barred_amount = round_tiyn(barred_exact) - previous
         amounts[o.id] = (rounded - previous, capped, barred, barred_amount)
         previous = rounded
-    rows = []
-    for o, until, days, start, end, counted in periods:
-        accrued, capped, barred, barred_amount = amounts.get(o.id, (ZERO, False, 0, ZERO))
-        rows.append(
-            Row(
-                milestone_id=o.id,
-                title=o.title,
-                due_on=o.due_on,
-                effective_due_on=o.effective_due_on,
-                counted_until=until,
-                days_late=days,
-                counted_from=start,
-                counted_to=end,
-                days_counted=counted,
-                base=amount,
-                daily_exact=daily,
-                accrued=accrued,
-                capped=capped,
-                cap_amount=cap_rounded,
-                days_time_barred=barred,
-                time_barred=barred_amount,
-            )
-        )
-    return rows
+    return amounts
 
 
 def _outstanding_row(

@@ -243,31 +243,12 @@ def _last_change(contract: Contract) -> datetime:
 
 def release(contract: Contract, *, public: bool, documents: Iterable[Document] = ()) -> dict:
     """The OCDS release of one contract (text in Russian, the registry's language)."""
-    calendar = get_calendar()
-    today = clock.today()
     with force_locale("ru"):
         changed = _last_change(contract)
         the_ocid = ocid(contract)
-        customer, contractor = contract.customer, contract.contractor
         paid = [i for i in contract.installments if i.paid_on is not None]
-        roles: dict[int, tuple[Party, list[str]]] = {}
-
-        def role(party: Party, *names: str) -> None:
-            entry = roles.setdefault(party.id, (party, []))
-            entry[1].extend(n for n in names if n not in entry[1])
-
-        role(customer, "buyer", "procuringEntity")
-        role(contractor, "supplier")
-        if paid:
-            role(customer, "payer")
-            role(contractor, "payee")
         project = contract.project
-        if project is not None and project.investor is not None:
-            role(project.investor, "funder")
-
         docs = list(documents)
-        contract_docs = [_document(d) for d in docs if d.contract_id == contract.id]
-        project_docs = [_document(d) for d in docs if project and d.project_id == project.id]
         tags = ["contract"]
         data: dict[str, Any] = {
             "ocid": the_ocid,
@@ -275,20 +256,13 @@ def release(contract: Contract, *, public: bool, documents: Iterable[Document] =
             "date": moment(changed),
             "language": "ru",
             "initiationType": "tender",
-            "parties": [_party(p, r, public) for p, r in roles.values()],
-            "buyer": _ref(customer),
+            "parties": [_party(p, r, public) for p, r in _roles(contract, paid)],
+            "buyer": _ref(contract.customer),
         }
         if project is not None:
             tags.insert(0, "planning")
-            data["planning"] = {
-                "rationale": project.description,
-                "budget": {
-                    "description": project.title,
-                    "amount": _value(project.estimated_cost),
-                },
-                "milestones": [_stage(s, today) for s in project.stages],
-                "documents": project_docs,
-            }
+            project_docs = [_document(d) for d in docs if d.project_id == project.id]
+            data["planning"] = _planning(project, project_docs)
         award_id = f"{contract.id}-award"
         data["awards"] = [
             {
@@ -297,41 +271,84 @@ def release(contract: Contract, *, public: bool, documents: Iterable[Document] =
                 "status": "active",
                 "date": day_start(contract.signed_on),
                 "value": _value(contract.total_amount, contract.currency),
-                "suppliers": [_ref(contractor)],
+                "suppliers": [_ref(contract.contractor)],
             }
         ]
-        contract_data: dict[str, Any] = {
-            "id": str(contract.id),
-            "awardID": award_id,
-            "title": f"Договор № {contract.number} от {contract.signed_on:%d.%m.%Y}",
-            "description": contract.subject,
-            "status": CONTRACT_STATUS[ContractStatus(contract.status)],
-            "period": {
-                "startDate": day_start(contract.starts_on) if contract.starts_on else None,
-                "endDate": day_end(contract.ends_on) if contract.ends_on else None,
-            },
-            "value": _value(contract.total_amount, contract.currency),
-            "dateSigned": day_start(contract.signed_on),
-            "milestones": [_milestone(m, calendar) for m in contract.milestones],
-            "documents": contract_docs,
-        }
+        contract_docs = [_document(d) for d in docs if d.contract_id == contract.id]
+        contract_data = _contract(contract, award_id, contract_docs)
         if paid:
             tags.append("implementation")
-            contract_data["implementation"] = {
-                "transactions": [
-                    {
-                        "id": f"installment-{i.id}",
-                        "date": day_start(i.paid_on),
-                        "value": _value(i.paid_amount if i.paid_amount is not None else i.amount),
-                        "payer": _ref(customer),
-                        "payee": _ref(contractor),
-                    }
-                    for i in paid
-                ]
-            }
+            contract_data["implementation"] = _implementation(contract, paid)
         data["contracts"] = [contract_data]
         data["tag"] = tags
     return _clean(data)
+
+
+def _roles(contract: Contract, paid: list) -> list[tuple[Party, list[str]]]:
+    """The parties of a contract's release, each with its roles."""
+    roles: dict[int, tuple[Party, list[str]]] = {}
+
+    def role(party: Party, *names: str) -> None:
+        entry = roles.setdefault(party.id, (party, []))
+        entry[1].extend(n for n in names if n not in entry[1])
+
+    customer, contractor = contract.customer, contract.contractor
+    role(customer, "buyer", "procuringEntity")
+    role(contractor, "supplier")
+    if paid:
+        role(customer, "payer")
+        role(contractor, "payee")
+    project = contract.project
+    if project is not None and project.investor is not None:
+        role(project.investor, "funder")
+    return list(roles.values())
+
+
+def _planning(project, documents: list[dict]) -> dict:
+    return {
+        "rationale": project.description,
+        "budget": {
+            "description": project.title,
+            "amount": _value(project.estimated_cost),
+        },
+        "milestones": [_stage(s, clock.today()) for s in project.stages],
+        "documents": documents,
+    }
+
+
+def _contract(contract: Contract, award_id: str, documents: list[dict]) -> dict[str, Any]:
+    calendar = get_calendar()
+    return {
+        "id": str(contract.id),
+        "awardID": award_id,
+        "title": f"Договор № {contract.number} от {contract.signed_on:%d.%m.%Y}",
+        "description": contract.subject,
+        "status": CONTRACT_STATUS[ContractStatus(contract.status)],
+        "period": {
+            "startDate": day_start(contract.starts_on) if contract.starts_on else None,
+            "endDate": day_end(contract.ends_on) if contract.ends_on else None,
+        },
+        "value": _value(contract.total_amount, contract.currency),
+        "dateSigned": day_start(contract.signed_on),
+        "milestones": [_milestone(m, calendar) for m in contract.milestones],
+        "documents": documents,
+    }
+
+
+def _implementation(contract: Contract, paid: list) -> dict:
+    """The installments paid, as the contract's transactions."""
+    return {
+        "transactions": [
+            {
+                "id": f"installment-{i.id}",
+                "date": day_start(i.paid_on),
+                "value": _value(i.paid_amount if i.paid_amount is not None else i.amount),
+                "payer": _ref(contract.customer),
+                "payee": _ref(contract.contractor),
+            }
+            for i in paid
+        ]
+    }
 
 
 def package(releases: list[dict], uri: str) -> dict:
