@@ -8,13 +8,12 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from ppp_tracker.alerts import services, views
-    from ppp_tracker.alerts.audience import replan_user
+    # user_scope: its flush listener re-plans the reminders of a user whose scope changed.
+    from ppp_tracker.alerts import services, user_scope, views  # noqa: F401
     from ppp_tracker.alerts.cli import deadlines_cli
     from ppp_tracker.alerts.planning import plan_milestone
     from ppp_tracker.alerts.rules import rule_label
     from ppp_tracker.alerts.tasks import beat_entry
-    from ppp_tracker.auth.models import USER_SCOPE_HOOKS
     from ppp_tracker.core import web
     from ppp_tracker.deadlines.tracking import MILESTONE_HOOKS
     from ppp_tracker.registry.views import CONTRACT_PANELS, MILESTONE_PANELS
@@ -25,7 +24,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(deadlines_cli)
     register_tasks("ppp_tracker.alerts.tasks", {"alerts-scan": beat_entry})
     MILESTONE_HOOKS["alerts"] = plan_milestone
-    USER_SCOPE_HOOKS["alerts"] = replan_user
     MILESTONE_PANELS["alerts"] = views.milestone_panel
     CONTRACT_PANELS["alerts"] = views.contract_panel
     web.PROFILE_PANELS["alerts"] = views.profile_panel

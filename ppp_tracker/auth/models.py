@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, attributes, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -157,18 +155,14 @@ class LoginThrottle(db.Model):
         return f"<LoginThrottle {self.key} {self.failures} since {self.window_start}>"
 
 
-#: name -> fn(session, user): called in the flush that changes a user's role, region or
-#: active flag (the alerts re-plan the user's waiting reminders).
-USER_SCOPE_HOOKS: dict[str, Callable[[Session, User], None]] = {}
 #: The columns that decide what a user may see and receive.
 SCOPE_COLUMNS = ("role", "region_code", "active")
 
 
-@event.listens_for(Session, "before_flush")
-def _user_scope_changed(session: Session, flush_context, instances) -> None:
-    if not USER_SCOPE_HOOKS:
-        return
-    changed = [
+def scope_changed(session: Session) -> list[User]:
+    """The users whose role, region or active flag this flush changes (for the features that
+    hold work addressed to them, e.g. the alerts' waiting reminders: they listen to the flush)."""
+    return [
         obj
         for obj in session.dirty
         if isinstance(obj, User)
@@ -178,9 +172,3 @@ def _user_scope_changed(session: Session, flush_context, instances) -> None:
             for key in SCOPE_COLUMNS
         )
     ]
-    if not changed:
-        return
-    with session.no_autoflush:
-        for user in changed:
-            for hook in USER_SCOPE_HOOKS.values():
-                hook(session, user)
