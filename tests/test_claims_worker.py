@@ -3,7 +3,6 @@ get one e-mail each from a real SMTP server, and a sent letter's files are rende
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import pytest
@@ -15,6 +14,7 @@ from ppp_tracker.claims.models import Claim, ClaimFile, ClaimNotice
 from ppp_tracker.core.mail import Email, OutboxMessage, send_email
 from ppp_tracker.db import db
 from tests import factories
+from tests.alerting import wait_for
 from tests.test_claims_letters import docx_text
 
 pytestmark = pytest.mark.worker
@@ -25,17 +25,6 @@ def sentinel(marker: str) -> None:
     """Queued last: when its e-mail arrives, the worker has run everything queued before it."""
     send_email(Email(to=("sentinel@example.kz",), subject=marker, text=marker))
     db.session.commit()  # the outbox, when no SMTP server is configured
-
-
-def _wait_for(predicate, seconds: float = 30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        db.session.rollback()  # see what the worker committed
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("the worker did not get there in time")
 
 
 def test_the_workers_draft_a_claim_and_each_lawyer_of_the_region_gets_one_email(
@@ -50,7 +39,7 @@ def test_the_workers_draft_a_claim_and_each_lawyer_of_the_region_gets_one_email(
     factories.milestone(contract, title="Разработка ТЭО", due_on=date(2014, 5, 1))
 
     tasks.scan.delay("2014-06-12")
-    _wait_for(lambda: len(smtp_server.messages) >= 2)
+    wait_for(lambda: len(smtp_server.messages) >= 2)
     claim = db.session.scalar(sa.select(Claim))
     assert claim.status == "draft" and claim.drafted_by == "worker:claims.scan"
     assert str(claim.penalty_total) == "3003000.00"
@@ -61,7 +50,7 @@ def test_the_workers_draft_a_claim_and_each_lawyer_of_the_region_gets_one_email(
     for notice_id in notice_ids:
         tasks.send_notice.delay(notice_id)
     sentinel.delay("sentinel-claims")
-    _wait_for(lambda: any(m["to"] == ["sentinel@example.kz"] for m in smtp_server.messages))
+    wait_for(lambda: any(m["to"] == ["sentinel@example.kz"] for m in smtp_server.messages))
 
     mails = [m for m in smtp_server.messages if m["to"] != ["sentinel@example.kz"]]
     assert sorted(m["to"][0] for m in mails) == ["head.lawyer@kuis.kz", "lawyer@karaganda.kz"]
@@ -84,7 +73,7 @@ def test_a_refused_email_is_retried_not_lost(app, celery_worker, smtp_server, ma
     factories.milestone(contract, due_on=date(2014, 5, 1))
     smtp_server.refuse = True
     tasks.scan.delay("2014-06-12")
-    notice = _wait_for(
+    notice = wait_for(
         lambda: db.session.scalar(sa.select(ClaimNotice).where(ClaimNotice.status == "failed"))
     )
     assert "451" in notice.error and notice.attempts == 1
@@ -96,7 +85,7 @@ def test_a_refused_email_is_retried_not_lost(app, celery_worker, smtp_server, ma
     tasks.send_notice.delay(notice_id)
     # The server takes the e-mail, then the worker records it: wait for the record (reading it
     # as soon as the e-mail arrived failed by chance on a loaded machine).
-    notice = _wait_for(
+    notice = wait_for(
         lambda: db.session.scalar(
             sa.select(ClaimNotice).where(ClaimNotice.id == notice_id, ClaimNotice.status == "sent")
         )
@@ -123,7 +112,7 @@ def test_a_sent_letter_is_rendered_and_kept_by_the_workers(
         headers=approver,
     )
     assert r.status_code == 200
-    files = _wait_for(
+    files = wait_for(
         lambda: rows if len(rows := db.session.scalars(sa.select(ClaimFile)).all()) == 4 else None
     )
     assert sorted((f.language, f.format) for f in files) == [
@@ -143,7 +132,7 @@ def test_a_sent_letter_is_rendered_and_kept_by_the_workers(
     tasks.render_letters.delay(claim["id"])
     sentinel.delay("sentinel-render")
     time_of = {f.id: f.rendered_at for f in files}
-    _wait_for(  # without an SMTP server the sentinel's e-mail goes to the outbox
+    wait_for(  # without an SMTP server the sentinel's e-mail goes to the outbox
         lambda: db.session.scalar(
             sa.select(OutboxMessage.id).where(OutboxMessage.subject == "sentinel-render")
         )
@@ -154,7 +143,7 @@ def test_a_sent_letter_is_rendered_and_kept_by_the_workers(
 def test_a_starting_worker_drafts_what_is_overdue_at_once(app, smtp_server, set_today, tmp_path):
     """Beat's first claims scan comes an interval after it starts: a worker that starts drafts
     at once (so `make run`, or a worker back after an outage, does not wait 15 minutes)."""
-    from tests.alerting import karaganda, wait_for
+    from tests.alerting import karaganda
     from tests.faults import stop
     from tests.services import _purge
     from tests.test_alert_workers import _worker
