@@ -9,7 +9,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test fuzz install install-dev system-run system-test translations lint format bench migrate demo worker clean
+.PHONY: run test fuzz install install-dev system-run system-test translations translations-update lint format bench migrate demo worker clean
 
 $(VENV)/.installed-base: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,15 @@ system-run:
 system-test:
 	@scripts/system-deps.sh test
 
+# The catalogues (one per feature, see scripts/i18n.py) compiled with pybabel; run and test need
+# the .mo files. After changing strings: `make translations-update`, then fill in ru and kk.
 translations: install
-	@$(PY) scripts/i18n.py compile
+	@for dir in ppp_tracker/translations ppp_tracker/*/translations; do \
+		$(VENV)/bin/pybabel -q compile -d $$dir || exit 1; \
+	done
+
+translations-update: install
+	@$(PY) scripts/i18n.py update
 
 migrate: install translations
 	$(FLASK) db upgrade
