@@ -30,24 +30,23 @@ from ppp_tracker.registry.models import Contract, Milestone
 #: Deliveries sent by one task: one lease, one SMTP connection.
 BATCH = 100
 
-DELIVERIES = outbox.Queue(
-    AlertDelivery,
-    pending=DeliveryStatus.PENDING,
-    sending=DeliveryStatus.SENDING,
-    retry=DeliveryStatus.RETRY,
-    sent=DeliveryStatus.SENT,
-    failed=DeliveryStatus.FAILED,
-    # Digest deliveries go out inside their digest.
-    where=(AlertDelivery.mode == AlertMode.IMMEDIATE,),
-)
-DIGESTS = outbox.Queue(
-    AlertDigest,
-    pending=DeliveryStatus.PENDING,
-    sending=DeliveryStatus.SENDING,
-    retry=DeliveryStatus.RETRY,
-    sent=DeliveryStatus.SENT,
-    failed=DeliveryStatus.FAILED,
-)
+
+def _queue(model, **options) -> outbox.Queue:
+    """An outbox queue of one of the alerts' tables (they share their statuses)."""
+    return outbox.Queue(
+        model,
+        pending=DeliveryStatus.PENDING,
+        sending=DeliveryStatus.SENDING,
+        retry=DeliveryStatus.RETRY,
+        sent=DeliveryStatus.SENT,
+        failed=DeliveryStatus.FAILED,
+        **options,
+    )
+
+
+# Digest deliveries go out inside their digest.
+DELIVERIES = _queue(AlertDelivery, where=(AlertDelivery.mode == AlertMode.IMMEDIATE,))
+DIGESTS = _queue(AlertDigest)
 
 
 @dataclass(frozen=True)

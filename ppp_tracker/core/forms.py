@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, validators
@@ -25,6 +26,13 @@ def apply_errors(form: FlaskForm, exc: Invalid, field_map: dict[str, str] | None
             field.errors = list(field.errors) + messages
         else:
             form.form_errors.extend(f"{name}: {m}" for m in messages)
+
+
+def flash_errors(exc: Invalid) -> None:
+    """A service's refusal on a page without a form to show it next to: each message flashed."""
+    for messages in exc.errors.values():
+        for message in messages:
+            flash(message, "danger")
 
 
 class NumberRange(validators.NumberRange):

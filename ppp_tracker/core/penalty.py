@@ -243,13 +243,10 @@ def _total_rows(terms: Terms, late, rate: Decimal, barred_before: date) -> list[
     for o, until, days, start, end, counted in periods:
         accrued, capped, barred, barred_amount = amounts.get(o.id, (ZERO, False, 0, ZERO))
         rows.append(
-            Row(
-                milestone_id=o.id,
-                title=o.title,
-                due_on=o.due_on,
-                effective_due_on=o.effective_due_on,
-                counted_until=until,
-                days_late=days,
+            _row(
+                o,
+                until,
+                days,
                 counted_from=start,
                 counted_to=end,
                 days_counted=counted,
@@ -263,6 +260,19 @@ def _total_rows(terms: Terms, late, rate: Decimal, barred_before: date) -> list[
             )
         )
     return rows
+
+
+def _row(o: Obligation, until: date, days: int, **figures) -> Row:
+    """The row of obligation `o`, late `days` days until `until`, with its figures."""
+    return Row(
+        milestone_id=o.id,
+        title=o.title,
+        due_on=o.due_on,
+        effective_due_on=o.effective_due_on,
+        counted_until=until,
+        days_late=days,
+        **figures,
+    )
 
 
 def _counted_periods(late) -> list[tuple]:
@@ -332,13 +342,10 @@ def _outstanding_row(
     barred_exact = daily * barred
     if cap is not None and barred_exact > cap:
         barred_exact = cap
-    return Row(
-        milestone_id=o.id,
-        title=o.title,
-        due_on=o.due_on,
-        effective_due_on=o.effective_due_on,
-        counted_until=until,
-        days_late=days,
+    return _row(
+        o,
+        until,
+        days,
         counted_from=start,
         counted_to=until,
         days_counted=days,

@@ -16,7 +16,7 @@ from ppp_tracker import clock
 from ppp_tracker.auth.access import Permission, require
 from ppp_tracker.core.calendar import CalendarOverride
 from ppp_tracker.core.errors import Invalid
-from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.forms import apply_errors, flash_errors
 from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
@@ -145,9 +145,7 @@ def remove_override():
             db.session.commit()
         except Invalid as exc:
             db.session.rollback()
-            for messages in exc.errors.values():
-                for message in messages:
-                    flash(message, "danger")
+            flash_errors(exc)
         else:
             flash(_moved_message(form.day.data, len(moved), removed=True), "success")
         return redirect(url_for("deadlines.calendar", year=form.day.data.year))

@@ -35,7 +35,10 @@ OCDS_RESPONSE = {
 }
 
 
-def _calendar(feed) -> dict:
+def _calendar(change) -> dict:
+    """`change` the caller's feed (commit), and say where it is."""
+    feed = change(api_user())
+    db.session.commit()
     return {"url": calendar_feed.feed_url(feed), "active": feed.active}
 
 
@@ -45,10 +48,7 @@ class MyCalendar(MethodView):
     @blp.response(200, CalendarSchema)
     def get(self):
         """The caller's iCalendar feed address (created on first request)."""
-        user = api_user()
-        feed = calendar_feed.ensure_feed(user)
-        db.session.commit()
-        return _calendar(feed)
+        return _calendar(calendar_feed.ensure_feed)
 
     @requires(Permission.READ)
     @blp.response(204)
@@ -65,10 +65,7 @@ class RenewMyCalendar(MethodView):
     @blp.response(200, CalendarSchema)
     def post(self):
         """A new feed address; the old one stops working at once."""
-        user = api_user()
-        feed = calendar_feed.renew_feed(user)
-        db.session.commit()
-        return _calendar(feed)
+        return _calendar(calendar_feed.renew_feed)
 
 
 @blp.route("/ocds/contracts/<id:contract_id>")

@@ -260,23 +260,22 @@ def _contract_data(data: dict) -> dict:
     out["contractor_id"] = data.get("contractor")
     if data.get("officer"):
         out["officer"] = data["officer"]
-    penalty = {}
-    if data.get("penalty_rate") is not None:
-        penalty["rate_percent_per_day"] = data["penalty_rate"]
-    if data.get("penalty_base") is not None:
-        penalty["base"] = data["penalty_base"]
-    if data.get("penalty_cap") is not None:
-        penalty["cap_percent"] = data["penalty_cap"]
-    if penalty:
-        out["penalty"] = penalty
-    period = {}
-    if data.get("response_days") is not None:
-        period["days"] = data["response_days"]
-    if data.get("response_working") is not None:
-        period["working"] = data["response_working"]
-    if period:
-        out["response_period"] = period
+    for group, names in _CONTRACT_GROUPS.items():
+        given = {name: data[key] for key, name in names.items() if data.get(key) is not None}
+        if given:
+            out[group] = given
     return out
+
+
+#: The contract service's nested fields: group -> {the file's column: the field's name}.
+_CONTRACT_GROUPS = {
+    "penalty": {
+        "penalty_rate": "rate_percent_per_day",
+        "penalty_base": "base",
+        "penalty_cap": "cap_percent",
+    },
+    "response_period": {"response_days": "days", "response_working": "working"},
+}
 
 
 def _milestone_problems(converter: Converter, values: dict[str, str]) -> list[RowError]:

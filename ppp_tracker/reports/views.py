@@ -30,7 +30,7 @@ from ppp_tracker.auth.access import Permission, get_in_scope, require
 from ppp_tracker.core import versions
 from ppp_tracker.core.audit import record_action
 from ppp_tracker.core.errors import Invalid
-from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.forms import apply_errors, flash_errors
 from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code, url_with_args
 from ppp_tracker.db import db
@@ -388,9 +388,7 @@ def commit_import(import_id: int):
         db.session.commit()
     except Invalid as exc:
         db.session.rollback()
-        for messages in exc.errors.values():
-            for message in messages:
-                flash(message, "danger")
+        flash_errors(exc)
     else:
         from ppp_tracker.reports.tasks import commit_import as commit_task
 
