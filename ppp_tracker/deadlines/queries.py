@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ppp_tracker.auth.access import scope
-from ppp_tracker.auth.models import User
+from ppp_tracker.auth.models import Role, User
 from ppp_tracker.core.calendar import get_calendar
 from ppp_tracker.core.dates import DUE_SOON_DAYS, Timing, timing
 from ppp_tracker.core.folding import contains, field_contains
 from ppp_tracker.core.listing import Pages
+from ppp_tracker.core.regions import Region
 from ppp_tracker.db import db
+from ppp_tracker.deadlines.penalty import contract_penalties
 from ppp_tracker.registry.codes import OPEN_MILESTONE_STATUSES
-from ppp_tracker.registry.models import Contract, Milestone
+from ppp_tracker.registry.models import Contract, Milestone, Party
 
 #: No run of consecutive days off in Kazakhstan is longer than this; an effective due date is
 #: never more than this many days after the contractual one.
@@ -52,17 +55,7 @@ def _filtered(
     if contract_id is not None:
         stmt = stmt.where(Milestone.contract_id == contract_id)
     if officer_id is not None:
-        stmt = stmt.where(
-            sa.or_(
-                Milestone.responsible_id == officer_id,
-                sa.and_(
-                    Milestone.responsible_id.is_(None),
-                    Milestone.contract_id.in_(
-                        sa.select(Contract.id).where(Contract.officer_id == officer_id)
-                    ),
-                ),
-            )
-        )
+        stmt = stmt.where(_responsible(officer_id))
     if q:
         stmt = stmt.where(
             sa.or_(
@@ -72,17 +65,35 @@ def _filtered(
                 ),
             )
         )
+    return stmt.where(*_due_in_state(state, as_of, within_days))
+
+
+def _responsible(officer_id: int):
+    """The milestones an officer answers for: directly, or as the officer of their contract."""
+    return sa.or_(
+        Milestone.responsible_id == officer_id,
+        sa.and_(
+            Milestone.responsible_id.is_(None),
+            Milestone.contract_id.in_(
+                sa.select(Contract.id).where(Contract.officer_id == officer_id)
+            ),
+        ),
+    )
+
+
+def _due_in_state(state: str | None, as_of: date, within_days: int | None) -> list:
+    """The contractual due dates whose effective date may be in `state` on `as_of`."""
     horizon = within_days if within_days is not None else DUE_SOON_DAYS
     if state == "overdue":
-        stmt = stmt.where(Milestone.due_on < as_of)
-    elif state == "upcoming":
-        stmt = stmt.where(
+        return [Milestone.due_on < as_of]
+    if state == "upcoming":
+        return [
             Milestone.due_on >= as_of - timedelta(days=MAX_DAYS_OFF_RUN),
             Milestone.due_on <= as_of + timedelta(days=horizon),
-        )
-    elif within_days is not None:
-        stmt = stmt.where(Milestone.due_on <= as_of + timedelta(days=within_days))
-    return stmt
+        ]
+    if within_days is not None:
+        return [Milestone.due_on <= as_of + timedelta(days=within_days)]
+    return []
 
 
 def _in_state(effective_due_on: date, state: str | None, as_of: date, horizon: int) -> bool:
@@ -212,3 +223,59 @@ def milestone_timing_on(milestone: Milestone, as_of: date, calendar=None) -> Tim
         met_on=milestone.met_on,
         as_of=as_of,
     )
+
+
+# --- what the deadline page's filters offer ------------------------------------------------------
+
+
+def regions_in_scope(user: User) -> list[Region]:
+    return list(
+        db.session.scalars(scope(sa.select(Region).order_by(Region.name_ru), user, Region.code))
+    )
+
+
+def contract_label(user: User, contract_id: int | None) -> str | None:
+    """ "№ number · contractor" of a contract in the user's scope (None if it is not)."""
+    if contract_id is None:
+        return None
+    contractor = sa.orm.aliased(Party)
+    row = db.session.execute(
+        scope(
+            sa.select(Contract.number, contractor.name)
+            .join(contractor, Contract.contractor_id == contractor.id)
+            .where(Contract.id == contract_id),
+            user,
+            Contract.region_code,
+        )
+    ).first()
+    return f"№ {row[0]} · {row[1]}" if row else None
+
+
+def officer_choices(user: User) -> list[tuple[int, str]]:
+    """(id, name) of the active people a milestone can be the responsibility of, in reach of
+    `user`'s region."""
+    same_region = (
+        [sa.or_(User.region_code.is_(None), User.region_code == user.region_code)]
+        if user.region_code
+        else []
+    )
+    rows = db.session.execute(
+        sa.select(User.id, User.name)
+        .where(
+            User.active.is_(True),
+            User.role.in_([Role.OFFICER, Role.MANAGER, Role.ADMIN, Role.LEGAL]),
+            *same_region,
+        )
+        .order_by(User.name)
+    )
+    return [(row.id, row.name) for row in rows]
+
+
+def accrued_penalties(milestones: list[Milestone], as_of: date) -> dict[int, Decimal | None]:
+    """milestone id -> the penalty accrued on it by `as_of` (None where nothing accrues)."""
+    penalties = contract_penalties({m.contract_id for m in milestones}, as_of, get_calendar())
+    accrued = {}
+    for m in milestones:
+        line = penalties[m.contract_id].row(m.id) if m.contract_id in penalties else None
+        accrued[m.id] = line.accrued if line else None
+    return accrued

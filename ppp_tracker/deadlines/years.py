@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ppp_tracker import clock
+from ppp_tracker.core import limits
 from ppp_tracker.core.calendar import PACKAGE_CONFIRMED_THROUGH, CalendarYear, forget_calendar
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.validation import Errors, check_date_range
@@ -98,6 +99,26 @@ def parse_transfers(content: bytes) -> list[Transfer]:
     """Rows `date,working|off,reason` (a header row is allowed); every bad row is reported with
     its number, and nothing is taken unless every row is right."""
     problems: list[str] = []
+    transfers: list[Transfer] = []
+    seen: dict[date, int] = {}
+    for number, cells in enumerate(_csv_rows(content), start=1):
+        cells = [c.strip() for c in cells]
+        if not any(cells):
+            continue
+        if number == 1 and cells[0].lower() in ("date", "дата", "күні"):
+            continue  # the header
+        transfer = _transfer(number, cells, seen, problems)
+        if transfer is not None:
+            transfers.append(transfer)
+    if not problems and not transfers:
+        problems.append(_("The file has no transfers."))
+    if problems:
+        raise Invalid({"file": problems})
+    return transfers
+
+
+def _csv_rows(content: bytes) -> list[list[str]]:
+    """The rows of an uploaded CSV file (UTF-8, comma or semicolon separated)."""
     if len(content) > MAX_IMPORT_BYTES:
         raise Invalid.one(
             "file", _("The file is larger than %(kb)d KB.", kb=MAX_IMPORT_BYTES // 1024)
@@ -108,57 +129,52 @@ def parse_transfers(content: bytes) -> list[Transfer]:
         raise Invalid.one("file", _("The file is not UTF-8 text.")) from None
     sample = text[:2048]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    transfers: list[Transfer] = []
-    seen: dict[date, int] = {}
-    for number, cells in enumerate(rows, start=1):
-        cells = [c.strip() for c in cells]
-        if not any(cells):
-            continue
-        if number == 1 and cells[0].lower() in ("date", "дата", "күні"):
-            continue  # the header
-        if len(cells) < 2:
-            problems.append(_("Row %(n)d: expected date, working or off, reason.", n=number))
-            continue
-        day = _parse_day(cells[0])
-        kind = cells[1].lower()
-        reason = ",".join(cells[2:]).strip() if len(cells) > 2 else ""
-        if day is None:
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+
+
+def _transfer(
+    number: int, cells: list[str], seen: dict[date, int], problems: list[str]
+) -> Transfer | None:
+    """Row `number` as a transfer, or None; what is wrong with it goes to `problems` (a day is
+    noted in `seen`, so that a later row with the same day is reported)."""
+    if len(cells) < 2:
+        problems.append(_("Row %(n)d: expected date, working or off, reason.", n=number))
+        return None
+    day = _parse_day(cells[0])
+    kind = cells[1].lower()
+    reason = ",".join(cells[2:]).strip() if len(cells) > 2 else ""
+    if day is None:
+        problems.append(
+            _(
+                "Row %(n)d: %(value)s is not a date (YYYY-MM-DD or DD.MM.YYYY).",
+                n=number,
+                value=repr(cells[0]),
+            )
+        )
+    else:
+        check = Errors()
+        check_date_range(check, "day", day)
+        for messages in check.errors.values():
+            problems.extend(_("Row %(n)d: %(why)s", n=number, why=m) for m in messages)
+        if day in seen:
             problems.append(
                 _(
-                    "Row %(n)d: %(value)s is not a date (YYYY-MM-DD or DD.MM.YYYY).",
+                    "Row %(n)d: %(d)s is already in row %(m)d.",
                     n=number,
-                    value=repr(cells[0]),
+                    d=day.strftime("%d.%m.%Y"),
+                    m=seen[day],
                 )
             )
-        else:
-            check = Errors()
-            check_date_range(check, "day", day)
-            for messages in check.errors.values():
-                problems.extend(_("Row %(n)d: %(why)s", n=number, why=m) for m in messages)
-            if day in seen:
-                problems.append(
-                    _(
-                        "Row %(n)d: %(d)s is already in row %(m)d.",
-                        n=number,
-                        d=day.strftime("%d.%m.%Y"),
-                        m=seen[day],
-                    )
-                )
-            seen.setdefault(day, number)
-        if kind not in _KINDS:
-            problems.append(
-                _("Row %(n)d: %(value)s must be working or off.", n=number, value=repr(cells[1]))
-            )
-        if len(reason) > 500:
-            problems.append(_("Row %(n)d: the reason is longer than 500 characters.", n=number))
-        if day is not None and kind in _KINDS:
-            transfers.append(Transfer(number, day, _KINDS[kind], reason))
-    if not problems and not transfers:
-        problems.append(_("The file has no transfers."))
-    if problems:
-        raise Invalid({"file": problems})
-    return transfers
+        seen.setdefault(day, number)
+    if kind not in _KINDS:
+        problems.append(
+            _("Row %(n)d: %(value)s must be working or off.", n=number, value=repr(cells[1]))
+        )
+    if len(reason) > limits.LINE:
+        problems.append(_("Row %(n)d: the reason is longer than 500 characters.", n=number))
+    if day is not None and kind in _KINDS:
+        return Transfer(number, day, _KINDS[kind], reason)
+    return None
 
 
 def import_transfers(content: bytes, user=None) -> list[Transfer]:

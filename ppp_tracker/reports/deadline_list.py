@@ -8,24 +8,22 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-import sqlalchemy as sa
 from flask import render_template, request
 
 from ppp_tracker import clock
 from ppp_tracker.alerts.services import last_alerts, last_completed_scan
-from ppp_tracker.auth.access import Permission, require, scope
-from ppp_tracker.auth.models import Role, User
+from ppp_tracker.auth.access import Permission, require
+from ppp_tracker.auth.models import User
 from ppp_tracker.core import versions
 from ppp_tracker.core.calendar import get_calendar
 from ppp_tracker.core.dates import Timing, milestone_timing
 from ppp_tracker.core.listing import PER_PAGE_CHOICES, Pages
-from ppp_tracker.core.regions import Region
 from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code
-from ppp_tracker.db import db
+from ppp_tracker.deadlines import queries
 from ppp_tracker.deadlines.penalty import contract_penalties
-from ppp_tracker.deadlines.queries import deadline_page, deadlines, milestone_timing_on
-from ppp_tracker.registry.models import Contract, Milestone, Party
+from ppp_tracker.deadlines.queries import deadlines, milestone_timing_on
+from ppp_tracker.registry.models import Milestone
 
 STATES = ("overdue", "upcoming", "open")
 WITHIN_CHOICES = (7, 14, 30, 60, 90, 180, 365, 366)
@@ -118,22 +116,28 @@ def deadlines_page():
     return render_template("reports/deadlines.html", body=body)
 
 
+def _filters() -> dict:
+    """The list's filters from the query string (anything unreadable is no filter)."""
+    return {
+        "region": request.args.get("region") or None,
+        "contract_id": _int_arg("contract_id"),
+        "officer_id": _int_arg("officer"),
+        "q": (request.args.get("q") or "").strip()[:200],
+    }
+
+
 def _deadlines_body(user: User) -> str:
     today = clock.today()
     locale = locale_code()
-    region = request.args.get("region") or None
-    contract_id = _int_arg("contract_id")
-    officer_id = _int_arg("officer")
-    q = (request.args.get("q") or "").strip()[:200]
+    filters = _filters()
     within = _int_arg("within_days")
     within = DEFAULT_WITHIN_DAYS if within is None else min(within, MAX_WITHIN_DAYS)
-    filters = {"region": region, "contract_id": contract_id, "officer_id": officer_id, "q": q}
     # Both in due-date order: the most overdue first, then the nearest coming up; a page of
     # each (thousands of rows for all regions), counted in full.
     per_page = PER_PAGE_CHOICES[0]
     rows, pages = {}, {}
     for kind, within_days in (("overdue", None), ("upcoming", within)):
-        total, page, milestones = deadline_page(
+        total, page, milestones = queries.deadline_page(
             user,
             as_of=today,
             state=kind,
@@ -144,50 +148,12 @@ def _deadlines_body(user: User) -> str:
         )
         rows[kind] = [(m, milestone_timing(m, today, locale)) for m in milestones]
         pages[kind] = Pages(total, page, per_page, page_arg=f"{kind}_page", anchor=kind)
-    regions = db.session.scalars(
-        scope(sa.select(Region).order_by(Region.name_ru), user, Region.code)
-    ).all()
-    # The contract filter is a search field (thousands of contracts make no menu); a contract
-    # chosen elsewhere (its page links here) is named, in scope or not at all.
-    chosen_contract = None
-    if contract_id is not None:
-        contractor = sa.orm.aliased(Party)
-        chosen_contract = db.session.execute(
-            scope(
-                sa.select(Contract.number, contractor.name)
-                .join(contractor, Contract.contractor_id == contractor.id)
-                .where(Contract.id == contract_id),
-                user,
-                Contract.region_code,
-            )
-        ).first()
-    officers = db.session.scalars(
-        sa.select(User)
-        .where(
-            User.active.is_(True),
-            User.role.in_([Role.OFFICER, Role.MANAGER, Role.ADMIN, Role.LEGAL]),
-            *(
-                [sa.or_(User.region_code.is_(None), User.region_code == user.region_code)]
-                if user.region_code
-                else []
-            ),
-        )
-        .order_by(User.name)
-    ).all()
-
-    ids = [m.id for m, _t in rows["overdue"] + rows["upcoming"]]
-    calendar = get_calendar()
-    penalties = contract_penalties({m.contract_id for m, _t in rows["overdue"]}, today, calendar)
-    accrued = {}
-    for m, _t in rows["overdue"]:
-        line = penalties[m.contract_id].row(m.id) if m.contract_id in penalties else None
-        accrued[m.id] = line.accrued if line else None
     # The exports carry the page's filters, one list each, every row (not the page's).
     common = {
-        "region": region,
-        "contract_id": contract_id,
-        "officer": officer_id,
-        "q": q or None,
+        "region": filters["region"],
+        "contract_id": filters["contract_id"],
+        "officer": filters["officer_id"],
+        "q": filters["q"] or None,
     }
     exports = {
         "overdue": {"state": "overdue", **common},
@@ -197,22 +163,17 @@ def _deadlines_body(user: User) -> str:
         "reports/_deadlines_body.html",
         rows=rows,
         pages=pages,
-        accrued=accrued,
+        accrued=queries.accrued_penalties([m for m, _t in rows["overdue"]], today),
         exports={
             k: {a: v for a, v in args.items() if v is not None} for k, args in exports.items()
         },
         within=within,
-        regions=[(r.code, r.name(locale)) for r in regions],
-        chosen_contract=(
-            f"№ {chosen_contract[0]} · {chosen_contract[1]}" if chosen_contract else None
-        ),
-        officers=[(u.id, u.name) for u in officers],
-        selected={
-            "region": region or "",
-            "contract_id": contract_id,
-            "officer": officer_id,
-            "q": q,
-        },
-        last_alerts=last_alerts(ids),
+        regions=[(r.code, r.name(locale)) for r in queries.regions_in_scope(user)],
+        # The contract filter is a search field (thousands of contracts make no menu); a
+        # contract chosen elsewhere (its page links here) is named, in scope or not at all.
+        chosen_contract=queries.contract_label(user, filters["contract_id"]),
+        officers=queries.officer_choices(user),
+        selected={**common, "region": filters["region"] or "", "q": filters["q"]},
+        last_alerts=last_alerts([m.id for m, _t in rows["overdue"] + rows["upcoming"]]),
         last_scan=last_completed_scan(),
     )
