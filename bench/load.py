@@ -1,6 +1,11 @@
 """50 users for 60 seconds on the main pages, and the memory of a web and a worker process.
 
     python -m bench load [--connections 50] [--seconds 60] [--database NAME]
+                         [--small-database NAME]
+
+Run at two sizes, 100,000 and 1,000,000 milestones (1,000 and 10,000 contracts), to show whether
+the memory of a process grows with the registry; each data set is made by the run (and dropped)
+unless an existing one is named.
 
 gunicorn (2 processes × 4 threads) on the 10,000-contract data set; wrk keeps 50 connections
 busy, each request taking the next (page, session) pair: sessions of a manager, a viewer (all
@@ -21,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import psycopg
 
@@ -145,76 +151,149 @@ def worker_memory(url: str, name: str) -> dict:
         stop(process)
 
 
+#: The data sets memory is compared at: contracts (100 milestones each) by label.
+SIZES = {"100k milestones": 1_000, "1M milestones": dataset.CONTRACTS}
+
+
+@contextmanager
+def sized_database(existing: str | None, contracts: int):
+    """A data set of `contracts` contracts: an existing database (kept), or made and dropped."""
+    if existing or contracts == dataset.CONTRACTS:
+        with bench_database(existing) as made:
+            yield made
+        return
+    from bench.common import make_app, pg_database
+    from bench.web import refresh_snapshots
+
+    with pg_database("ppp_bench_load") as (name, url):
+        app = make_app(url)
+        with psycopg.connect(psycopg_url(name), autocommit=True) as conn:
+            dataset.build(app, conn, contracts=contracts)
+        refresh_snapshots(app)
+        yield name, url
+
+
+def run_load(name: str, url: str, args) -> dict:
+    """The 60-second load on one data set, with the web workers' memory, then the worker's."""
+    results: dict = {}
+    with psycopg.connect(psycopg_url(name), autocommit=True) as conn:
+        paths = {label: _paths(conn, region) for label, (_e, region) in USERS.items()}
+    # Each worker process holds its share of the connections (bench.serving.gunicorn).
+    share = max(1, args.connections // WORKERS)
+    with gunicorn(url, worker_connections=share) as (base, master):
+        workers = worker_pids(master)
+        results["web_after_start_kib"] = {pid: rss_kib(pid) for pid in workers}
+        cookies = {label: login(base, email) for label, (email, _r) in USERS.items()}
+        pairs = [(p, cookies[label]) for label in USERS for p in paths[label]]
+        check(base, pairs)
+        # Warm-up: every page through both workers a few times.
+        wrk(base, pairs, connections=4, seconds=10, count_statuses=True)
+        results["web_after_warmup_kib"] = {pid: rss_kib(pid) for pid in workers}
+        results["load"] = wrk(
+            base,
+            pairs,
+            connections=args.connections,
+            seconds=args.seconds,
+            threads=2,
+            count_statuses=True,
+        )
+        results["web_after_load_kib"] = {pid: rss_kib(pid) for pid in workers}
+        results["web_master_kib"] = rss_kib(master.pid)
+    results["pairs"] = len(pairs)
+    results["worker"] = worker_memory(url, name)
+    return results
+
+
+def _loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench load")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--database", help="an existing data-set database (kept)")
+    parser.add_argument("--database", help="an existing 1M-milestone data-set database (kept)")
+    parser.add_argument(
+        "--small-database", help="an existing 100k-milestone data set (1,000 contracts; kept)"
+    )
     args = parser.parse_args(argv)
 
-    results: dict = {"connections": args.connections, "seconds": args.seconds}
+    results: dict = {"connections": args.connections, "seconds": args.seconds, "sizes": {}}
     results["bare_python_kib"] = bare_rss_kib()
-    with bench_database(args.database) as (name, url):
-        if args.database:
-            from bench.common import make_app
-            from bench.web import refresh_snapshots
+    existing = {"100k milestones": args.small_database, "1M milestones": args.database}
+    for size, contracts in SIZES.items():
+        with sized_database(existing[size], contracts) as (name, url):
+            if existing[size]:
+                from bench.common import make_app
+                from bench.web import refresh_snapshots
 
-            refresh_snapshots(make_app(url))
-        with psycopg.connect(psycopg_url(name), autocommit=True) as conn:
-            paths = {label: _paths(conn, region) for label, (_e, region) in USERS.items()}
-        # Each worker process holds its share of the connections (bench.serving.gunicorn).
-        share = max(1, args.connections // WORKERS)
-        with gunicorn(url, worker_connections=share) as (base, master):
-            workers = worker_pids(master)
-            results["web_after_start_kib"] = {pid: rss_kib(pid) for pid in workers}
-            cookies = {label: login(base, email) for label, (email, _r) in USERS.items()}
-            pairs = [(p, cookies[label]) for label in USERS for p in paths[label]]
-            check(base, pairs)
-            # Warm-up: every page through both workers a few times.
-            wrk(base, pairs, connections=4, seconds=10, count_statuses=True)
-            results["web_after_warmup_kib"] = {pid: rss_kib(pid) for pid in workers}
-            figures = wrk(
-                base,
-                pairs,
-                connections=args.connections,
-                seconds=args.seconds,
-                threads=2,
-                count_statuses=True,
-            )
-            results["web_after_load_kib"] = {pid: rss_kib(pid) for pid in workers}
-            results["web_master_kib"] = rss_kib(master.pid)
-        results["load"] = figures
-        results["pairs"] = len(pairs)
-        results["worker"] = worker_memory(url, name)
+                refresh_snapshots(make_app(url))
+            start_load = _loadavg()
+            results["sizes"][size] = run_load(name, url, args)
+            results["sizes"][size]["loadavg"] = [start_load, _loadavg()]
+    errors = 0
+    for size, r in results["sizes"].items():
+        errors += _report(size, r, results["bare_python_kib"], args)
+    _report_flat(results)
+    print("saved", save("load", results))
+    return 0 if errors == 0 else 1
 
-    f = figures
+
+def _mib(kib: float) -> str:
+    return f"{kib / 1024:.0f} MiB"
+
+
+def _report(size: str, r: dict, bare: int, args) -> int:
+    f = r["load"]
     print(
-        f"{args.connections} connections × {args.seconds} s over {len(pairs)} (page, user) "
-        f"pairs: {f['requests']:,} requests ({f['rps']:.1f}/s), errors {f['errors']} "
+        f"[{size}, load average {r['loadavg'][0]} → {r['loadavg'][1]}] {args.connections} "
+        f"connections × {args.seconds} s over {r['pairs']} (page, user) pairs: "
+        f"{f['requests']:,} requests ({f['rps']:.1f}/s), errors {f['errors']} "
         f"(statuses {f['statuses']}, socket: connect {f['connect_errors']}, read "
         f"{f['read_errors']}, write {f['write_errors']}, timeouts {f['timeouts']}); latency "
         f"p50 {f['p50_ms']:.0f} ms, p90 {f['p90_ms']:.0f} ms, p99 {f['p99_ms']:.0f} ms, max "
         f"{f['max_ms']:.0f} ms"
     )
-    bare = results["bare_python_kib"]
-
-    def mib(kib: float) -> str:
-        return f"{kib / 1024:.0f} MiB"
-
     for key in ("web_after_start_kib", "web_after_warmup_kib", "web_after_load_kib"):
-        values = list(results[key].values())
+        values = list(r[key].values())
         print(
-            f"gunicorn worker RSS {key[4:-4].replace('_', ' ')}: "
-            f"{', '.join(mib(v) for v in values)} (×{statistics.mean(values) / bare:.1f} of a "
-            f"bare Python with Flask and Celery imported, {mib(bare)})"
+            f"  gunicorn worker RSS {key[4:-4].replace('_', ' ')}: "
+            f"{', '.join(_mib(v) for v in values)} (×{statistics.mean(values) / bare:.1f} of a "
+            f"bare Python with Flask and Celery imported, {_mib(bare)})"
         )
-    w = results["worker"]
+    w = r["worker"]
     for key in ("children_after_start_kib", "children_after_refresh_kib"):
         values = list(w[key].values())
         print(
-            f"celery worker process RSS {key[9:-4].replace('_', ' ')}: "
-            f"{', '.join(mib(v) for v in values)} (×{statistics.mean(values) / bare:.1f} of bare)"
+            f"  celery worker process RSS {key[9:-4].replace('_', ' ')}: "
+            f"{', '.join(_mib(v) for v in values)} (×{statistics.mean(values) / bare:.1f} of bare)"
         )
-    print(f"dashboard refresh of every scope through the worker: {w['refresh_through_worker_s']} s")
-    print("saved", save("load", results))
-    return 0 if figures["errors"] == 0 else 1
+    print(
+        f"  dashboard refresh of every scope through the worker: {w['refresh_through_worker_s']} s"
+    )
+    return f["errors"]
+
+
+def _report_flat(results: dict) -> None:
+    """Memory at 1M milestones against 100k: goals ≤ 150 MiB (web), ≤ 200 MiB (worker), ±10 %."""
+    small, large = (results["sizes"][size] for size in SIZES)
+    figures = {
+        "gunicorn worker after the load": (
+            max(small["web_after_load_kib"].values()),
+            max(large["web_after_load_kib"].values()),
+            150,
+        ),
+        "celery worker after refreshing every scope": (
+            max(small["worker"]["children_after_refresh_kib"].values()),
+            max(large["worker"]["children_after_refresh_kib"].values()),
+            200,
+        ),
+    }
+    for label, (at_small, at_large, goal) in figures.items():
+        growth = at_large / at_small - 1
+        met = at_large / 1024 <= goal and abs(growth) <= 0.10
+        print(
+            f"{label}: {_mib(at_small)} at 100k milestones, {_mib(at_large)} at 1M "
+            f"({growth:+.0%}); goal ≤ {goal} MiB and within ±10 %: " + ("met" if met else "NOT MET")
+        )

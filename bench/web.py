@@ -33,7 +33,13 @@ PAGES = {
     "deadlines (all of the scope)": "/deadlines",
 }
 #: The pages the goal (≥ 0.5× of /healthz, p99 < 100 ms) is set for; the others are reported.
-GOAL_PAGES = ("dashboard", "contracts", "contracts, page 40 by amount")
+GOAL_PAGES = (
+    "dashboard",
+    "contracts",
+    "contracts, page 40 by amount",
+    "dashboard, a login every second",
+    "contracts, a login every second",
+)
 USERS = {"manager (all regions)": "manager@bench.kz", "officer (KZ-35)": "officer-kz-35@bench.kz"}
 #: Pages measured again while the registry changes once a second (a contract's subject, through
 #: the product's service, as an officer's edit would): every change moves the data version, so
@@ -44,6 +50,12 @@ UNDER_WRITES = {
     "deadlines, a registry write every second": "/deadlines",
 }
 WRITE_EVERY_S = 1.0
+#: Pages measured again while someone logs in once a second (the login form, as a browser).
+UNDER_LOGINS = {
+    "dashboard, a login every second": "/",
+    "contracts, a login every second": "/contracts",
+}
+LOGIN_EVERY_S = 1.0
 
 
 @contextmanager
@@ -80,6 +92,29 @@ def registry_writes(url: str, every: float = WRITE_EVERY_S):
     thread.start()
     try:
         yield written
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+@contextmanager
+def logins(base: str, email: str = "viewer@bench.kz", every: float = LOGIN_EVERY_S):
+    """A thread that logs `email` in through the login form every `every` seconds until the block
+    ends; yields the list of the logins made."""
+    import threading
+
+    stop = threading.Event()
+    made: list[float] = []
+
+    def run() -> None:
+        while not stop.wait(every):
+            login(base, email)
+            made.append(time.monotonic())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield made
     finally:
         stop.set()
         thread.join(timeout=30)
@@ -128,20 +163,85 @@ def refresh_snapshots(app, log=print) -> float | None:
     return seconds
 
 
+def _ratio(page: dict, baseline: dict) -> float:
+    """A page's throughput ÷ its baseline's (0 when the baseline answered nothing: every server
+    thread was still busy with the page before it)."""
+    return page["rps"] / baseline["rps"] if baseline["rps"] else 0.0
+
+
+def _loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def measure(base: str, url: str, page: str, path: str, cookie: str, args) -> dict:
+    """wrk on `path` right after wrk on /healthz with the same session (the shared machine's
+    speed drifts within a round: a baseline taken minutes earlier would measure the drift along
+    with the page), under registry writes or logins for the pages measured so."""
+    baseline = wrk(base, [(TRIVIAL, cookie)], connections=args.connections, seconds=args.seconds)
+    if page in UNDER_WRITES:
+        during = registry_writes(url)
+    elif page in UNDER_LOGINS:
+        during = logins(base)
+    else:
+        during = nullcontext([])
+    with during as made:
+        f = wrk(base, [(path, cookie)], connections=args.connections, seconds=args.seconds)
+    f["logins" if page in UNDER_LOGINS else "registry_writes"] = len(made)
+    f["trivial"] = baseline
+    f["loadavg"] = _loadavg()
+    return f
+
+
+def _line(round_no: int, page: str, label: str, f: dict) -> str:
+    base_f = f["trivial"]
+    return (
+        f"round {round_no + 1}: {page:<30} {label:<22} {f['rps']:>8.1f} req/s  "
+        f"(/healthz {base_f['rps']:.1f})  ratio {_ratio(f, base_f):.2f}  "
+        f"p50 {f['p50_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  "
+        f"errors {f['errors'] + base_f['errors']}"
+        + (f"  writes {f['registry_writes']}" if page in UNDER_WRITES else "")
+        + (f"  logins {f['logins']}" if page in UNDER_LOGINS else "")
+        + f"  load average {f['loadavg']}"
+    )
+
+
+def summarize(rounds: list[dict], keys: list[tuple[str, str]]) -> dict:
+    summary = {}
+    for page, label in keys:
+        key = f"{page} / {label}"
+        ratios = [_ratio(r[key], r[key]["trivial"]) for r in rounds]
+        p99 = [r[key]["p99_ms"] for r in rounds]
+        summary[key] = {
+            "rps": round(statistics.median(r[key]["rps"] for r in rounds), 1),
+            "trivial_rps": round(statistics.median(r[key]["trivial"]["rps"] for r in rounds), 1),
+            "ratio": round(statistics.median(ratios), 3),
+            "p99_ms_worst": max(p99),
+            "goal_met": (statistics.median(ratios) >= 0.5 and max(p99) < 100)
+            if page in GOAL_PAGES
+            else None,
+        }
+    return summary
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench web")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--database", help="an existing data-set database (kept)")
+    parser.add_argument("--only", help="measure only the pages whose name contains one of these")
     args = parser.parse_args(argv)
 
-    results: dict = {
-        "as_of": dataset.AS_OF,
-        "connections": args.connections,
-        "seconds": args.seconds,
-        "rounds": [],
-    }
+    results: dict = {"as_of": dataset.AS_OF, "connections": args.connections}
+    results.update(seconds=args.seconds, rounds=[])
+    # The pages under writes last: a write makes the dashboard compute its figures again, which
+    # at this size keeps the server busy for a while after the run.
+    pages = {**PAGES, **UNDER_LOGINS, **UNDER_WRITES}
+    if args.only:
+        wanted = args.only.split(",")
+        pages = {page: path for page, path in pages.items() if any(w in page for w in wanted)}
+    targets = [(page, path, label) for page, path in pages.items() for label in USERS]
     with bench_database(args.database) as (_name, url):
         if args.database:
             from bench.common import make_app as _make
@@ -151,66 +251,19 @@ def main(argv: list[str]) -> int:
         share = max(1, args.connections // WORKERS)
         with gunicorn(url, worker_connections=share) as (base, _process):
             cookies = {label: login(base, email) for label, email in USERS.items()}
-            targets = (
-                [("trivial", TRIVIAL, label) for label in USERS]
-                + [(page, path, label) for page, path in PAGES.items() for label in USERS]
-                + [(page, path, label) for page, path in UNDER_WRITES.items() for label in USERS]
-            )
             check(base, [(path, cookies[label]) for _n, path, label in targets])
+            check(base, [(TRIVIAL, cookie) for cookie in cookies.values()])
             # One warm-up pass: the first requests of each worker load the calendar, templates.
             for _n, path, label in targets:
                 wrk(base, [(path, cookies[label])], connections=2, seconds=2)
             for round_no in range(args.rounds):
                 figures = {}
                 for page, path, label in targets:
-                    if page == "trivial":
-                        continue
-                    # The baseline right before each page (same user, same length): the shared
-                    # machine's speed drifts within a round, a baseline taken minutes earlier
-                    # would measure the drift along with the page.
-                    base_f = wrk(
-                        base,
-                        [(TRIVIAL, cookies[label])],
-                        connections=args.connections,
-                        seconds=args.seconds,
-                    )
-                    writes = registry_writes(url) if page in UNDER_WRITES else nullcontext([])
-                    with writes as written:
-                        f = wrk(
-                            base,
-                            [(path, cookies[label])],
-                            connections=args.connections,
-                            seconds=args.seconds,
-                        )
-                    f["registry_writes"] = len(written)
-                    f["trivial"] = base_f
+                    f = measure(base, url, page, path, cookies[label], args)
                     figures[f"{page} / {label}"] = f
-                    print(
-                        f"round {round_no + 1}: {page:<30} {label:<22} {f['rps']:>8.1f} req/s  "
-                        f"(/healthz {base_f['rps']:.1f})  ratio {f['rps'] / base_f['rps']:.2f}  "
-                        f"p50 {f['p50_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  "
-                        f"errors {f['errors'] + base_f['errors']}"
-                        + (f"  writes {len(written)}" if page in UNDER_WRITES else ""),
-                        flush=True,
-                    )
+                    print(_line(round_no, page, label, f), flush=True)
                 results["rounds"].append(figures)
-    summary = {}
-    for page in [*PAGES, *UNDER_WRITES]:
-        for label in USERS:
-            key = f"{page} / {label}"
-            ratios = [r[key]["rps"] / r[key]["trivial"]["rps"] for r in results["rounds"]]
-            p99 = [r[key]["p99_ms"] for r in results["rounds"]]
-            rps = [r[key]["rps"] for r in results["rounds"]]
-            trivial = [r[key]["trivial"]["rps"] for r in results["rounds"]]
-            summary[key] = {
-                "rps": round(statistics.median(rps), 1),
-                "trivial_rps": round(statistics.median(trivial), 1),
-                "ratio": round(statistics.median(ratios), 3),
-                "p99_ms_worst": max(p99),
-                "goal_met": (statistics.median(ratios) >= 0.5 and max(p99) < 100)
-                if page in GOAL_PAGES
-                else None,
-            }
+    summary = summarize(results["rounds"], [(page, label) for page, _p, label in targets])
     results["summary"] = summary
     print("\npage / user: throughput, /healthz's in the same rounds, ratio (median), worst p99")
     for key, s in summary.items():
