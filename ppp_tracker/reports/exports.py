@@ -13,11 +13,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from ppp_tracker import clock
 from ppp_tracker.auth.models import User
@@ -233,6 +228,12 @@ def to_csv(columns: list[Column], rows: Iterable[Any]) -> bytes:
 
 def to_xlsx(title: str, columns: list[Column], rows: Iterable[Any]) -> bytes:
     """A workbook with one sheet: bold header, real numbers and dates, filters, frozen header."""
+    # openpyxl (with lxml and Pillow, 13 MiB) is imported by the processes that export only.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook(write_only=True)
     workbook.properties.title = title
     workbook.properties.creator = "ppp-tracker"
@@ -257,6 +258,9 @@ def to_xlsx(title: str, columns: list[Column], rows: Iterable[Any]) -> bytes:
 
 
 def _xlsx_cell(sheet, value, kind: str):
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if value is None:
         return None
     if kind == "money":

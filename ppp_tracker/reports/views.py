@@ -21,9 +21,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from ppp_tracker import clock
 from ppp_tracker.auth.access import Permission, get_in_scope, require
@@ -312,6 +309,10 @@ def imports_page():
 
 @bp.get("/imports/template/<import_kind>.xlsx")
 def import_template(import_kind: str):
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     require(Permission.EDIT_REGISTRY)
     try:
         kind = ImportKind(import_kind)
