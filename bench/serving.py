@@ -106,6 +106,8 @@ def server_env(database_url: str, queue: str) -> dict:
         "FAKE_TODAY": AS_OF.isoformat(),
         "SECRET_KEY": "bench-secret-key-not-for-production",
         "PYTHONPATH": str(ROOT),
+        # As deploy/ppp-tracker.env sets it for production: at most 2 malloc arenas a process.
+        "MALLOC_ARENA_MAX": "2",
     }
 
 
