@@ -139,8 +139,11 @@ def test_a_text_that_explodes_only_with_a_real_claim_is_refused_with_a_clear_mes
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Текст письма нельзя сформировать" in page
-    # the claim's page still opens and says why there is no preview
-    assert client.get(f"/claims/{world['claim_id']}").status_code == 200
+    # the claim's page still opens and says why there is no preview, in the reader's words
+    claim_page = client.get(f"/claims/{world['claim_id']}")
+    assert claim_page.status_code == 200
+    shown = claim_page.get_data(as_text=True)
+    assert "Текст письма нельзя сформировать: " in shown and "Invalid" not in shown
 
 
 #: One text per kind of refusal: our limits (a number, a value, the steps, a power) and the doors
