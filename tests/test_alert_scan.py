@@ -362,25 +362,17 @@ def test_a_plan_is_claimed_once_even_by_two_scans_that_read_it_together(app, set
 
 
 def test_an_alert_key_is_refused_a_second_time(app, set_today):
-    from ppp_tracker.alerts.scan import _insert_alerts
+    from ppp_tracker.alerts.scan import insert_alerts
 
     set_today("2014-04-27")
     w = karaganda()
 
     def alert(as_of):
-        return {
-            "milestone_id": w.milestone.id,
-            "rule": "before_7",
-            "effective_due_on": E,
-            "fire_on": date(2014, 4, 27),
-            "as_of": as_of,
-            "days_left": (E - as_of).days,
-            "days_late": 0,
-            "created_at": clock.now(),
-        }
+        row = [w.milestone.id, "before_7", E.isoformat(), "2014-04-27", (E - as_of).days, 0]
+        return insert_alerts([row], as_of, clock.now())
 
-    first = _insert_alerts([alert(date(2014, 4, 27))])
-    again = _insert_alerts([alert(date(2014, 4, 28))])
+    first = alert(date(2014, 4, 27))
+    again = alert(date(2014, 4, 28))
     db.session.commit()
     assert len(first) == 1 and again == []
     assert alerts_of(w.milestone) == [("before_7", E)]

@@ -19,7 +19,7 @@ from ppp_tracker.deadlines.tracking import refresh_unplanned
 log = logging.getLogger(__name__)
 
 #: Milestones handled per transaction; a scan after a long outage commits as it goes.
-SCAN_BATCH = 2000
+SCAN_BATCH = 5000
 #: A guard against a scan that never ends while others keep changing the same rows.
 MAX_BATCHES = 100_000
 #: Deliveries are queued in at least this many tasks, each of at least MIN_TASK_BATCH.

@@ -84,7 +84,15 @@ def scan_batch(as_of: date, *, limit: int = 500) -> BatchResult:
     claims, stages = _decide([row for row in rows if row.found is not None], as_of)
     claimed = _claim(claims)
     result.claimed += len(claimed)
-    created = _insert_alerts(_new_alerts(stages, claimed, as_of))
+    created = insert_alerts(
+        [
+            [milestone_id, *stages[milestone_id]]
+            for milestone_id in sorted(claimed)
+            if milestone_id in stages
+        ],
+        as_of,
+        clock.now(),
+    )
     if not created:
         return result
     # Pages show the alert log (the deadline lists' last reminder): new alerts move the data
@@ -119,10 +127,11 @@ def _due_facts(as_of: date, limit: int):
     ).all()
 
 
-def _decide(rows, as_of: date) -> tuple[list[list], dict[int, tuple[Stage, date]]]:
+def _decide(rows, as_of: date) -> tuple[list[list], dict[int, tuple]]:
     """Each plan's claim (a row of `_CLAIM_KEYS`: what it was, where it moves on to) and the
-    reminders to send (milestone -> (stage, effective date)). The rules are asked once per
-    distinct case of the batch: a catch-up has thousands of plans and a few dozen due dates."""
+    reminders to send (milestone -> the rest of its row of `_ALERT_COLUMNS`). The rules are
+    asked once per distinct case of the batch: a catch-up has thousands of plans and a few
+    dozen due dates."""
     rules = rules_by_contract(row.contract_id for row in rows)
     decided: dict[tuple, tuple] = {}
     claims, stages = [], {}
@@ -131,13 +140,24 @@ def _decide(rows, as_of: date) -> tuple[list[list], dict[int, tuple[Stage, date]
         key = (rules[contract_id], status, due_on, seen_effective)
         if key not in decided:
             new_effective, new_next, stage = _move_on(*key, as_of)
-            decided[key] = (new_effective, _iso(new_next), _iso(new_effective), stage)
-        new_effective, new_next, effective, stage = decided[key]
-        # Dates go as text: the JSON document of the claim is made without a hook per value.
+            decided[key] = (
+                _iso(new_next),
+                _iso(new_effective),
+                _alert_of(stage, new_effective, as_of),
+            )
+        new_next, effective, alert = decided[key]
+        # Dates go as text: the JSON documents are made without a hook per value.
         claims.append([milestone_id, _iso(seen_next), _iso(seen_effective), new_next, effective])
-        if stage is not None:
-            stages[milestone_id] = (stage, new_effective)
+        if alert is not None:
+            stages[milestone_id] = alert
     return claims, stages
+
+
+def _alert_of(stage: Stage | None, effective: date, as_of: date) -> tuple | None:
+    if stage is None:
+        return None
+    days_left, days_late = max(0, (effective - as_of).days), max(0, (as_of - effective).days)
+    return (stage.rule, effective.isoformat(), stage.fire_on.isoformat(), days_left, days_late)
 
 
 def _iso(day: date | None) -> str | None:
@@ -153,25 +173,6 @@ def _move_on(rules: AlertRules, status, effective: date | None, planned: date, a
         # Likewise a plan left on an old date: start it afresh on the milestone's date.
         return effective, rules.first_fire(effective), None
     return effective, rules.next_fire_after(effective, as_of), rules.latest_stage(effective, as_of)
-
-
-def _new_alerts(stages: dict, claimed: list[int], as_of: date) -> list[dict]:
-    now = clock.now()
-    return [
-        {
-            "milestone_id": milestone_id,
-            "rule": stage.rule,
-            "effective_due_on": effective,
-            "fire_on": stage.fire_on,
-            "as_of": as_of,
-            "days_left": max(0, (effective - as_of).days),
-            "days_late": max(0, (as_of - effective).days),
-            "created_at": now,
-        }
-        for milestone_id in sorted(claimed)
-        if milestone_id in stages
-        for stage, effective in (stages[milestone_id],)
-    ]
 
 
 def claim_plans(claims: list[dict], session=None) -> list[int]:
@@ -247,41 +248,36 @@ RETURNING alert_plans.milestone_id"""
 )
 
 
-def _insert_alerts(values: list[dict]) -> list[tuple[int, int, str]]:
-    """Insert the alerts, skipping any that exist (unique key); (id, milestone, rule) of each
-    one made, in the order given. On PostgreSQL the batch goes as one JSON document (one
-    statement's text for every batch); SQLite takes SQLAlchemy's multi-row INSERT."""
-    if not values:
+def insert_alerts(rows: list[list], as_of: date, now: datetime) -> list[tuple[int, int, str]]:
+    """Insert the alerts of the scan on `as_of` (rows of `_ALERT_COLUMNS`, dates as ISO text),
+    skipping any that exist (the unique key); (id, milestone, rule) of each one made, in the
+    order given. One INSERT … SELECT from a JSON document on both databases."""
+    if not rows:
         return []
     table = Alert.__table__
-    if db.session.get_bind().dialect.name == "postgresql":
-        rows = _json([[value[key] for key in _ALERT_KEYS] for value in values])
-        return [tuple(row) for row in db.session.execute(_ALERTS_POSTGRESQL, {"rows": rows})]
-    statement = sqlite.insert(table).on_conflict_do_nothing()
-    returning = (table.c.id, table.c.milestone_id, table.c.rule)
-    return [tuple(row) for row in db.session.execute(statement.returning(*returning), values)]
+    new = _batch_table("alert_rows", rows, _ALERT_COLUMNS)
+    # SQLite reads `INSERT … SELECT … ON CONFLICT` only with a WHERE clause in the SELECT.
+    values = sa.select(
+        *new.c, sa.literal(as_of, table.c.as_of.type), sa.literal(now, table.c.created_at.type)
+    ).where(sa.true())
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(table)
+        .from_select([*_ALERT_COLUMNS, "as_of", "created_at"], values)
+        .on_conflict_do_nothing()
+        .returning(table.c.id, table.c.milestone_id, table.c.rule)
+    )
+    return [tuple(row) for row in db.session.execute(statement)]
 
 
-_ALERT_KEYS = (
-    "milestone_id",
-    "rule",
-    "effective_due_on",
-    "fire_on",
-    "as_of",
-    "days_left",
-    "days_late",
-    "created_at",
-)
-_ALERTS_POSTGRESQL = sa.text(
-    """
-INSERT INTO alerts (milestone_id, rule, effective_due_on, fire_on, as_of, days_left, days_late,
-                    created_at)
-SELECT (e->>0)::int, e->>1, (e->>2)::date, (e->>3)::date, (e->>4)::date, (e->>5)::int,
-       (e->>6)::int, (e->>7)::timestamptz
-  FROM json_array_elements(CAST(:rows AS json)) AS e
-    ON CONFLICT DO NOTHING
-RETURNING id, milestone_id, rule"""
-)
+_ALERT_COLUMNS = {
+    "milestone_id": "int",
+    "rule": "text",
+    "effective_due_on": "date",
+    "fire_on": "date",
+    "days_left": "int",
+    "days_late": "int",
+}
 
 
 def insert_deliveries(created: list[tuple[int, int, str]], now: datetime) -> list[tuple[int, str]]:
