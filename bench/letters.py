@@ -115,7 +115,8 @@ def _sent_claims(n: int) -> list[int]:
             SYSTEM_USER, contract, {"milestone_ids": [milestone.id], "as_of": date(2014, 6, 12)}
         )
         sending.approve_claim(SYSTEM_USER, claim)
-        sending.send_claim(SYSTEM_USER, claim, date(2014, 6, 12))
+        # the bench's records have no Kazakh versions: the Kazakh letter quotes Russian
+        sending.send_claim(SYSTEM_USER, claim, date(2014, 6, 12), acknowledge_kazakh_gaps=True)
         ids.append(claim.id)
     db.session.commit()
     return ids
