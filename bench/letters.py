@@ -65,9 +65,12 @@ def _sent_claims(n: int) -> list[int]:
     from ppp_tracker.auth.access import SYSTEM_USER
     from ppp_tracker.claims import drafting, sending
     from ppp_tracker.db import db
-    from ppp_tracker.registry import services as registry
+    from ppp_tracker.registry.services.contracts import save_contract
+    from ppp_tracker.registry.services.milestones import save_milestone
+    from ppp_tracker.registry.services.parties import save_party
+    from ppp_tracker.registry.services.projects import save_project
 
-    customer = registry.save_party(
+    customer = save_party(
         SYSTEM_USER,
         {
             "name": "Департамент уголовно-исполнительной системы по Карагандинской области",
@@ -75,7 +78,7 @@ def _sent_claims(n: int) -> list[int]:
             "head_position": "Начальник Департамента",
         },
     )
-    contractor = registry.save_party(
+    contractor = save_party(
         SYSTEM_USER,
         {
             "name": "АО «Региональный центр ГЧП Карагандинской области»",
@@ -84,10 +87,10 @@ def _sent_claims(n: int) -> list[int]:
             "address": "г. Караганда",
         },
     )
-    project = registry.save_project(
+    project = save_project(
         SYSTEM_USER, {"title": "ИУ на 1500 мест", "kind": "concession", "region": "KZ-35"}
     )
-    contract = registry.save_contract(
+    contract = save_contract(
         SYSTEM_USER,
         {
             "number": "241",
@@ -102,7 +105,7 @@ def _sent_claims(n: int) -> list[int]:
     )
     ids = []
     for k in range(n):
-        milestone = registry.save_milestone(
+        milestone = save_milestone(
             SYSTEM_USER,
             contract,
             {

@@ -68,8 +68,8 @@ def registry_writes(url: str, every: float = WRITE_EVERY_S):
 
     from ppp_tracker.auth.access import SYSTEM_USER
     from ppp_tracker.db import db
-    from ppp_tracker.registry import services
     from ppp_tracker.registry.models import Contract
+    from ppp_tracker.registry.services.contracts import save_contract
 
     app = make_app(url)
     stop = threading.Event()
@@ -80,7 +80,7 @@ def registry_writes(url: str, every: float = WRITE_EVERY_S):
             contract_id = db.session.scalar(sa.select(sa.func.min(Contract.id)))
             while not stop.wait(every):
                 contract = db.session.get(Contract, contract_id)
-                services.save_contract(
+                save_contract(
                     SYSTEM_USER, {"subject": f"Поставка, редакция {len(written) + 1}"}, contract
                 )
                 db.session.commit()

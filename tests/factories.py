@@ -8,8 +8,11 @@ from decimal import Decimal
 
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.db import db
-from ppp_tracker.registry import services
 from ppp_tracker.registry.identifiers import make_bin
+from ppp_tracker.registry.services.contracts import save_contract
+from ppp_tracker.registry.services.milestones import save_milestone
+from ppp_tracker.registry.services.parties import save_institution, save_party
+from ppp_tracker.registry.services.projects import save_project, save_site
 
 _seq = itertools.count(1)
 
@@ -30,7 +33,7 @@ def party(**data):
         # A default party is named in both languages, so that its Kazakh letter is Kazakh.
         values["name_kk"] = f"«{n} мердігер» ЖШС"
     values.update(data)
-    obj = services.save_party(SYSTEM_USER, values)
+    obj = save_party(SYSTEM_USER, values)
     db.session.commit()
     return obj
 
@@ -38,7 +41,7 @@ def party(**data):
 def institution(region: str = "KZ-35", **data):
     values = {"name": f"Учреждение {next(_seq)}", "kind": "colony", "region": region}
     values.update(data)
-    obj = services.save_institution(SYSTEM_USER, values)
+    obj = save_institution(SYSTEM_USER, values)
     db.session.commit()
     return obj
 
@@ -46,7 +49,7 @@ def institution(region: str = "KZ-35", **data):
 def project(region: str = "KZ-35", **data):
     values = {"title": f"Проект {next(_seq)}", "kind": "concession", "region": region}
     values.update(data)
-    obj = services.save_project(SYSTEM_USER, values)
+    obj = save_project(SYSTEM_USER, values)
     db.session.commit()
     return obj
 
@@ -55,7 +58,7 @@ def site(region: str = "KZ-35", **data):
     inst = data.pop("institution_obj", None) or institution(region)
     values = {"name": f"Участок {next(_seq)}", "arrangement": "lease", "institution": inst.id}
     values.update(data)
-    obj = services.save_site(SYSTEM_USER, values)
+    obj = save_site(SYSTEM_USER, values)
     db.session.commit()
     return obj
 
@@ -76,7 +79,7 @@ def contract(region: str = "KZ-35", **data):
     if "subject" not in data:
         values["subject_kk"] = "ТЭН әзірлеу"
     values.update(data)
-    obj = services.save_contract(SYSTEM_USER, values)
+    obj = save_contract(SYSTEM_USER, values)
     db.session.commit()
     return obj
 
@@ -87,7 +90,7 @@ def milestone(contract_obj, **data):
     if "title" not in data:
         values["title_kk"] = f"{n}-міндеттеме"
     values.update(data)
-    obj = services.save_milestone(SYSTEM_USER, contract_obj, values)
+    obj = save_milestone(SYSTEM_USER, contract_obj, values)
     db.session.commit()
     return obj
 

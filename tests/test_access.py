@@ -25,7 +25,8 @@ from ppp_tracker.auth.api_access import PATH_RECORDS
 from ppp_tracker.auth.models import ApiToken
 from ppp_tracker.core.web import MAX_ID
 from ppp_tracker.db import db
-from ppp_tracker.registry import services
+from ppp_tracker.registry.services.contracts import save_installment
+from ppp_tracker.registry.services.documents import add_document
 from tests import factories
 from tests.claims_world import claims_world
 from tests.conftest import csrf_token, login
@@ -282,10 +283,10 @@ def world(app):
         own_party = {"contractor_id": out["party_id"]} if key == "own" else {}
         contract = factories.contract(region, project_id=project.id, **own_party)
         milestone = factories.milestone(contract, due_on=date(2030, 1, 10))
-        installment = services.save_installment(
+        installment = save_installment(
             SYSTEM_USER, contract, {"due_on": date(2030, 1, 1), "amount": contract.total_amount}
         )
-        document = services.add_document(
+        document = add_document(
             SYSTEM_USER,
             owner=contract,
             document_type="other",

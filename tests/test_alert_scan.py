@@ -16,8 +16,8 @@ from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.core.mail import OutboxMessage
 from ppp_tracker.db import db
 from ppp_tracker.deadlines import services as deadline_services
-from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.models import Milestone
+from ppp_tracker.registry.services.milestones import mark_met, save_milestone
 from tests import factories
 from tests.alerting import (  # noqa: F401 - purge_alert_queue is a fixture
     alerts_of,
@@ -111,9 +111,7 @@ def test_the_responsible_of_the_milestone_comes_before_the_contract_officer(app,
     set_today("2014-04-27")
     w = karaganda()
     colleague = user("colleague@karaganda.kz", "officer", "KZ-35")
-    registry_services.save_milestone(
-        SYSTEM_USER, w.contract, {"responsible": colleague.email}, w.milestone
-    )
+    save_milestone(SYSTEM_USER, w.contract, {"responsible": colleague.email}, w.milestone)
     db.session.commit()
     scan("2014-04-27")
     assert [(d.user_id, d.reason) for d in deliveries()] == [(colleague.id, "responsible")]
@@ -124,7 +122,7 @@ def test_a_due_date_change_replans_the_reminders(any_app, set_today):
     w = karaganda()
     scan("2014-04-27")
     assert alerts_of(w.milestone) == [("before_7", E)]
-    registry_services.save_milestone(
+    save_milestone(
         SYSTEM_USER,
         w.contract,
         {"due_on": date(2014, 6, 2), "reason": "Дополнительное соглашение № 1"},
@@ -143,7 +141,7 @@ def test_a_reminder_that_is_no_longer_true_is_not_sent(app, set_today):
     set_today("2014-04-27")
     w = karaganda()
     scan("2014-04-27")  # queued for the workers, not sent yet
-    registry_services.mark_met(SYSTEM_USER, w.milestone, date(2014, 4, 27))
+    mark_met(SYSTEM_USER, w.milestone, date(2014, 4, 27))
     db.session.commit()
     assert db.session.get(AlertPlan, w.milestone.id).next_alert_on is None
     [d] = deliveries()

@@ -16,7 +16,7 @@ from ppp_tracker.auth.services import create_user
 from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.audit_chain import GENESIS, AuditChainHead, AuditLink, link_hash, verify
 from ppp_tracker.db import db
-from ppp_tracker.registry import services as registry
+from ppp_tracker.registry.services.parties import save_party
 from tests import factories
 
 #: The revision the chain's migration (trust_ops_01) follows.
@@ -38,7 +38,7 @@ def _some_history() -> None:
     db.session.commit()
     factories.contract("KZ-35", contractor_id=party.id)
     db.session.commit()
-    registry.save_party(
+    save_party(
         SYSTEM_USER, {"name": "ТОО «Альфа-2»", "kind": "contractor", "bin": party.bin}, party
     )
     db.session.commit()
@@ -62,7 +62,7 @@ def test_every_commit_chains_its_events_in_order(any_app):
 
 
 def _new_party(name: str, n: int):
-    return registry.save_party(
+    return save_party(
         SYSTEM_USER, {"name": name, "kind": "contractor", "bin": factories.valid_bin(900 + n)}
     )
 

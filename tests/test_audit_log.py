@@ -14,7 +14,8 @@ from ppp_tracker.claims import cases
 from ppp_tracker.claims.models import Case, Claim
 from ppp_tracker.core.audit import Actor, Audited, AuditEvent, AuditLogIsReadOnly, acting_as
 from ppp_tracker.db import db
-from ppp_tracker.registry import services
+from ppp_tracker.registry.services.milestones import save_milestone
+from ppp_tracker.registry.services.parties import save_party
 from ppp_tracker.reports import imports
 from ppp_tracker.reports.models import ImportBatch, ImportStatus
 from tests import factories
@@ -74,7 +75,7 @@ def test_hearings_imports_and_due_date_history_are_audited_with_who_and_when(app
     with acting_as(Actor(officer.email, officer.id)):
         hearing = cases.add_hearing(officer, case, {"hearing_on": date(2014, 9, 1)})
         milestone = factories.milestone(contract, due_on=date(2030, 1, 10))
-        services.save_milestone(
+        save_milestone(
             officer, contract, {"due_on": date(2030, 2, 10), "reason": "доп. соглашение"}, milestone
         )
         batch = imports.create_batch(
@@ -165,7 +166,7 @@ def test_the_orm_refuses_to_change_or_delete_audit_rows(app):
     ],
 )
 def test_postgresql_refuses_raw_sql_that_changes_the_log(app, statement):
-    services.save_party(SYSTEM_USER, {"name": "ТОО «Гамма»", "kind": "contractor"})
+    save_party(SYSTEM_USER, {"name": "ТОО «Гамма»", "kind": "contractor"})
     db.session.commit()
     with db.engine.connect() as conn:
         before = conn.execute(sa.text("SELECT count(*) FROM audit_events")).scalar()
@@ -186,7 +187,7 @@ def sqlite_only(sqlite_app):
 
 
 def test_sqlite_refuses_raw_updates_of_the_log(sqlite_only):
-    services.save_party(SYSTEM_USER, {"name": "ТОО «Дельта»", "kind": "contractor"})
+    save_party(SYSTEM_USER, {"name": "ТОО «Дельта»", "kind": "contractor"})
     db.session.commit()
     with db.engine.connect() as conn:
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):

@@ -24,7 +24,7 @@ from ppp_tracker.claims.letters.style import (
 )
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
-from ppp_tracker.registry import services as registry_services
+from ppp_tracker.registry.services.parties import save_party
 from tests import factories
 
 D = Decimal
@@ -219,9 +219,7 @@ def test_a_sent_letter_stays_as_sent_when_the_text_or_the_parties_change(
     admin = make_user("admin", None)
     new_text = texts.default_text("ru").replace("ПРЕТЕНЗИЯ", "ПРЕТЕНЗИЯ (новая редакция)")
     composing.save_template(admin, "ru", new_text, "новая редакция")
-    registry_services.save_party(
-        SYSTEM_USER, {"name": "АО «Переименованное»"}, sent_claim.contract.contractor
-    )
+    save_party(SYSTEM_USER, {"name": "АО «Переименованное»"}, sent_claim.contract.contractor)
     db.session.commit()
     assert docx_text(composing.letter_file(sent_claim, "ru", "docx")) == before
     # A draft reads the new text.

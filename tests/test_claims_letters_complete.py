@@ -31,8 +31,9 @@ from ppp_tracker.claims.models import Department
 from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
-from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.identifiers import make_bin, make_iban
+from ppp_tracker.registry.services.milestones import save_milestone
+from ppp_tracker.registry.services.parties import save_party
 from tests import factories
 from tests.conftest import PASSWORD, csrf_token
 
@@ -332,8 +333,8 @@ def test_a_kazakh_letter_with_untranslated_parts_is_flagged_and_needs_a_confirma
     article, client_for, tmp_path
 ):
     contract, study = article["contract"], article["study"]
-    registry_services.save_milestone(SYSTEM_USER, contract, {"title_kk": None}, study)
-    registry_services.save_party(SYSTEM_USER, {"head_position_kk": None}, contract.contractor)
+    save_milestone(SYSTEM_USER, contract, {"title_kk": None}, study)
+    save_party(SYSTEM_USER, {"head_position_kk": None}, contract.contractor)
     claim = drafting.create_claim(
         SYSTEM_USER, contract, {"milestone_ids": [study.id], "as_of": date(2014, 6, 12)}
     )

@@ -182,7 +182,7 @@ def test_the_draft_page_shows_the_warnings_and_asks_to_confirm_them(client, make
 def test_sending_after_the_facts_changed_is_refused_until_approved_again(
     client, make_user, api_token, case241
 ):
-    from ppp_tracker.registry import services as registry_services
+    from ppp_tracker.registry.services.parties import save_party
 
     contract, state, _sector = case241
     drafter, approver = api_token(make_user("legal")), api_token(make_user("legal"))
@@ -193,7 +193,7 @@ def test_sending_after_the_facts_changed_is_refused_until_approved_again(
     ).get_json()["id"]
     assert client.post(f"/api/v1/claims/{claim_id}/approve", headers=approver).status_code == 200
     # The contractor's name changes after the approval: the approved letter named another.
-    registry_services.save_party(SYSTEM_USER, {"name": "ТОО «Новое имя»"}, contract.contractor)
+    save_party(SYSTEM_USER, {"name": "ТОО «Новое имя»"}, contract.contractor)
     db.session.commit()
     r = client.post(
         f"/api/v1/claims/{claim_id}/send",
@@ -222,11 +222,11 @@ def test_sending_after_the_facts_changed_is_refused_until_approved_again(
 def test_a_draft_whose_obligation_was_met_is_stale_and_not_approvable(
     client, make_user, api_token, case241
 ):
-    from ppp_tracker.registry import services as registry_services
+    from ppp_tracker.registry.services.milestones import mark_met
 
     contract, state, _sector = case241
     claim = _draft(contract, [state], date(2014, 6, 12))
-    registry_services.mark_met(SYSTEM_USER, state, date(2014, 7, 10))
+    mark_met(SYSTEM_USER, state, date(2014, 7, 10))
     db.session.commit()
     approver = make_user("legal")
     r = client.post(f"/api/v1/claims/{claim.id}/approve", headers=api_token(approver))
@@ -370,7 +370,7 @@ def test_the_contract_page_explains_which_days_each_obligation_is_charged(
 
 
 def test_the_page_says_why_an_approved_claim_is_not_sent_after_a_change(client, make_user, case241):
-    from ppp_tracker.registry import services as registry_services
+    from ppp_tracker.registry.services.contracts import save_contract
     from tests.conftest import login, post_form
 
     contract, state, _sector = case241
@@ -378,7 +378,7 @@ def test_the_page_says_why_an_approved_claim_is_not_sent_after_a_change(client, 
     sending.approve_claim(SYSTEM_USER, claim)
     db.session.commit()
     # After the approval the contract's sum is corrected: the letter would name another amount.
-    registry_services.save_contract(SYSTEM_USER, {"total_amount": D("70000000.00")}, contract)
+    save_contract(SYSTEM_USER, {"total_amount": D("70000000.00")}, contract)
     db.session.commit()
     login(client, make_user("legal"))
     page = client.get(f"/claims/{claim.id}").get_data(as_text=True)

@@ -25,7 +25,7 @@ from ppp_tracker.claims.models import Claim, ClaimMilestone, ClaimNotice, Lawsui
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.core.errors import Conflict, Invalid
 from ppp_tracker.db import db
-from ppp_tracker.registry import services as registry_services
+from ppp_tracker.registry.services.milestones import save_milestone
 from tests import factories
 
 D = Decimal
@@ -432,7 +432,7 @@ def test_a_milestone_can_count_from_the_sending_of_a_claim(contract, make_user, 
     lawyer = make_user("legal")
     set_today("2014-06-12")
     claim = _draft(SYSTEM_USER, contract, m)
-    pay = registry_services.save_milestone(
+    pay = save_milestone(
         SYSTEM_USER,
         contract,
         {
@@ -450,7 +450,7 @@ def test_a_milestone_can_count_from_the_sending_of_a_claim(contract, make_user, 
     [change] = pay.due_date_changes
     assert change.reason == "10 рабочих дней после отправки претензии № 14-28-9-1"
     with pytest.raises(Invalid) as refused:
-        registry_services.save_milestone(
+        save_milestone(
             SYSTEM_USER,
             factories.contract(),
             {

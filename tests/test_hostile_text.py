@@ -29,7 +29,8 @@ from ppp_tracker.claims.models import LetterTemplate
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.services import set_override
-from ppp_tracker.registry import services as registry
+from ppp_tracker.registry.services.documents import add_document
+from ppp_tracker.registry.services.milestones import save_milestone
 from ppp_tracker.reports import calendar_feed
 from ppp_tracker.reports.exports import EXPORTS, FORMULA_TRIGGERS
 from tests import factories
@@ -119,13 +120,11 @@ def world(app, set_today) -> World:
         code=SHORT,
         due_on=date(2014, 6, 20),
     )
-    registry.save_milestone(
-        SYSTEM_USER, contract, {"due_on": date(2014, 6, 23), "reason": XSS}, milestone
-    )
+    save_milestone(SYSTEM_USER, contract, {"due_on": date(2014, 6, 23), "reason": XSS}, milestone)
     late = factories.milestone(contract, title="=" + XSS, due_on=date(2014, 5, 1))
     spare = factories.milestone(contract, title=XSS, due_on=date(2014, 5, 2))
-    registry.save_milestone(SYSTEM_USER, contract, {"status_note": XSS}, late)
-    document = registry.add_document(
+    save_milestone(SYSTEM_USER, contract, {"status_note": XSS}, late)
+    document = add_document(
         officer,
         owner=contract,
         document_type="other",

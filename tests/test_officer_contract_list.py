@@ -53,9 +53,9 @@ def world(any_app):
     met = factories.milestone(made["D"], title="Сдано", due_on=date(2014, 5, 1))
     factories.milestone(made["E"], title="Чужое", due_on=date(2014, 5, 5))
     from ppp_tracker.auth.access import SYSTEM_USER
-    from ppp_tracker.registry import services
+    from ppp_tracker.registry.services.milestones import mark_met
 
-    services.mark_met(SYSTEM_USER, met, date(2014, 4, 30), None)
+    mark_met(SYSTEM_USER, met, date(2014, 4, 30), None)
     db.session.commit()
     return made
 

@@ -140,9 +140,9 @@ def test_figures_computed_before_a_change_are_not_taken_for_figures_after_it(
     board = dashboard.compute(date(2014, 6, 12), dashboard.ALL_REGIONS)[dashboard.ALL_REGIONS]
     # Meanwhile another request marks a milestone met and commits.
     from ppp_tracker.auth.access import SYSTEM_USER
-    from ppp_tracker.registry import services
+    from ppp_tracker.registry.services.milestones import mark_met
 
-    services.mark_met(SYSTEM_USER, first, date(2014, 6, 11), None)
+    mark_met(SYSTEM_USER, first, date(2014, 6, 11), None)
     db.session.commit()
     snapshots._upsert(dashboard.ALL_REGIONS, board, snapshots.clock.now(), seen.generation)
     db.session.commit()

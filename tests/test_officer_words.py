@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from ppp_tracker.db import db
-from ppp_tracker.registry import services
 from ppp_tracker.registry.models import Contract
+from ppp_tracker.registry.services.contracts import save_contract
 from tests import factories
 from tests.conftest import login, post_form
 
@@ -79,9 +79,7 @@ def test_the_history_of_a_contract_reads_in_words_not_codes(app, client, make_us
     contract = factories.contract(
         "KZ-35", penalty={"rate_percent_per_day": Decimal("0.1"), "base": "total"}
     )
-    services.save_contract(
-        factories.SYSTEM_USER, {"penalty": {"base": "outstanding"}}, contract=contract
-    )
+    save_contract(factories.SYSTEM_USER, {"penalty": {"base": "outstanding"}}, contract=contract)
     db.session.commit()
     login(client, make_user("officer", "KZ-35"))
     page = _contract_page(client, contract.id)

@@ -10,9 +10,11 @@ from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.core.audit import Actor, AuditEvent, acting_as
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
-from ppp_tracker.registry import services
 from ppp_tracker.registry.identifiers import bin_problem, is_valid_bin, make_bin
 from ppp_tracker.registry.models import Contract, DueDateChange, Milestone
+from ppp_tracker.registry.services.contracts import save_contract
+from ppp_tracker.registry.services.documents import add_document
+from ppp_tracker.registry.services.milestones import mark_met, save_milestone
 from tests import factories
 
 
@@ -74,7 +76,7 @@ def test_the_contract_region_follows_its_site(any_app):
 def test_every_error_is_collected_and_nothing_is_saved(any_app):
     before = db.session.scalar(sa.select(sa.func.count(Contract.id)))
     with pytest.raises(Invalid) as exc:
-        services.save_contract(
+        save_contract(
             SYSTEM_USER,
             {
                 "number": "",
@@ -151,10 +153,10 @@ def test_a_due_date_change_needs_a_reason_and_keeps_the_old_date(any_app):
     c = factories.contract()
     m = factories.milestone(c, due_on=date(2014, 5, 1))
     with pytest.raises(Invalid) as exc:
-        services.save_milestone(SYSTEM_USER, c, {"due_on": date(2014, 6, 1)}, m)
+        save_milestone(SYSTEM_USER, c, {"due_on": date(2014, 6, 1)}, m)
     assert "reason" in exc.value.errors
     db.session.rollback()
-    services.save_milestone(
+    save_milestone(
         SYSTEM_USER, c, {"due_on": date(2014, 6, 1), "reason": "Дополнительное соглашение № 1"}, m
     )
     db.session.commit()
@@ -174,7 +176,7 @@ def test_a_relative_due_date_appears_when_its_anchor_is_met(app, set_today):
         c, due_on=None, relative={"milestone_id": teo.id, "amount": 10, "unit": "working_days"}
     )
     assert expertise.due_on is None
-    services.mark_met(SYSTEM_USER, teo, date(2014, 6, 30))
+    mark_met(SYSTEM_USER, teo, date(2014, 6, 30))
     db.session.commit()
     db.session.refresh(expertise)
     # 10 working days after 30.06.2014, skipping Monday 7 July (Capital Day observed).
@@ -189,7 +191,7 @@ def test_relative_dates_may_not_form_a_circle(app):
         c, due_on=None, relative={"milestone_id": a.id, "amount": 5, "unit": "calendar_days"}
     )
     with pytest.raises(Invalid) as exc:
-        services.save_milestone(
+        save_milestone(
             SYSTEM_USER, c, {"relative": {"milestone_id": b.id, "amount": 1, "unit": "months"}}, a
         )
     assert "relative.milestone_id" in exc.value.errors
@@ -200,7 +202,7 @@ def test_a_milestone_cannot_be_met_in_the_future(app, set_today):
     c = factories.contract()
     m = factories.milestone(c)
     with pytest.raises(Invalid) as exc:
-        services.mark_met(SYSTEM_USER, m, date(2014, 6, 2))
+        mark_met(SYSTEM_USER, m, date(2014, 6, 2))
     assert "met_on" in exc.value.errors
 
 
@@ -208,14 +210,14 @@ def test_waiving_needs_a_reason(app):
     c = factories.contract()
     m = factories.milestone(c)
     with pytest.raises(Invalid) as exc:
-        services.save_milestone(SYSTEM_USER, c, {"status": "waived"}, m)
+        save_milestone(SYSTEM_USER, c, {"status": "waived"}, m)
     assert "status_note" in exc.value.errors
 
 
 def test_every_change_is_in_the_audit_log_with_who_and_old_and_new(any_app):
     c = factories.contract(total_amount=Decimal("100.00"))
     with acting_as(Actor("officer@example.kz", 42)):
-        services.save_contract(SYSTEM_USER, {"total_amount": Decimal("150.50")}, c)
+        save_contract(SYSTEM_USER, {"total_amount": Decimal("150.50")}, c)
         db.session.commit()
     events = db.session.scalars(
         sa.select(AuditEvent)
@@ -247,7 +249,7 @@ def test_deleting_leaves_a_trace(any_app):
 
 def test_documents_are_typed_and_size_limited(app):
     c = factories.contract()
-    doc = services.add_document(
+    doc = add_document(
         SYSTEM_USER,
         owner=c,
         document_type="contractSigned",
@@ -262,7 +264,7 @@ def test_documents_are_typed_and_size_limited(app):
         ("empty.pdf", b"", "file"),
     ):
         with pytest.raises(Invalid) as exc:
-            services.add_document(
+            add_document(
                 SYSTEM_USER,
                 owner=c,
                 document_type="other",
@@ -273,7 +275,7 @@ def test_documents_are_typed_and_size_limited(app):
         assert field in exc.value.errors, filename
     app.config["DOCUMENT_MAX_BYTES"] = 10
     with pytest.raises(Invalid) as exc:
-        services.add_document(
+        add_document(
             SYSTEM_USER,
             owner=c,
             document_type="other",
@@ -283,7 +285,7 @@ def test_documents_are_typed_and_size_limited(app):
         )
     assert exc.value.errors["file"]
     with pytest.raises(Invalid) as exc:
-        services.add_document(
+        add_document(
             SYSTEM_USER, owner=c, document_type="bogus", title=None, filename="a.txt", content=b"a"
         )
     assert "document_type" in exc.value.errors

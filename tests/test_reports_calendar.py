@@ -10,7 +10,7 @@ from icalendar import Calendar
 
 from ppp_tracker.db import db
 from ppp_tracker.registry.codes import MilestoneStatus
-from ppp_tracker.registry.services import save_milestone
+from ppp_tracker.registry.services.milestones import save_milestone
 from tests import factories
 from tests.conftest import login, post_form
 

@@ -13,7 +13,7 @@ from flask_babel import force_locale, gettext
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.core.calendar import forget_calendar
 from ppp_tracker.db import db
-from ppp_tracker.registry import services
+from ppp_tracker.registry.services.projects import save_project
 from ppp_tracker.reports import dashboard, snapshots
 from ppp_tracker.reports.dashboard import DASHBOARD_WIDGETS, Widget
 from tests import factories
@@ -208,7 +208,7 @@ def test_the_timeline_shows_stages_milestones_and_todays_line(client, make_user,
 
 def test_the_timeline_of_another_region_is_not_shown(client, make_user, set_today):
     set_today("2014-06-12")
-    services.save_project(
+    save_project(
         SYSTEM_USER, {"title": "Проект в Усть-Каменогорске", "kind": "ppp", "region": "KZ-63"}
     )
     db.session.commit()

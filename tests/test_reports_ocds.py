@@ -14,7 +14,8 @@ import pytest
 
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.db import db
-from ppp_tracker.registry import services
+from ppp_tracker.registry.services.documents import add_document
+from ppp_tracker.registry.services.milestones import mark_met, save_milestone
 from tests import factories
 
 STANDARD_ZIP = Path(__file__).resolve().parent / "data/ocds/standard-1__1__5-schema-only.zip"
@@ -71,7 +72,7 @@ def karaganda(set_today):
         ],
     )
     teo = factories.milestone(contract, title="Представление ТЭО", due_on=date(2014, 5, 1))
-    services.mark_met(SYSTEM_USER, teo, date(2014, 6, 9))
+    mark_met(SYSTEM_USER, teo, date(2014, 6, 9))
     factories.milestone(
         contract,
         title="Отчёт, от которого отказались",
@@ -80,7 +81,7 @@ def karaganda(set_today):
         status="waived",
         status_note="Письмо заказчика № 5",
     )
-    services.save_milestone(
+    save_milestone(
         SYSTEM_USER,
         contract,
         {
@@ -93,7 +94,7 @@ def karaganda(set_today):
         contract, title="Заключение экспертизы", type="approval", due_on=date(2014, 7, 1)
     )
     for owner, kind in ((contract, "contractSigned"), (project, "feasibilityStudy")):
-        services.add_document(
+        add_document(
             SYSTEM_USER,
             owner=owner,
             document_type=kind,

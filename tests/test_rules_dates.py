@@ -125,7 +125,7 @@ def test_the_stored_effective_due_date_follows_a_relative_date(app):
     from ppp_tracker.alerts.models import AlertPlan
     from ppp_tracker.auth.access import SYSTEM_USER
     from ppp_tracker.db import db
-    from ppp_tracker.registry import services
+    from ppp_tracker.registry.services.milestones import mark_met
     from tests import factories
 
     contract = factories.contract()
@@ -138,7 +138,7 @@ def test_the_stored_effective_due_date_follows_a_relative_date(app):
     )
     assert (answer.due_on, answer.effective_due_on) == (None, None)
     assert db.session.get(AlertPlan, answer.id) is None
-    services.mark_met(SYSTEM_USER, claim, date(2014, 6, 30))
+    mark_met(SYSTEM_USER, claim, date(2014, 6, 30))
     db.session.commit()
     assert (answer.due_on, answer.effective_due_on) == (date(2014, 7, 15), date(2014, 7, 15))
     assert db.session.get(AlertPlan, answer.id).effective_due_on == date(2014, 7, 15)

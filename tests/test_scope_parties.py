@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from ppp_tracker.core.audit import Actor, AuditEvent, acting_as
-from ppp_tracker.core.errors import Forbidden
+from ppp_tracker.core.errors import Forbidden, Invalid
 from ppp_tracker.db import db
-from ppp_tracker.registry import services
 from ppp_tracker.registry.models import Party
+from ppp_tracker.registry.services.parties import save_party
 from tests import factories
 from tests.conftest import login, post_form
 
@@ -110,20 +110,20 @@ def test_an_unused_party_may_be_changed_by_its_creator_only(any_app, make_user):
     creator = make_user("officer", "KZ-35")
     colleague = make_user("officer", "KZ-35")
     with acting_as(Actor(creator.email, creator.id)):
-        party = services.save_party(creator, {"name": "ТОО «Новый»", "kind": "contractor"})
+        party = save_party(creator, {"name": "ТОО «Новый»", "kind": "contractor"})
         db.session.commit()
-    services.save_party(creator, {"phone": "+7 701 111 11 11"}, party)
+    save_party(creator, {"phone": "+7 701 111 11 11"}, party)
     db.session.commit()
     with pytest.raises(Forbidden):
-        services.save_party(colleague, {"phone": "+7 701 222 22 22"}, party)
+        save_party(colleague, {"phone": "+7 701 222 22 22"}, party)
     db.session.rollback()
     assert db.session.get(Party, party.id).phone == "+7 701 111 11 11"
 
 
 def test_a_regional_user_may_not_home_a_party_in_another_region(app, make_user):
     officer = make_user("officer", "KZ-35")
-    with pytest.raises(services.Invalid) as refused:
-        services.save_party(officer, {"name": "ТОО «Х»", "kind": "contractor", "region": "KZ-71"})
+    with pytest.raises(Invalid) as refused:
+        save_party(officer, {"name": "ТОО «Х»", "kind": "contractor", "region": "KZ-71"})
     assert "region" in refused.value.errors
 
 

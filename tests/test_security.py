@@ -16,7 +16,7 @@ from ppp_tracker.auth.models import ApiToken, LoginThrottle, User
 from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.web import local_path
 from ppp_tracker.db import db
-from ppp_tracker.registry import services
+from ppp_tracker.registry.services.documents import add_document
 from tests import factories
 from tests.claims_world import claims_world
 from tests.conftest import PASSWORD, FreshContextClient, base_config, csrf_token, login
@@ -181,7 +181,7 @@ def test_security_headers_on_every_kind_of_response(client, make_user, api_token
     viewer = make_user("viewer", "KZ-35")
     officer = make_user("officer", "KZ-35")
     contract = factories.contract("KZ-35")
-    document = services.add_document(
+    document = add_document(
         SYSTEM_USER,
         owner=contract,
         document_type="other",

@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.core import versions
 from ppp_tracker.db import db
-from ppp_tracker.registry import services
 from ppp_tracker.registry.models import Contract, Party
+from ppp_tracker.registry.services.contracts import save_contract
+from ppp_tracker.registry.services.parties import save_party
+from ppp_tracker.registry.services.projects import save_project, save_site
 from ppp_tracker.reports import snapshots
 from tests import factories
 from tests.conftest import login, post_form
@@ -54,7 +56,7 @@ def test_every_audited_commit_moves_the_version_and_nothing_else_does(app):
     # Nothing changed, a read, a rollback: the version stays.
     db.session.commit()
     db.session.scalar(sa.select(Party))
-    services.save_party(SYSTEM_USER, {"name": "ТОО «Откат»"}, party)
+    save_party(SYSTEM_USER, {"name": "ТОО «Откат»"}, party)
     db.session.flush()
     db.session.rollback()
     assert _version() == start + 1
@@ -94,9 +96,7 @@ def test_concurrent_commits_each_move_the_version_once(app, pg_app):
     def writer(n: int) -> None:
         try:
             with app.app_context():
-                services.save_party(
-                    SYSTEM_USER, {"name": f"ТОО «Параллельный {n}»", "kind": "tenant"}
-                )
+                save_party(SYSTEM_USER, {"name": f"ТОО «Параллельный {n}»", "kind": "tenant"})
                 db.session.flush()
                 barrier.wait(timeout=10)
                 db.session.commit()
@@ -133,12 +133,12 @@ def test_the_contract_list_is_rendered_once_per_version_and_shows_every_change_a
     for body in kept_bodies(app):
         assert "csrf_token" not in body and officer.email not in body
     # A change through the service (as the form and the API make it) shows on the next request.
-    services.save_contract(officer, {"subject": "Строительство ИУ на 1500 мест"}, ours)
+    save_contract(officer, {"subject": "Строительство ИУ на 1500 мест"}, ours)
     db.session.commit()
     html = client.get("/contracts").get_data(as_text=True)
     assert "Строительство ИУ на 1500 мест" in html and "Разработка ТЭО" not in html
     # So does a change of a contractor's name (another table shown in the list).
-    services.save_party(SYSTEM_USER, {"name": "АО «Переименованное»"}, ours.contractor)
+    save_party(SYSTEM_USER, {"name": "АО «Переименованное»"}, ours.contractor)
     db.session.commit()
     assert "АО «Переименованное»" in client.get("/contracts").get_data(as_text=True)
     # And a contract added in the region through the web form, searched at once.
@@ -281,18 +281,16 @@ def test_savepoints_leave_the_version_to_the_real_commit(app):
     start = _version()
     party = factories.party(name="ТОО «До»")
     assert _version() == start + 1
-    services.save_party(SYSTEM_USER, {"name": "ТОО «Снаружи»"}, party)
+    save_party(SYSTEM_USER, {"name": "ТОО «Снаружи»"}, party)
     with db.session.begin_nested():
-        factories_party = services.save_party(
-            SYSTEM_USER, {"name": "ТОО «Внутри»", "kind": "tenant"}
-        )
+        factories_party = save_party(SYSTEM_USER, {"name": "ТОО «Внутри»", "kind": "tenant"})
     assert factories_party.id is not None
     # Released, not committed: another connection still reads the old version.
     with db.engine.connect() as other:
         assert other.execute(versions.select_version()).scalar() == start + 1
     try:
         with db.session.begin_nested():
-            services.save_party(SYSTEM_USER, {"name": "ТОО «Откатится»", "kind": "tenant"})
+            save_party(SYSTEM_USER, {"name": "ТОО «Откатится»", "kind": "tenant"})
             db.session.flush()
             raise RuntimeError("roll the savepoint back")
     except RuntimeError:
@@ -317,9 +315,9 @@ def test_every_kept_registry_list_shows_a_change_at_once_and_keeps_to_its_scope(
         "parties": lambda region, name: factories.party(name=name),
     }[kind]
     save = {
-        "projects": lambda obj, name: services.save_project(SYSTEM_USER, {"title": name}, obj),
-        "sites": lambda obj, name: services.save_site(SYSTEM_USER, {"name": name}, obj),
-        "parties": lambda obj, name: services.save_party(SYSTEM_USER, {"name": name}, obj),
+        "projects": lambda obj, name: save_project(SYSTEM_USER, {"title": name}, obj),
+        "sites": lambda obj, name: save_site(SYSTEM_USER, {"name": name}, obj),
+        "parties": lambda obj, name: save_party(SYSTEM_USER, {"name": name}, obj),
     }[kind]
     ours = make("KZ-35", "Запись Караганды")
     make("KZ-63", "Запись Усть-Каменогорска")

@@ -16,7 +16,8 @@ def init_app(app: Flask) -> None:
     from ppp_tracker.alerts.tasks import beat_entry
     from ppp_tracker.core import web
     from ppp_tracker.deadlines.tracking import MILESTONE_HOOKS
-    from ppp_tracker.registry.views import CONTRACT_PANELS, MILESTONE_PANELS
+    from ppp_tracker.registry.views.contracts import CONTRACT_PANELS
+    from ppp_tracker.registry.views.milestones import MILESTONE_PANELS
     from workers import register_tasks
 
     app.register_blueprint(views.bp)

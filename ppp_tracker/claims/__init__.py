@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
     from ppp_tracker.claims.views.common import bp
     from ppp_tracker.core.web import NavItem, add_nav
     from ppp_tracker.registry.cli import DEMO_EXTENSIONS
-    from ppp_tracker.registry.views import CONTRACT_PANELS
+    from ppp_tracker.registry.views.contracts import CONTRACT_PANELS
     from workers import register_tasks
 
     labels.register()

@@ -21,11 +21,11 @@ from ppp_tracker.core.audit import current_actor
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.validation import Errors, check_text, normalise_dashes
 from ppp_tracker.db import db
-from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.models import Contract, Milestone
+from ppp_tracker.registry.services.checks import check_date, check_money
+from ppp_tracker.registry.services.milestones import mark_met, save_milestone
 
 # The registry's field checks, so that a date or an amount is judged the same everywhere.
-from ppp_tracker.registry.services import _date, _money
 
 
 def flag_lawsuit(claim: Claim, reason: FlagReason, note: str | None = None) -> LawsuitFlag:
@@ -120,7 +120,7 @@ def _filing(errors: Errors, values: dict, contract: Contract, data: dict, *, par
         number = check_text(errors, "case_number", data.get("case_number"), max_length=limits.CODE)
         values["case_number"] = normalise_dashes(number) if number else None
     if not partial or "filed_on" in data:
-        filed = _date(errors, "filed_on", data.get("filed_on"), required=True)
+        filed = check_date(errors, "filed_on", data.get("filed_on"), required=True)
         if filed is not None and filed > clock.today():
             errors.add("filed_on", _("A lawsuit cannot be filed in the future."))
         elif filed is not None and filed < contract.signed_on:
@@ -149,7 +149,7 @@ def _outcome(errors: Errors, values: dict, data: dict) -> None:
     """The amounts, the outcome, the decision's date and notes, each as given."""
     for name in ("amount_claimed", "amount_awarded", "amount_paid"):
         if name in data:
-            values[name] = _money(errors, name, data.get(name))
+            values[name] = check_money(errors, name, data.get(name))
     if "outcome" in data:
         try:
             values["outcome"] = CaseOutcome(data.get("outcome"))
@@ -163,7 +163,7 @@ def _outcome(errors: Errors, values: dict, data: dict) -> None:
                 ),
             )
     if "decided_on" in data:
-        values["decided_on"] = _date(errors, "decided_on", data.get("decided_on"))
+        values["decided_on"] = check_date(errors, "decided_on", data.get("decided_on"))
     if "notes" in data:
         values["notes"] = (
             check_text(errors, "notes", data.get("notes"), max_length=limits.TEXT) or None
@@ -221,7 +221,7 @@ def add_hearing(user, case: Case, data: dict) -> CaseHearing:
     """A hearing date; it becomes a milestone of the contract (the customer's own obligation to
     appear), so the deadline alerts remind the responsible lawyer of it."""
     errors = Errors()
-    hearing_on = _date(errors, "hearing_on", data.get("hearing_on"), required=True)
+    hearing_on = check_date(errors, "hearing_on", data.get("hearing_on"), required=True)
     if hearing_on is not None and hearing_on < case.filed_on:
         errors.add("hearing_on", _("A hearing cannot come before the filing."))
     # HearingForm and HearingSchema (claims/forms.py, claims/api) check the same limit.
@@ -234,7 +234,7 @@ def add_hearing(user, case: Case, data: dict) -> CaseHearing:
         court=case.court_name,
         number=case.case_number or _("(no number yet)"),
     )
-    milestone = registry_services.save_milestone(
+    milestone = save_milestone(
         SYSTEM_USER,
         case.contract,
         {
@@ -257,9 +257,9 @@ def hearing_held(user, case: Case, milestone: Milestone, held_on) -> Milestone:
     if not any(h.milestone_id == milestone.id for h in case.hearings):
         raise Invalid.one("milestone_id", _("This is not a hearing of the case."))
     errors = Errors()
-    held_on = _date(errors, "held_on", held_on, required=True)
+    held_on = check_date(errors, "held_on", held_on, required=True)
     errors.raise_if_any()
-    return registry_services.mark_met(user, milestone, held_on)
+    return mark_met(user, milestone, held_on)
 
 
 def open_flags(region_scope_user) -> list[LawsuitFlag]:

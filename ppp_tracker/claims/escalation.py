@@ -26,7 +26,7 @@ from ppp_tracker.core.errors import Conflict, Invalid
 from ppp_tracker.core.validation import Errors, check_text, normalise_dashes
 from ppp_tracker.db import db
 from ppp_tracker.registry.codes import MilestoneStatus
-from ppp_tracker.registry.services import _money
+from ppp_tracker.registry.services.checks import check_money
 
 
 def record_reply(user, claim: Claim, data: dict) -> ClaimReply:
@@ -62,7 +62,7 @@ def record_reply(user, claim: Claim, data: dict) -> ClaimReply:
         errors, "incoming_number", data.get("incoming_number"), max_length=limits.CODE
     )
     summary = optional_text(errors, data, "summary")
-    paid = _money(errors, "paid_amount", data.get("paid_amount"))
+    paid = check_money(errors, "paid_amount", data.get("paid_amount"))
     errors.raise_if_any()
     reply = ClaimReply(
         received_on=received,

@@ -23,8 +23,8 @@ from ppp_tracker.core.dates import fmt
 from ppp_tracker.core.errors import Conflict, Invalid
 from ppp_tracker.core.validation import Errors, check_date_range
 from ppp_tracker.db import db
-from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.models import Document
+from ppp_tracker.registry.services.milestones import recompute_claim_dependents
 
 
 def approval_refusal(user, claim: Claim) -> list[str]:
@@ -156,7 +156,7 @@ def send_claim(
         "kazakh_gaps_acknowledged": gaps,
     }
     db.session.flush()
-    registry_services.recompute_claim_dependents(user, claim)
+    recompute_claim_dependents(user, claim)
     return claim
 
 

@@ -10,7 +10,14 @@ def init_app(app: Flask) -> None:
 
     from ppp_tracker.core.web import NavItem, add_nav
     from ppp_tracker.registry import labels
-    from ppp_tracker.registry.views import bp
+    from ppp_tracker.registry.views import (  # noqa: F401 (each module adds its pages to bp)
+        contracts,
+        documents,
+        milestones,
+        parties,
+        projects,
+    )
+    from ppp_tracker.registry.views.common import bp
 
     labels.register()
     app.jinja_env.globals["ocds_code_label"] = labels.ocds_code_label

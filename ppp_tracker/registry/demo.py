@@ -19,9 +19,12 @@ from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.models import User
 from ppp_tracker.core.calendar import add_months
 from ppp_tracker.db import db
-from ppp_tracker.registry import services
 from ppp_tracker.registry.identifiers import make_bin
 from ppp_tracker.registry.models import Contract, Institution, Party, Project
+from ppp_tracker.registry.services.contracts import save_contract
+from ppp_tracker.registry.services.milestones import save_milestone
+from ppp_tracker.registry.services.parties import save_institution, save_party
+from ppp_tracker.registry.services.projects import save_project, save_site
 
 KARAGANDA_TITLE = "Строительство исправительного учреждения на 1500 мест в г. Караганде"
 LEASED_SITES = 92
@@ -56,7 +59,7 @@ def load(today: date | None = None) -> dict[str, int]:
 
 
 def _party(actor, **data) -> Party:
-    return services.save_party(actor, data)
+    return save_party(actor, data)
 
 
 def _article_facts(actor, officer) -> dict[str, int]:
@@ -130,10 +133,10 @@ def _article_facts(actor, officer) -> dict[str, int]:
             "KZ-63",
         ),
     ):
-        services.save_institution(actor, {"name": name, "kind": "enterprise", "region": region})
+        save_institution(actor, {"name": name, "kind": "enterprise", "region": region})
         _party(actor, name=name, name_kk=name_kk, kind="government", region=region)
 
-    karaganda = services.save_project(
+    karaganda = save_project(
         actor,
         {
             "title": KARAGANDA_TITLE,
@@ -187,7 +190,7 @@ def _article_facts(actor, officer) -> dict[str, int]:
             ],
         },
     )
-    contract = services.save_contract(
+    contract = save_contract(
         actor,
         {
             "number": "241",
@@ -232,7 +235,7 @@ def _article_facts(actor, officer) -> dict[str, int]:
             ],
         },
     )
-    services.save_milestone(
+    save_milestone(
         actor,
         contract,
         {
@@ -247,7 +250,7 @@ def _article_facts(actor, officer) -> dict[str, int]:
             "value": Decimal("77000000.00"),
         },
     )
-    services.save_milestone(
+    save_milestone(
         actor,
         contract,
         {
@@ -260,7 +263,7 @@ def _article_facts(actor, officer) -> dict[str, int]:
             "description": ASSUMED_DUE,
         },
     )
-    services.save_milestone(
+    save_milestone(
         actor,
         contract,
         {
@@ -279,7 +282,7 @@ def _article_facts(actor, officer) -> dict[str, int]:
         ("Астане", "KZ-71", "города Астаны"),
         ("Шымкенте", "KZ-79", "города Шымкента"),
     ):
-        services.save_project(
+        save_project(
             actor,
             {
                 "title": f"Строительство исправительного учреждения в г. {city}",
@@ -428,7 +431,7 @@ def _generated_sites(actor, today: date, officer) -> dict[str, int]:
             )
         )
         institutions[code] = [
-            services.save_institution(
+            save_institution(
                 actor,
                 {
                     "name": f"Учреждение {code[-2:]}-{150 + index}/{n} (демо)",
@@ -461,7 +464,7 @@ def _generated_sites(actor, today: date, officer) -> dict[str, int]:
             head_name=f"{rng.choice(SURNAMES)} {rng.choice('АБДЕКМН')}.{rng.choice('АВГЕКМН')}.",
         )
         operator.is_demo = True
-        site = services.save_site(
+        site = save_site(
             actor,
             {
                 "name": f"{activity} на территории {institution.name.replace(' (демо)', '')}",
@@ -476,7 +479,7 @@ def _generated_sites(actor, today: date, officer) -> dict[str, int]:
         site.is_demo = True
         signed = today - timedelta(days=rng.randrange(200, 2400))
         yearly = Decimal(rng.randrange(1_200_000, 12_000_000, 50_000))
-        contract = services.save_contract(
+        contract = save_contract(
             actor,
             {
                 "number": f"{'А' if arrangement == 'lease' else 'ДУ'}-{signed.year}-{number:03d}",
@@ -545,9 +548,9 @@ def _site_milestones(
         }
         if due < today and not late:
             data.update(status="met", met_on=min(today, due + timedelta(days=rng.randrange(-5, 2))))
-        services.save_milestone(actor, contract, data)
+        save_milestone(actor, contract, data)
         count += 1
-    services.save_milestone(
+    save_milestone(
         actor,
         contract,
         {
@@ -563,7 +566,7 @@ def _site_milestones(
     )
     count += 1
     if rng.random() < 0.3:
-        services.save_milestone(
+        save_milestone(
             actor,
             contract,
             {

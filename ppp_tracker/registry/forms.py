@@ -33,6 +33,15 @@ from ppp_tracker.registry.codes import (
     RelativeUnit,
     SiteStatus,
 )
+from ppp_tracker.registry.models import Contract, Milestone
+
+
+def blank_to_none(value):
+    """Typed text as the services take it: stripped, and None when nothing is left."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
 
 
 def optional_int_coerce(value):
@@ -175,6 +184,50 @@ class ContractForm(FlaskForm):
         _l("Grace period, working days"), default=1, validators=[Optional(), NumberRange(0, 60)]
     )
 
+    def fill(self, contract: Contract) -> None:
+        """What `obj=` does not fill: codes as text, the grouped terms, the officer's e-mail."""
+        self.status.data = str(contract.status)
+        self.penalty_rate.data = contract.penalty_rate_percent
+        self.penalty_base.data = str(contract.penalty_base)
+        self.penalty_cap.data = contract.penalty_cap_percent
+        self.response_days.data = contract.response_days
+        self.response_working.data = contract.response_working
+        self.response_from_receipt.data = contract.response_from_receipt
+        self.officer.data = contract.officer.email if contract.officer else ""
+
+    def service_data(self) -> dict:
+        """The form's values as `save_contract` takes them (the API's names and groups)."""
+        grace = self.grace_working_days.data
+        return {
+            "number": self.number.data,
+            "signed_on": self.signed_on.data,
+            "customer_id": self.customer_id.data,
+            "contractor_id": self.contractor_id.data,
+            "project_id": self.project_id.data,
+            "site_id": self.site_id.data,
+            "subject": self.subject.data,
+            "subject_kk": blank_to_none(self.subject_kk.data),
+            "total_amount": self.total_amount.data,
+            "starts_on": self.starts_on.data,
+            "ends_on": self.ends_on.data,
+            "status": self.status.data,
+            "officer": self.officer.data or None,
+            "penalty": {
+                "rate_percent_per_day": self.penalty_rate.data,
+                "base": self.penalty_base.data,
+                "cap_percent": self.penalty_cap.data,
+            },
+            "penalty_clause_no": blank_to_none(self.penalty_clause_no.data),
+            "penalty_clause": blank_to_none(self.penalty_clause.data),
+            "penalty_clause_kk": blank_to_none(self.penalty_clause_kk.data),
+            "response_period": {
+                "days": self.response_days.data,
+                "working": self.response_working.data,
+                "from_receipt": self.response_from_receipt.data,
+            },
+            "grace_working_days": grace if grace is not None else 1,
+        }
+
 
 class InstallmentForm(FlaskForm):
     due_on = DateField(_l("Due on"), validators=[DataRequired()])
@@ -223,6 +276,44 @@ class MilestoneForm(FlaskForm):
     met_on = DateField(_l("Met on"), validators=[Optional()])
     status_note = TextAreaField(_l("Note on the status"), validators=[Optional()])
     description = TextAreaField(_l("Description"), validators=[Optional()])
+
+    def fill(self, milestone: Milestone) -> None:
+        """What `obj=` does not fill: codes as text, the anchors, the responsible's e-mail."""
+        self.relative_to_claim.data = milestone.relative_to_claim_id
+        self.type.data = str(milestone.type)
+        self.obligor.data = str(milestone.obligor)
+        self.status.data = str(milestone.status)
+        self.responsible.data = milestone.responsible.email if milestone.responsible else ""
+        self.relative_to.data = milestone.relative_to_id
+        self.relative_unit.data = str(milestone.relative_unit) if milestone.relative_unit else ""
+
+    def service_data(self, milestone: Milestone | None) -> dict:
+        """The form's values as `save_milestone` takes them: a date counted from a milestone or
+        a claim, or a due date (which makes a relative milestone plain again)."""
+        data = {
+            "title": self.title.data,
+            "title_kk": blank_to_none(self.title_kk.data),
+            "type": self.type.data,
+            "obligor": self.obligor.data,
+            "code": blank_to_none(self.code.data),
+            "responsible": self.responsible.data or None,
+            "value": self.value.data,
+            "status": self.status.data,
+            "met_on": self.met_on.data,
+            "status_note": blank_to_none(self.status_note.data),
+            "description": blank_to_none(self.description.data),
+            "reason": blank_to_none(self.reason.data),
+        }
+        period = {"amount": self.relative_amount.data, "unit": self.relative_unit.data or None}
+        if self.relative_to.data:
+            data["relative"] = {"milestone_id": self.relative_to.data, **period}
+        elif self.relative_to_claim.data:
+            data["relative"] = {"claim_id": self.relative_to_claim.data, **period}
+        else:
+            if milestone is not None and milestone.is_relative:
+                data["relative"] = None
+            data["due_on"] = self.due_on.data
+        return data
 
 
 class ConfirmForm(FlaskForm):

@@ -14,9 +14,12 @@ from ppp_tracker.auth.models import User
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.folding import fold
 from ppp_tracker.db import db
-from ppp_tracker.registry import services
 from ppp_tracker.registry.codes import MilestoneStatus
 from ppp_tracker.registry.models import Contract, Institution, ProductionSite, Project
+from ppp_tracker.registry.services.contracts import save_contract
+from ppp_tracker.registry.services.milestones import save_milestone
+from ppp_tracker.registry.services.parties import save_party
+from ppp_tracker.registry.services.projects import save_site
 from ppp_tracker.reports.import_files import (
     CONTRACT_FIELDS,
     MILESTONE_FIELDS,
@@ -109,7 +112,7 @@ def _party_row(user, converter, number, values, outcome: Outcome, state) -> None
         if key in bins:
             raise RowError("bin", _("The same BIN/IIN as row %(n)d.", n=bins[key]))
         bins[key] = number
-    services.save_party(user, data)
+    save_party(user, data)
     outcome.created += 1
 
 
@@ -124,7 +127,7 @@ def _site_row(user, converter, number, values, outcome: Outcome, state) -> None:
     if data.get("employed") is None:
         data.pop("employed", None)
     state["field_map"] = {"operator_id": "operator"}
-    services.save_site(user, data)
+    save_site(user, data)
     outcome.created += 1
 
 
@@ -200,7 +203,7 @@ def _new_contract(user, converter, values, raw: dict[str, str], outcome: Outcome
         problems.append(exc)
     if not problems:
         try:
-            contract = services.save_contract(user, _contract_data(data))
+            contract = save_contract(user, _contract_data(data))
         except Invalid as exc:
             problems += [
                 RowError(CONTRACT_FIELD_MAP.get(name, name), message)
@@ -326,7 +329,7 @@ def _milestone(user, converter, values, contract: Contract | None, outcome: Outc
         "status": "milestone_met_on",
     }
     try:
-        services.save_milestone(user, contract, service_data)
+        save_milestone(user, contract, service_data)
     except Invalid as exc:
         # The service names the milestone's fields; the file calls them milestone_….
         raise Invalid({columns.get(k, k): v for k, v in exc.errors.items()}) from None

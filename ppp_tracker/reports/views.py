@@ -32,7 +32,7 @@ from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code, url_with_args
 from ppp_tracker.db import db
 from ppp_tracker.money import format_money
-from ppp_tracker.registry.views import region_choices
+from ppp_tracker.registry.views.common import region_choices
 from ppp_tracker.reports import (
     calendar_feed,
     charts,

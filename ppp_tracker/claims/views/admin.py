@@ -20,7 +20,7 @@ from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.regions import Region
 from ppp_tracker.db import db
-from ppp_tracker.registry.views import _history
+from ppp_tracker.registry.views.common import history_of
 
 
 @bp.get("/letter-templates")
@@ -133,7 +133,7 @@ def department(region_code: str):
             flash(_("The department's requisites are saved."), "success")
             return redirect(url_for("claims.department", region_code=region.code))
     status = 422 if form.errors else 200
-    history = _history(("departments", [current.id])) if current is not None else []
+    history = history_of(("departments", [current.id])) if current is not None else []
     return render_template(
         "claims/department.html", form=form, region=region, current=current, history=history
     ), status

@@ -20,7 +20,7 @@ from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.core.listing import Listing
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract, Milestone, Party
-from ppp_tracker.registry.views import _history
+from ppp_tracker.registry.views.common import history_of
 
 
 @bp.get("/cases")
@@ -50,7 +50,7 @@ def _case_page(case: Case, status: int = 200, **forms):
     return render_template(
         "claims/case.html",
         case=case,
-        history=_history(("cases", [case.id])),
+        history=history_of(("cases", [case.id])),
         **forms,
     ), status
 

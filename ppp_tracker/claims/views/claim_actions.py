@@ -25,8 +25,8 @@ from ppp_tracker.core.dates import fmt
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.forms import apply_errors
 from ppp_tracker.db import db
-from ppp_tracker.registry import services as registry_services
 from ppp_tracker.registry.codes import DocumentType
+from ppp_tracker.registry.services.documents import add_document
 
 
 def _act(
@@ -130,7 +130,7 @@ def delivery(claim_id: int):
             # The scan is a typed document of the contract: the registry's one upload path,
             # with its limits (size, types, content) and its audit.
             try:
-                proof = registry_services.add_document(
+                proof = add_document(
                     user,
                     owner=claim.contract,
                     document_type=DocumentType.CLAIM_DELIVERY_PROOF,

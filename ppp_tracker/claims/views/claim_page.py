@@ -32,7 +32,7 @@ from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
 from ppp_tracker.money import format_money
 from ppp_tracker.registry.models import Milestone
-from ppp_tracker.registry.views import _history
+from ppp_tracker.registry.views.common import history_of
 
 #: How the fields of a version are named on the page.
 VERSION_LABELS = {
@@ -56,7 +56,7 @@ def claim_page(claim: Claim, status: int = 200, **forms):
             preview_error=preview_error,
             **_what_holds_it(claim, acting_user()),
             calendar_warning=_calendar_warning(claim),
-            history=_history(
+            history=history_of(
                 ("claims", [claim.id]), ("claim_replies", [r.id for r in claim.replies])
             ),
             versions=_display_versions(claim),

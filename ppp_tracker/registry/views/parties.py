@@ -1,0 +1,156 @@
+"""Pages of institutions and counterparties."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import (
+    abort,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from ppp_tracker.auth.access import (
+    Permission,
+    acting_user,
+    get_in_scope,
+    has_permission,
+    require,
+    scope,
+)
+from ppp_tracker.db import db
+from ppp_tracker.registry import lists
+from ppp_tracker.registry.codes import (
+    PartyKind,
+)
+from ppp_tracker.registry.forms import (
+    InstitutionForm,
+    PartyForm,
+    blank_to_none,
+)
+from ppp_tracker.registry.models import (
+    Contract,
+    Institution,
+    Party,
+)
+from ppp_tracker.registry.services.parties import party_change_refusal, save_institution, save_party
+from ppp_tracker.registry.views.common import (
+    bp,
+    form_page,
+    history_of,
+    list_page,
+    region_choices,
+    save_form,
+)
+
+
+@bp.get("/institutions")
+def institutions():
+    listing = lists.institutions(acting_user())
+    return render_template(
+        "registry/institutions.html",
+        listing=listing,
+        regions=region_choices(blank=_("All regions")),
+    )
+
+
+@bp.route("/institutions/new", methods=["GET", "POST"])
+@bp.route("/institutions/<id:institution_id>/edit", methods=["GET", "POST"])
+def edit_institution(institution_id: int | None = None):
+    user = require(Permission.EDIT_REGISTRY)
+    institution = get_in_scope(Institution, institution_id) if institution_id else None
+    form = InstitutionForm(obj=institution)
+    form.region.choices = region_choices()
+    if request.method == "GET" and institution is not None:
+        form.region.data = institution.region_code
+        form.kind.data = str(institution.kind)
+    if form.validate_on_submit():
+        data = {
+            "name": form.name.data,
+            "kind": form.kind.data,
+            "region": form.region.data,
+            "address": blank_to_none(form.address.data),
+            "capacity": form.capacity.data,
+        }
+        done = save_form(
+            form,
+            lambda: save_institution(user, data, institution),
+            lambda obj: url_for("registry.institutions"),
+        )
+        if done:
+            return done
+    return form_page(
+        "registry/form.html", form, title=_("Institution"), cancel=url_for("registry.institutions")
+    )
+
+
+@bp.get("/parties")
+def parties():
+    return list_page("parties", _("Counterparties"), lambda: {"kinds": PartyKind})
+
+
+@bp.get("/parties/<id:party_id>")
+def party(party_id: int):
+    user = acting_user()
+    party = db.session.get(Party, party_id) or abort(404)
+    contracts = db.session.scalars(
+        scope(
+            sa.select(Contract).where(
+                sa.or_(Contract.customer_id == party.id, Contract.contractor_id == party.id)
+            ),
+            user,
+            Contract.region_code,
+        ).order_by(Contract.signed_on.desc())
+    ).all()
+    return render_template(
+        "registry/party.html",
+        party=party,
+        contracts=contracts,
+        history=history_of(("parties", [party.id])),
+        may_edit=has_permission(user, Permission.EDIT_PARTIES)
+        and party_change_refusal(user, party) is None,
+    )
+
+
+@bp.route("/parties/new", methods=["GET", "POST"])
+@bp.route("/parties/<id:party_id>/edit", methods=["GET", "POST"])
+def edit_party(party_id: int | None = None):
+    user = require(Permission.EDIT_PARTIES)
+    party = (db.session.get(Party, party_id) or abort(404)) if party_id else None
+    if party is not None:
+        refusal = party_change_refusal(user, party)
+        if refusal is not None:
+            abort(403, description=refusal)
+    form = PartyForm(obj=party)
+    form.region.choices = [("", "—"), *region_choices()]
+    if request.method == "GET" and party is not None:
+        form.region.data = party.region_code or ""
+        form.kind.data = str(party.kind)
+    if form.validate_on_submit():
+        data = {
+            name: blank_to_none(form[name].data)
+            for name in (
+                "name",
+                "name_kk",
+                "kind",
+                "bin",
+                "email",
+                "phone",
+                "address",
+                "address_kk",
+                "head_position",
+                "head_position_kk",
+                "head_name",
+                "region",
+            )
+        }
+        done = save_form(
+            form,
+            lambda: save_party(user, data, party),
+            lambda obj: url_for("registry.party", party_id=obj.id),
+        )
+        if done:
+            return done
+    cancel = url_for("registry.party", party_id=party.id) if party else url_for("registry.parties")
+    return form_page("registry/form.html", form, title=_("Counterparty"), cancel=cancel)
