@@ -21,7 +21,7 @@ from ppp_tracker.auth.models import User
 from ppp_tracker.claims import cases, departments, drafting, sending
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.penalty import contract_penalty
-from ppp_tracker.registry.demo import KARAGANDA_TITLE
+from ppp_tracker.registry.demo_article import KARAGANDA_TITLE
 from ppp_tracker.registry.models import Contract, Milestone, Project
 
 #: (penalty as of and sent on, outgoing number as the article prints it)
