@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_smorest import Api as SmorestApi
 from flask_smorest import abort as smorest_abort
 
+from ppp_tracker.core import limits
 from ppp_tracker.core.errors import Forbidden, Invalid
 from ppp_tracker.db import db
 
@@ -310,7 +311,9 @@ class StrictDate(ma.fields.Date):
 
 class PageArgs(ma.Schema):
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
-    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+    per_page = ma.fields.Integer(
+        load_default=50, validate=ma.validate.Range(min=1, max=limits.PER_PAGE)
+    )
 
 
 TOTAL_COUNT_HEADER = {

@@ -24,3 +24,19 @@ OFFSET_DAYS = 3_650
 PER_PAGE = 500
 #: People at a site or places in an institution.
 HEADCOUNT = 100_000
+#: A reason given for a change: why a due date moves.
+REASON = 2_000
+#: A clause's number as the contract writes it (7.2, 6.2.1): the `String(32)` column.
+CLAUSE_NO = 32
+#: Characters of a search query that are searched.
+SEARCH = 200
+#: A password: room for a passphrase, not for a megabyte to hash.
+PASSWORD = 200
+#: Days a contract may give to answer a claim (a year).
+RESPONSE_DAYS = 365
+#: Working days of grace before a late obligation is charged.
+GRACE_DAYS = 60
+#: Years a project (a concession, a lease) may run.
+TERM_YEARS = 99
+#: Days ahead the API's list of deadlines may look (ten years and ten days).
+LOOKAHEAD_DAYS = 3_660

@@ -7,6 +7,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 
+from ppp_tracker.core import limits
 from ppp_tracker.core.errors import Invalid
 
 #: The earliest and latest dates the registry accepts; anything else is a typing mistake.
@@ -30,7 +31,7 @@ INVISIBLE_CHARACTERS = re.compile(f"[{INVISIBLE}]")
 _FILENAME_DROP = re.compile(f"[\\x00-\\x1f\\x7f{INVISIBLE}]")
 
 
-def safe_filename(raw: str | None, max_length: int = 255) -> str:
+def safe_filename(raw: str | None, max_length: int = limits.NAME) -> str:
     """The name of an uploaded file as it may be stored and sent back: no folders (`../../x`
     is `x`), no control or direction-override characters, at most `max_length` characters
     with its extension kept; "" when nothing is left."""
@@ -93,7 +94,7 @@ def check_date_range(errors: Errors, field: str, value: date | None) -> None:
 
 
 def check_text(
-    errors: Errors, field: str, value, *, required: bool = False, max_length: int = 500
+    errors: Errors, field: str, value, *, required: bool = False, max_length: int = limits.LINE
 ) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from ppp_tracker.core import limits
 from ppp_tracker.core.forms import MoneyField, NumberRange, PercentField
 from ppp_tracker.registry.codes import (
     Arrangement,
@@ -51,78 +52,87 @@ def optional_int_coerce(value):
 
 
 class InstitutionForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=255)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=limits.NAME)])
     kind = SelectField(_l("Kind"), choices=InstitutionKind.choices)
     region = SelectField(_l("Region"), choices=[])
-    address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
-    capacity = IntegerField(_l("Capacity (places)"), validators=[Optional(), NumberRange(min=0)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=limits.NAME)])
+    capacity = IntegerField(
+        _l("Capacity (places)"), validators=[Optional(), NumberRange(min=0, max=limits.HEADCOUNT)]
+    )
 
 
 class PartyForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=255)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=limits.NAME)])
     name_kk = StringField(
         _l("Name in Kazakh"),
-        validators=[Optional(), Length(max=255)],
+        validators=[Optional(), Length(max=limits.NAME)],
         description=_l("Printed in Kazakh letters; without it the Kazakh letter is flagged."),
     )
     kind = SelectField(_l("Kind"), choices=PartyKind.choices)
     bin = StringField(
         _l("BIN / IIN"),
-        validators=[Optional(), Length(max=20)],
+        # No length here: the service checks the exact 12 digits (spaces allowed).
+        validators=[Optional()],
         description=_l("12 digits; the last one is a control digit."),
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
-    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=255)])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=64)])
-    address = StringField(_l("Address"), validators=[Optional(), Length(max=500)])
-    address_kk = StringField(_l("Address in Kazakh"), validators=[Optional(), Length(max=500)])
+    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=limits.NAME)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=limits.CODE)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=limits.LINE)])
+    address_kk = StringField(
+        _l("Address in Kazakh"), validators=[Optional(), Length(max=limits.LINE)]
+    )
     head_position = StringField(
         _l("Head's position"),
-        validators=[Optional(), Length(max=255)],
+        validators=[Optional(), Length(max=limits.NAME)],
         description=_l("As addressed in letters, e.g. «Председателю Правления»."),
     )
     head_position_kk = StringField(
         _l("Head's position in Kazakh"),
-        validators=[Optional(), Length(max=255)],
+        validators=[Optional(), Length(max=limits.NAME)],
         description=_l("As addressed in Kazakh letters, e.g. «Басқарма Төрағасына»."),
     )
-    head_name = StringField(_l("Head's name"), validators=[Optional(), Length(max=255)])
+    head_name = StringField(_l("Head's name"), validators=[Optional(), Length(max=limits.NAME)])
     region = SelectField(_l("Region"), choices=[])
 
 
 class ProjectForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=500)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=limits.LINE)])
     kind = SelectField(_l("Kind"), choices=ProjectKind.choices)
     status = SelectField(_l("Status"), choices=ProjectStatus.choices)
     region = SelectField(_l("Region"), choices=[])
     institution = SelectField(_l("Institution"), choices=[], coerce=optional_int_coerce)
     investor_id = SelectField(_l("Investor"), choices=[], coerce=optional_int_coerce)
-    capacity = IntegerField(_l("Capacity (places)"), validators=[Optional(), NumberRange(min=1)])
+    capacity = IntegerField(
+        _l("Capacity (places)"), validators=[Optional(), NumberRange(min=1, max=limits.HEADCOUNT)]
+    )
     land_area_ha = PercentField(_l("Land area, ha"), validators=[Optional()])
     estimated_cost = MoneyField(_l("Estimated cost, ₸"), validators=[Optional()])
     term_years = IntegerField(
-        _l("Term, years"), validators=[Optional(), NumberRange(min=1, max=99)]
+        _l("Term, years"), validators=[Optional(), NumberRange(min=1, max=limits.TERM_YEARS)]
     )
-    description = TextAreaField(_l("Description"), validators=[Optional()])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=limits.TEXT)])
 
 
 class StageForm(FlaskForm):
     kind = HiddenField()
     planned_on = DateField(lazy_pgettext("date", "Planned"), validators=[Optional()])
     actual_on = DateField(lazy_pgettext("date", "Actual"), validators=[Optional()])
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=5000)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=limits.NOTE)])
 
 
 class SiteForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=255)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=limits.NAME)])
     arrangement = SelectField(_l("Arrangement"), choices=Arrangement.choices)
     status = SelectField(_l("Status"), choices=SiteStatus.choices)
     institution = SelectField(_l("Institution"), choices=[], coerce=optional_int_coerce)
     operator_id = SelectField(_l("Operator"), choices=[], coerce=optional_int_coerce)
-    activity = StringField(_l("Activity"), validators=[Optional(), Length(max=255)])
+    activity = StringField(_l("Activity"), validators=[Optional(), Length(max=limits.NAME)])
     area_m2 = PercentField(_l("Area, m²"), validators=[Optional()])
     employed = IntegerField(
-        _l("Convicts employed"), default=0, validators=[Optional(), NumberRange(min=0)]
+        _l("Convicts employed"),
+        default=0,
+        validators=[Optional(), NumberRange(min=0, max=limits.HEADCOUNT)],
     )
 
 
@@ -136,14 +146,16 @@ class ContractForm(FlaskForm):
         "response_period.from_receipt": "response_from_receipt",
     }
 
-    number = StringField(_l("Number"), validators=[DataRequired(), Length(max=64)])
+    number = StringField(_l("Number"), validators=[DataRequired(), Length(max=limits.CODE)])
     signed_on = DateField(_l("Signed on"), validators=[DataRequired()])
     customer_id = SelectField(_l("Customer"), choices=[], coerce=optional_int_coerce)
     contractor_id = SelectField(_l("Contractor"), choices=[], coerce=optional_int_coerce)
     project_id = SelectField(_l("Project"), choices=[], coerce=optional_int_coerce)
     site_id = SelectField(_l("Production site"), choices=[], coerce=optional_int_coerce)
-    subject = TextAreaField(_l("Subject"), validators=[DataRequired(), Length(max=5000)])
-    subject_kk = TextAreaField(_l("Subject in Kazakh"), validators=[Optional(), Length(max=5000)])
+    subject = TextAreaField(_l("Subject"), validators=[DataRequired(), Length(max=limits.NOTE)])
+    subject_kk = TextAreaField(
+        _l("Subject in Kazakh"), validators=[Optional(), Length(max=limits.NOTE)]
+    )
     total_amount = MoneyField(_l("Total amount, ₸"), validators=[DataRequired()])
     starts_on = DateField(_l("Starts on"), validators=[Optional()])
     ends_on = DateField(_l("Ends on"), validators=[Optional()])
@@ -160,19 +172,21 @@ class ContractForm(FlaskForm):
     )
     penalty_clause_no = StringField(
         _l("Penalty clause No."),
-        validators=[Optional(), Length(max=32)],
+        validators=[Optional(), Length(max=limits.CLAUSE_NO)],
         description=_l("The clause's number in the contract, e.g. 7.2."),
     )
     penalty_clause = StringField(
         _l("Penalty clause"),
-        validators=[Optional(), Length(max=255)],
+        validators=[Optional(), Length(max=limits.NAME)],
         description=_l("What the clause is, e.g. «раздел „Ответственность сторон“»."),
     )
     penalty_clause_kk = StringField(
-        _l("Penalty clause in Kazakh"), validators=[Optional(), Length(max=255)]
+        _l("Penalty clause in Kazakh"), validators=[Optional(), Length(max=limits.NAME)]
     )
     response_days = IntegerField(
-        _l("Response period, days"), default=10, validators=[DataRequired(), NumberRange(1, 365)]
+        _l("Response period, days"),
+        default=10,
+        validators=[DataRequired(), NumberRange(1, limits.RESPONSE_DAYS)],
     )
     response_working = BooleanField(_l("Working days"), default=True)
     response_from_receipt = BooleanField(
@@ -181,7 +195,9 @@ class ContractForm(FlaskForm):
         description=_l("Unticked: from the day the claim is sent."),
     )
     grace_working_days = IntegerField(
-        _l("Grace period, working days"), default=1, validators=[Optional(), NumberRange(0, 60)]
+        _l("Grace period, working days"),
+        default=1,
+        validators=[Optional(), NumberRange(0, limits.GRACE_DAYS)],
     )
 
     def fill(self, contract: Contract) -> None:
@@ -232,7 +248,7 @@ class ContractForm(FlaskForm):
 class InstallmentForm(FlaskForm):
     due_on = DateField(_l("Due on"), validators=[DataRequired()])
     amount = MoneyField(_l("Amount, ₸"), validators=[DataRequired()])
-    description = StringField(_l("Description"), validators=[Optional(), Length(max=500)])
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=limits.LINE)])
     paid_on = DateField(_l("Paid on"), validators=[Optional()])
     paid_amount = MoneyField(_l("Paid, ₸"), validators=[Optional()])
 
@@ -245,11 +261,13 @@ class MilestoneForm(FlaskForm):
         "relative.claim_id": "relative_to_claim",
     }
 
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=500)])
-    title_kk = StringField(_l("Title in Kazakh"), validators=[Optional(), Length(max=500)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=limits.LINE)])
+    title_kk = StringField(_l("Title in Kazakh"), validators=[Optional(), Length(max=limits.LINE)])
     type = SelectField(_l("Type (OCDS)"), choices=MilestoneType.choices)
     obligor = SelectField(_l("Obligor"), choices=Obligor.choices)
-    code = StringField(_l("Code (OCDS, optional)"), validators=[Optional(), Length(max=64)])
+    code = StringField(
+        _l("Code (OCDS, optional)"), validators=[Optional(), Length(max=limits.CODE)]
+    )
     responsible = SelectField(_l("Responsible officer"), choices=[])
     value = MoneyField(
         _l("Value at stake, ₸"),
@@ -264,18 +282,20 @@ class MilestoneForm(FlaskForm):
         _l("…or counted from the sending of claim"), choices=[], coerce=optional_int_coerce
     )
     relative_amount = IntegerField(
-        _l("Count"), validators=[Optional(), NumberRange(min=0, max=3650)]
+        _l("Count"), validators=[Optional(), NumberRange(min=0, max=limits.OFFSET_DAYS)]
     )
     relative_unit = SelectField(_l("Unit"), choices=lambda: [("", "—"), *RelativeUnit.choices()])
     reason = StringField(
         _l("Reason for changing the due date"),
-        validators=[Optional(), Length(max=2000)],
+        validators=[Optional(), Length(max=limits.REASON)],
         description=_l("Required when the due date changes; the old date is kept."),
     )
     status = SelectField(_l("Status"), choices=MilestoneStatus.choices)
     met_on = DateField(_l("Met on"), validators=[Optional()])
-    status_note = TextAreaField(_l("Note on the status"), validators=[Optional()])
-    description = TextAreaField(_l("Description"), validators=[Optional()])
+    status_note = TextAreaField(
+        _l("Note on the status"), validators=[Optional(), Length(max=limits.NOTE)]
+    )
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=limits.TEXT)])
 
     def fill(self, milestone: Milestone) -> None:
         """What `obj=` does not fill: codes as text, the anchors, the responsible's e-mail."""
@@ -322,10 +342,10 @@ class ConfirmForm(FlaskForm):
 
 class MarkMetForm(FlaskForm):
     met_on = DateField(_l("Met on"), validators=[DataRequired()])
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=5000)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=limits.NOTE)])
 
 
 class DocumentForm(FlaskForm):
     document_type = SelectField(_l("Type"), choices=DocumentType.choices)
-    title = StringField(_l("Title"), validators=[Optional(), Length(max=500)])
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=limits.LINE)])
     file = FileField(_l("File"), validators=[FileRequired()])

@@ -8,6 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
+from ppp_tracker.core import limits
 from ppp_tracker.core.audit import Audited
 from ppp_tracker.core.folding import Searchable
 from ppp_tracker.core.regions import Region
@@ -43,10 +44,10 @@ class Institution(Searchable, Audited, TimestampMixin, db.Model):
     __searched__ = ("name", "address")
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(limits.NAME))
     kind: Mapped[InstitutionKind] = mapped_column(enum_type(InstitutionKind))
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
-    address: Mapped[str | None] = mapped_column(sa.String(255))
+    address: Mapped[str | None] = mapped_column(sa.String(limits.NAME))
     #: Places (for institutions) or staff (for enterprises); optional.
     capacity: Mapped[int | None] = mapped_column(sa.Integer)
     is_demo: Mapped[bool] = mapped_column(default=False)
@@ -64,21 +65,21 @@ class Party(Searchable, Audited, TimestampMixin, db.Model):
     __searched__ = ("name", "bin", "email")
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(255), index=True)
+    name: Mapped[str] = mapped_column(sa.String(limits.NAME), index=True)
     #: The name in Kazakh, for Kazakh letters (a Kazakh letter without it is flagged).
-    name_kk: Mapped[str | None] = mapped_column(sa.String(255))
+    name_kk: Mapped[str | None] = mapped_column(sa.String(limits.NAME))
     #: Kazakh business or individual identification number (12 digits with a control digit).
     bin: Mapped[str | None] = mapped_column(sa.String(12), unique=True)
     kind: Mapped[PartyKind] = mapped_column(enum_type(PartyKind))
-    email: Mapped[str | None] = mapped_column(sa.String(255))
-    phone: Mapped[str | None] = mapped_column(sa.String(64))
-    address: Mapped[str | None] = mapped_column(sa.String(500))
-    address_kk: Mapped[str | None] = mapped_column(sa.String(500))
+    email: Mapped[str | None] = mapped_column(sa.String(limits.NAME))
+    phone: Mapped[str | None] = mapped_column(sa.String(limits.CODE))
+    address: Mapped[str | None] = mapped_column(sa.String(limits.LINE))
+    address_kk: Mapped[str | None] = mapped_column(sa.String(limits.LINE))
     #: Position and name of the head, as addressed in letters ("Председателю Правления …").
-    head_position: Mapped[str | None] = mapped_column(sa.String(255))
+    head_position: Mapped[str | None] = mapped_column(sa.String(limits.NAME))
     #: The head's position in Kazakh, as addressed ("Басқарма Төрағасына").
-    head_position_kk: Mapped[str | None] = mapped_column(sa.String(255))
-    head_name: Mapped[str | None] = mapped_column(sa.String(255))
+    head_position_kk: Mapped[str | None] = mapped_column(sa.String(limits.NAME))
+    head_name: Mapped[str | None] = mapped_column(sa.String(limits.NAME))
     region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"))
     is_demo: Mapped[bool] = mapped_column(default=False)
 
@@ -93,7 +94,7 @@ class Project(Searchable, Audited, TimestampMixin, db.Model):
     __searched__ = ("title", "description")
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(sa.String(500))
+    title: Mapped[str] = mapped_column(sa.String(limits.LINE))
     kind: Mapped[ProjectKind] = mapped_column(enum_type(ProjectKind))
     status: Mapped[ProjectStatus] = mapped_column(
         enum_type(ProjectStatus), default=ProjectStatus.ACTIVE
@@ -151,14 +152,14 @@ class ProductionSite(Searchable, Audited, TimestampMixin, db.Model):
     __searched__ = ("name", "activity")
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(limits.NAME))
     arrangement: Mapped[Arrangement] = mapped_column(enum_type(Arrangement), index=True)
     status: Mapped[SiteStatus] = mapped_column(enum_type(SiteStatus), default=SiteStatus.OPERATING)
     institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"))
     #: Copied from the institution so that region scope is one indexed comparison.
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
     operator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parties.id"))
-    activity: Mapped[str | None] = mapped_column(sa.String(255))
+    activity: Mapped[str | None] = mapped_column(sa.String(limits.NAME))
     area_m2: Mapped[Decimal | None] = mapped_column(Scaled(2))
     #: Convicts employed at the site.
     employed: Mapped[int] = mapped_column(sa.Integer, default=0)
@@ -184,7 +185,7 @@ class Contract(Searchable, Audited, TimestampMixin, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(sa.String(64), index=True)
+    number: Mapped[str] = mapped_column(sa.String(limits.CODE), index=True)
     #: Indexed: the contract list's default order (newest first) reads one page of the index.
     signed_on: Mapped[date] = mapped_column(index=True)
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("parties.id"))
@@ -210,10 +211,10 @@ class Contract(Searchable, Audited, TimestampMixin, db.Model):
     #: Upper limit of the penalty in percent of the base; NULL means no cap.
     penalty_cap_percent: Mapped[Decimal | None] = mapped_column(Percent())
     #: The number of the contract's clause that sets the penalty ("7.2"), cited in letters.
-    penalty_clause_no: Mapped[str | None] = mapped_column(sa.String(32))
+    penalty_clause_no: Mapped[str | None] = mapped_column(sa.String(limits.CLAUSE_NO))
     #: What the clause is (its heading or wording), in Russian and Kazakh, cited after its number.
-    penalty_clause: Mapped[str | None] = mapped_column(sa.String(255))
-    penalty_clause_kk: Mapped[str | None] = mapped_column(sa.String(255))
+    penalty_clause: Mapped[str | None] = mapped_column(sa.String(limits.NAME))
+    penalty_clause_kk: Mapped[str | None] = mapped_column(sa.String(limits.NAME))
     #: Facts entered without a source to back them (the demo's assumptions, a term read from a
     #: draft): shown as such on the contract's page, so nobody takes them for the contract's text.
     assumptions: Mapped[str | None] = mapped_column(sa.Text)
@@ -258,7 +259,7 @@ class Installment(Audited, db.Model):
     )
     due_on: Mapped[date]
     amount: Mapped[Decimal] = mapped_column(Money)
-    description: Mapped[str | None] = mapped_column(sa.String(500))
+    description: Mapped[str | None] = mapped_column(sa.String(limits.LINE))
     paid_on: Mapped[date | None]
     paid_amount: Mapped[Decimal | None] = mapped_column(Money)
 
@@ -321,13 +322,13 @@ class Milestone(Searchable, Audited, TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id", ondelete="CASCADE"))
-    title: Mapped[str] = mapped_column(sa.String(500))
+    title: Mapped[str] = mapped_column(sa.String(limits.LINE))
     #: The title in Kazakh, for Kazakh letters.
-    title_kk: Mapped[str | None] = mapped_column(sa.String(500))
+    title_kk: Mapped[str | None] = mapped_column(sa.String(limits.LINE))
     description: Mapped[str | None] = mapped_column(sa.Text)
     type: Mapped[MilestoneType] = mapped_column(enum_type(MilestoneType))
     #: Optional OCDS milestone code (free text, e.g. "stateExpertise").
-    code: Mapped[str | None] = mapped_column(sa.String(64))
+    code: Mapped[str | None] = mapped_column(sa.String(limits.CODE))
     obligor: Mapped[Obligor] = mapped_column(enum_type(Obligor), default=Obligor.CONTRACTOR)
     responsible_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     #: Money at stake; the penalty base when the contract's base is `outstanding`.
@@ -436,8 +437,8 @@ class Document(Audited, db.Model):
     )
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
     document_type: Mapped[DocumentType] = mapped_column(enum_type(DocumentType))
-    title: Mapped[str] = mapped_column(sa.String(500))
-    filename: Mapped[str] = mapped_column(sa.String(255))
+    title: Mapped[str] = mapped_column(sa.String(limits.LINE))
+    filename: Mapped[str] = mapped_column(sa.String(limits.NAME))
     content_type: Mapped[str] = mapped_column(sa.String(128))
     size: Mapped[int] = mapped_column(sa.Integer)
     sha256: Mapped[str] = mapped_column(sa.String(64))

@@ -6,6 +6,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 
 from ppp_tracker.auth.api_access import PATH_RECORDS, api_blueprint
+from ppp_tracker.core import limits
 from ppp_tracker.core.api import PageArgs
 from ppp_tracker.core.folding import contains
 from ppp_tracker.registry.models import (
@@ -22,12 +23,12 @@ PATH_RECORDS.update(
 
 
 class ListArgs(PageArgs):
-    q = ma.fields.String(validate=ma.validate.Length(max=200))
-    region = ma.fields.String(validate=ma.validate.Length(max=8))
+    q = ma.fields.String(validate=ma.validate.Length(max=limits.SEARCH))
+    region = ma.fields.String(validate=ma.validate.Length(max=limits.REGION))
 
 
 def search(stmt, q: str | None, *columns):
     """`q` in any of `columns` (records' `search_text`), folded as the pages search."""
     if q and q.strip():
-        stmt = stmt.where(sa.or_(*[contains(c, q.strip()[:200]) for c in columns]))
+        stmt = stmt.where(sa.or_(*[contains(c, q.strip()[: limits.SEARCH]) for c in columns]))
     return stmt

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from ppp_tracker.api.registry.blueprint import ListArgs, blp
 from ppp_tracker.auth.access import Permission, get_in_scope, scope
 from ppp_tracker.auth.api_access import api_user, requires
+from ppp_tracker.core import limits
 from ppp_tracker.core.api import (
     TOTAL_COUNT_HEADER,
     DecimalText,
@@ -39,7 +40,9 @@ class PenaltySchema(ma.Schema):
 
 
 class ResponsePeriodSchema(ma.Schema):
-    days = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=365))
+    days = ma.fields.Integer(
+        required=True, validate=ma.validate.Range(min=1, max=limits.RESPONSE_DAYS)
+    )
     working = ma.fields.Boolean(required=True)
     from_receipt = ma.fields.Boolean(
         metadata={
@@ -53,22 +56,22 @@ class InstallmentSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     due_on = StrictDate(required=True)
     amount = MoneyField(required=True)
-    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
+    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.LINE))
     paid_on = StrictDate(allow_none=True)
     paid_amount = MoneyField(allow_none=True)
 
 
 class ContractSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
-    number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=limits.CODE))
     signed_on = StrictDate(required=True)
     customer_id = IdField(required=True)
     contractor_id = IdField(required=True)
     project_id = IdField(allow_none=True)
     site_id = IdField(allow_none=True)
     region = ma.fields.String(dump_only=True, attribute="region_code")
-    subject = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=5000))
-    subject_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
+    subject = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=limits.NOTE))
+    subject_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.NOTE))
     total_amount = MoneyField(required=True)
     currency = ma.fields.String(dump_only=True)
     starts_on = StrictDate(allow_none=True)
@@ -77,17 +80,19 @@ class ContractSchema(ma.Schema):
     penalty = ma.fields.Nested(PenaltySchema)
     penalty_clause_no = ma.fields.String(
         allow_none=True,
-        validate=ma.validate.Length(max=32),
+        validate=ma.validate.Length(max=limits.CLAUSE_NO),
         metadata={"description": "the number of the penalty clause, e.g. 7.2"},
     )
     penalty_clause = ma.fields.String(
         allow_none=True,
-        validate=ma.validate.Length(max=255),
+        validate=ma.validate.Length(max=limits.NAME),
         metadata={"description": "what the clause is (its heading), cited after its number"},
     )
-    penalty_clause_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    penalty_clause_kk = ma.fields.String(
+        allow_none=True, validate=ma.validate.Length(max=limits.NAME)
+    )
     response_period = ma.fields.Nested(ResponsePeriodSchema)
-    grace_working_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=60))
+    grace_working_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=limits.GRACE_DAYS))
     officer = ma.fields.String(allow_none=True, metadata={"description": "the officer's e-mail"})
     installments = ma.fields.List(ma.fields.Nested(InstallmentSchema))
     is_demo = ma.fields.Boolean(dump_only=True)
@@ -157,7 +162,7 @@ class Contracts(MethodView):
             Contract.region_code,
         ).order_by(Contract.id)
         if args.get("q") and args["q"].strip():
-            stmt = stmt.where(contract_matches(args["q"].strip()[:200]))
+            stmt = stmt.where(contract_matches(args["q"].strip()[: limits.SEARCH]))
         for key, column in (
             ("region", Contract.region_code),
             ("status", Contract.status),

@@ -11,6 +11,7 @@ from ppp_tracker import clock
 from ppp_tracker.api.registry.blueprint import blp
 from ppp_tracker.auth.access import Permission, get_in_scope
 from ppp_tracker.auth.api_access import api_user, requires
+from ppp_tracker.core import limits
 from ppp_tracker.core.api import IdField, MoneyField, QueryId, StrictDate, enum_field, run_service
 from ppp_tracker.core.calendar import get_calendar
 from ppp_tracker.core.dates import MilestoneState, timing
@@ -30,18 +31,20 @@ from ppp_tracker.registry.services.milestones import save_milestone
 class RelativeSchema(ma.Schema):
     milestone_id = IdField(metadata={"description": "count from this milestone's met date"})
     claim_id = IdField(metadata={"description": "or from the day this claim is sent"})
-    amount = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=3650))
+    amount = ma.fields.Integer(
+        required=True, validate=ma.validate.Range(min=0, max=limits.OFFSET_DAYS)
+    )
     unit = enum_field(RelativeUnit, required=True)
 
 
 class MilestoneSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     contract_id = ma.fields.Integer(dump_only=True)
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
-    title_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
-    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=limits.LINE))
+    title_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.LINE))
+    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.TEXT))
     type = enum_field(MilestoneType, required=True)
-    code = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
+    code = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.CODE))
     obligor = enum_field(Obligor)
     responsible = ma.fields.String(
         allow_none=True, metadata={"description": "the responsible user's e-mail"}
@@ -52,12 +55,12 @@ class MilestoneSchema(ma.Schema):
     reason = ma.fields.String(
         load_only=True,
         allow_none=True,
-        validate=ma.validate.Length(max=2000),
+        validate=ma.validate.Length(max=limits.REASON),
         metadata={"description": "required when due_on changes"},
     )
     met_on = StrictDate(allow_none=True)
     status = enum_field(MilestoneStatus)
-    status_note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
+    status_note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.NOTE))
     effective_due_on = StrictDate(dump_only=True, allow_none=True)
     state = ma.fields.String(dump_only=True, metadata={"enum": [m.value for m in MilestoneState]})
     days_late = ma.fields.Integer(dump_only=True)
@@ -129,9 +132,9 @@ def milestone_payload(milestone: Milestone, as_of: date) -> dict:
 class DeadlineArgs(ma.Schema):
     as_of = StrictDate()
     state = ma.fields.String(validate=ma.validate.OneOf(["overdue", "upcoming"]))
-    within_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=3660))
+    within_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=limits.LOOKAHEAD_DAYS))
     contract_id = QueryId()
-    region = ma.fields.String(validate=ma.validate.Length(max=8))
+    region = ma.fields.String(validate=ma.validate.Length(max=limits.REGION))
 
 
 @blp.route("/contracts/<id:contract_id>/milestones")

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from ppp_tracker.api.registry.blueprint import ListArgs, blp, search
 from ppp_tracker.auth.access import Permission, scope
 from ppp_tracker.auth.api_access import api_user, requires
+from ppp_tracker.core import limits
 from ppp_tracker.core.api import TOTAL_COUNT_HEADER, PageArgs, enum_field, page_of, run_service
 from ppp_tracker.db import db
 from ppp_tracker.registry.codes import (
@@ -34,35 +35,39 @@ class RegionSchema(ma.Schema):
 
 class InstitutionSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=limits.NAME))
     kind = enum_field(InstitutionKind, required=True)
     region = ma.fields.String(required=True, attribute="region_code")
-    address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
-    capacity = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0, max=100_000))
+    address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.NAME))
+    capacity = ma.fields.Integer(
+        allow_none=True, validate=ma.validate.Range(min=0, max=limits.HEADCOUNT)
+    )
 
 
 class PartySchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=limits.NAME))
     name_kk = ma.fields.String(
         allow_none=True,
-        validate=ma.validate.Length(max=255),
+        validate=ma.validate.Length(max=limits.NAME),
         metadata={"description": "the name in Kazakh, for Kazakh letters"},
     )
     bin = ma.fields.String(allow_none=True, metadata={"description": "12-digit BIN/IIN"})
     kind = enum_field(PartyKind, required=True)
-    email = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
-    phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
-    address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
-    address_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
-    head_position = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
-    head_position_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
-    head_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    email = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.NAME))
+    phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.CODE))
+    address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.LINE))
+    address_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.LINE))
+    head_position = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.NAME))
+    head_position_kk = ma.fields.String(
+        allow_none=True, validate=ma.validate.Length(max=limits.NAME)
+    )
+    head_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.NAME))
     region = ma.fields.String(allow_none=True, attribute="region_code")
 
 
 class PartyListArgs(PageArgs):
-    q = ma.fields.String(validate=ma.validate.Length(max=200))
+    q = ma.fields.String(validate=ma.validate.Length(max=limits.SEARCH))
     kind = enum_field(PartyKind)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from ppp_tracker.api.registry.blueprint import ListArgs, blp, search
 from ppp_tracker.auth.access import Permission, get_in_scope, scope
 from ppp_tracker.auth.api_access import api_user, requires
+from ppp_tracker.core import limits
 from ppp_tracker.core.api import (
     TOTAL_COUNT_HEADER,
     DecimalText,
@@ -38,29 +39,33 @@ class StageSchema(ma.Schema):
     kind = enum_field(StageKind, required=True)
     planned_on = StrictDate(allow_none=True)
     actual_on = StrictDate(allow_none=True)
-    note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
+    note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.NOTE))
 
 
 class ProjectSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=limits.LINE))
     kind = enum_field(ProjectKind, required=True)
     status = enum_field(ProjectStatus)
     region = ma.fields.String(required=True, attribute="region_code")
     institution = IdField(allow_none=True, attribute="institution_id")
     investor_id = IdField(allow_none=True)
-    capacity = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=100_000))
+    capacity = ma.fields.Integer(
+        allow_none=True, validate=ma.validate.Range(min=1, max=limits.HEADCOUNT)
+    )
     land_area_ha = DecimalText(allow_none=True)
     estimated_cost = MoneyField(allow_none=True)
-    term_years = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=99))
-    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
+    term_years = ma.fields.Integer(
+        allow_none=True, validate=ma.validate.Range(min=1, max=limits.TERM_YEARS)
+    )
+    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.TEXT))
     stages = ma.fields.List(ma.fields.Nested(StageSchema))
     is_demo = ma.fields.Boolean(dump_only=True)
 
 
 class SiteSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=limits.NAME))
     arrangement = enum_field(Arrangement, required=True)
     status = enum_field(SiteStatus)
     institution = IdField(required=True, attribute="institution_id")
@@ -69,9 +74,9 @@ class SiteSchema(ma.Schema):
     region = ma.fields.String(
         attribute="region_code", metadata={"description": "follows from the institution"}
     )
-    activity = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    activity = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=limits.NAME))
     area_m2 = DecimalText(places=2, allow_none=True)
-    employed = ma.fields.Integer(validate=ma.validate.Range(min=0, max=100_000))
+    employed = ma.fields.Integer(validate=ma.validate.Range(min=0, max=limits.HEADCOUNT))
     is_demo = ma.fields.Boolean(dump_only=True)
 
 

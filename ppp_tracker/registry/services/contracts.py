@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from ppp_tracker import clock
 from ppp_tracker.auth.access import in_scope
 from ppp_tracker.auth.models import User
+from ppp_tracker.core import limits
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.validation import (
     Errors,
@@ -80,7 +81,9 @@ def _contract_fields(
     partial = contract is not None
     values: dict[str, Any] = {}
     if not partial or "number" in data:
-        number = check_text(errors, "number", data.get("number"), required=True, max_length=64)
+        number = check_text(
+            errors, "number", data.get("number"), required=True, max_length=limits.CODE
+        )
         values["number"] = normalise_dashes(number) if number else None
     if not partial or "signed_on" in data:
         signed = check_date(errors, "signed_on", data.get("signed_on"), required=True)
@@ -97,7 +100,7 @@ def _contract_fields(
         _contract_owner(errors, user, data, values, contract)
     if not partial or "subject" in data:
         values["subject"] = check_text(
-            errors, "subject", data.get("subject"), required=True, max_length=5000
+            errors, "subject", data.get("subject"), required=True, max_length=limits.NOTE
         )
     if not partial or "total_amount" in data:
         values["total_amount"] = check_money(
@@ -123,18 +126,22 @@ def _contract_terms(errors: Errors, data: dict, values: dict[str, Any]) -> None:
         _response_period(errors, data["response_period"], values)
     if "grace_working_days" in data:
         values["grace_working_days"] = check_int(
-            errors, "grace_working_days", data.get("grace_working_days"), maximum=60, required=True
+            errors,
+            "grace_working_days",
+            data.get("grace_working_days"),
+            maximum=limits.GRACE_DAYS,
+            required=True,
         )
     for field, length in (
-        ("subject_kk", 5000),
-        ("penalty_clause", 255),
-        ("penalty_clause_kk", 255),
+        ("subject_kk", limits.NOTE),
+        ("penalty_clause", limits.NAME),
+        ("penalty_clause_kk", limits.NAME),
     ):
         if field in data:
             values[field] = check_text(errors, field, data.get(field), max_length=length)
     if "penalty_clause_no" in data:
         clause = check_text(
-            errors, "penalty_clause_no", data.get("penalty_clause_no"), max_length=32
+            errors, "penalty_clause_no", data.get("penalty_clause_no"), max_length=limits.CLAUSE_NO
         )
         if clause is not None:
             clause = normalise_dashes(clause).removeprefix("п.").strip()
@@ -145,7 +152,8 @@ def _contract_terms(errors: Errors, data: dict, values: dict[str, Any]) -> None:
         values["penalty_clause_no"] = clause
     if "assumptions" in data:
         values["assumptions"] = (
-            check_text(errors, "assumptions", data.get("assumptions"), max_length=5000) or None
+            check_text(errors, "assumptions", data.get("assumptions"), max_length=limits.NOTE)
+            or None
         )
 
 
@@ -159,7 +167,7 @@ def _response_period(errors: Errors, period, values: dict[str, Any]) -> None:
             "response_period.days",
             period.get("days"),
             minimum=1,
-            maximum=365,
+            maximum=limits.RESPONSE_DAYS,
             required=True,
         )
     for key, column in (("working", "response_working"), ("from_receipt", "response_from_receipt")):
@@ -261,7 +269,9 @@ def _check_installments(errors: Errors, items) -> list[dict]:
         amount = check_money(
             errors, f"{field}.amount", item.get("amount"), required=True, positive=True
         )
-        description = check_text(errors, f"{field}.description", item.get("description"))
+        description = check_text(
+            errors, f"{field}.description", item.get("description"), max_length=limits.LINE
+        )
         paid_on = check_date(errors, f"{field}.paid_on", item.get("paid_on"))
         paid_amount = check_money(errors, f"{field}.paid_amount", item.get("paid_amount"))
         if paid_amount is not None and paid_on is None:

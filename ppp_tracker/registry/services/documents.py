@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ppp_tracker.auth.models import User
+from ppp_tracker.core import limits
 from ppp_tracker.core.validation import (
     Errors,
     check_text,
@@ -64,7 +65,7 @@ def add_document(
         errors.add(
             "file", _("The file's content does not match its extension .%(ext)s.", ext=extension)
         )
-    title = check_text(errors, "title", title, max_length=500) or filename
+    title = check_text(errors, "title", title, max_length=limits.LINE) or filename
     errors.raise_if_any()
     kwargs: dict[str, Any] = {}
     if isinstance(owner, Project):

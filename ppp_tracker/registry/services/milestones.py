@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from ppp_tracker import clock
 from ppp_tracker.auth.models import User
+from ppp_tracker.core import limits
 from ppp_tracker.core.calendar import get_calendar
 from ppp_tracker.core.dates import relative_due, relative_phrase
 from ppp_tracker.core.validation import (
@@ -73,17 +74,21 @@ def _milestone_fields(
     partial = milestone is not None
     values: dict[str, Any] = {}
     if not partial or "title" in data:
-        values["title"] = check_text(errors, "title", data.get("title"), required=True)
+        values["title"] = check_text(
+            errors, "title", data.get("title"), required=True, max_length=limits.LINE
+        )
     if "title_kk" in data:
-        values["title_kk"] = check_text(errors, "title_kk", data.get("title_kk"))
+        values["title_kk"] = check_text(
+            errors, "title_kk", data.get("title_kk"), max_length=limits.LINE
+        )
     if not partial or "type" in data:
         values["type"] = check_enum(errors, "type", data.get("type"), MilestoneType)
     if "description" in data:
         values["description"] = check_text(
-            errors, "description", data.get("description"), max_length=20_000
+            errors, "description", data.get("description"), max_length=limits.TEXT
         )
     if "code" in data:
-        values["code"] = check_text(errors, "code", data.get("code"), max_length=64)
+        values["code"] = check_text(errors, "code", data.get("code"), max_length=limits.CODE)
     if "obligor" in data:
         values["obligor"] = check_enum(errors, "obligor", data.get("obligor"), Obligor)
     if "value" in data:
@@ -127,7 +132,7 @@ def _relative_fields(
     else:
         anchor = _milestone_anchor(errors, user, relative, contract, milestone)
     amount = check_int(
-        errors, "relative.amount", relative.get("amount"), maximum=3650, required=True
+        errors, "relative.amount", relative.get("amount"), maximum=limits.OFFSET_DAYS, required=True
     )
     unit = check_enum(errors, "relative.unit", relative.get("unit"), RelativeUnit)
     if anchor is not None:
@@ -180,7 +185,7 @@ def _due_date_fields(
         errors.add("due_on", _("Give a due date, or make the date relative to another milestone."))
     if is_relative and due_given and values.get("due_on") is not None and anchor is not None:
         errors.add("due_on", _("A relative milestone takes its date from the other milestone."))
-    reason = check_text(errors, "reason", data.get("reason"), max_length=2000)
+    reason = check_text(errors, "reason", data.get("reason"), max_length=limits.REASON)
     if partial and due_given and values.get("due_on") != milestone.due_on and not reason:
         errors.add("reason", _("Say why the due date changes; the old date is kept."))
     return reason
@@ -198,7 +203,7 @@ def _status_fields(
             errors.add("met_on", _("A milestone cannot be met in the future."))
     if "status_note" in data:
         values["status_note"] = check_text(
-            errors, "status_note", data.get("status_note"), max_length=5000
+            errors, "status_note", data.get("status_note"), max_length=limits.NOTE
         )
     status = values.get("status", milestone.status if milestone else MilestoneStatus.SCHEDULED)
     met_on = values.get("met_on", milestone.met_on if milestone else None)

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from ppp_tracker.auth.access import in_scope
 from ppp_tracker.auth.models import Role, User
+from ppp_tracker.core import limits
 from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.errors import Forbidden
 from ppp_tracker.core.validation import (
@@ -43,15 +44,21 @@ def save_institution(user: User, data: dict, institution: Institution | None = N
     partial = institution is not None
     values: dict[str, Any] = {}
     if not partial or "name" in data:
-        values["name"] = check_text(errors, "name", data.get("name"), required=True, max_length=255)
+        values["name"] = check_text(
+            errors, "name", data.get("name"), required=True, max_length=limits.NAME
+        )
     if not partial or "kind" in data:
         values["kind"] = check_enum(errors, "kind", data.get("kind"), InstitutionKind)
     if not partial or "region" in data:
         values["region_code"] = check_region(errors, "region", data.get("region"), user)
     if "address" in data:
-        values["address"] = check_text(errors, "address", data.get("address"), max_length=255)
+        values["address"] = check_text(
+            errors, "address", data.get("address"), max_length=limits.NAME
+        )
     if "capacity" in data:
-        values["capacity"] = check_int(errors, "capacity", data.get("capacity"), maximum=100_000)
+        values["capacity"] = check_int(
+            errors, "capacity", data.get("capacity"), maximum=limits.HEADCOUNT
+        )
     errors.raise_if_any()
     if institution is None:
         institution = Institution()
@@ -126,7 +133,9 @@ def save_party(user: User, data: dict, party: Party | None = None) -> Party:
     partial = party is not None
     values: dict[str, Any] = {}
     if not partial or "name" in data:
-        values["name"] = check_text(errors, "name", data.get("name"), required=True, max_length=255)
+        values["name"] = check_text(
+            errors, "name", data.get("name"), required=True, max_length=limits.NAME
+        )
     if not partial or "kind" in data:
         values["kind"] = check_enum(errors, "kind", data.get("kind"), PartyKind)
     if "bin" in data:
@@ -146,18 +155,18 @@ def save_party(user: User, data: dict, party: Party | None = None) -> Party:
                     errors.add("bin", _("Another party (id %(id)s) has this BIN/IIN.", id=clash))
                 values["bin"] = raw
     if "email" in data:
-        email = check_text(errors, "email", data.get("email"), max_length=255)
+        email = check_text(errors, "email", data.get("email"), max_length=limits.NAME)
         if email is not None and ("@" not in email or " " in email or email.startswith("@")):
             errors.add("email", _("Not a valid e-mail address."))
         values["email"] = email
     for field, length in (
-        ("name_kk", 255),
-        ("phone", 64),
-        ("address", 500),
-        ("address_kk", 500),
-        ("head_position", 255),
-        ("head_position_kk", 255),
-        ("head_name", 255),
+        ("name_kk", limits.NAME),
+        ("phone", limits.CODE),
+        ("address", limits.LINE),
+        ("address_kk", limits.LINE),
+        ("head_position", limits.NAME),
+        ("head_position_kk", limits.NAME),
+        ("head_name", limits.NAME),
     ):
         if field in data:
             values[field] = check_text(errors, field, data.get(field), max_length=length)

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from ppp_tracker import clock
 from ppp_tracker.auth.models import User
+from ppp_tracker.core import limits
 from ppp_tracker.core.validation import (
     Errors,
     check_text,
@@ -46,9 +47,13 @@ def save_project(user: User, data: dict, project: Project | None = None) -> Proj
     partial = project is not None
     values: dict[str, Any] = {}
     if not partial or "title" in data:
-        values["title"] = check_text(errors, "title", data.get("title"), required=True)
+        values["title"] = check_text(
+            errors, "title", data.get("title"), required=True, max_length=limits.LINE
+        )
     if "title_kk" in data:
-        values["title_kk"] = check_text(errors, "title_kk", data.get("title_kk"))
+        values["title_kk"] = check_text(
+            errors, "title_kk", data.get("title_kk"), max_length=limits.LINE
+        )
     if not partial or "kind" in data:
         values["kind"] = check_enum(errors, "kind", data.get("kind"), ProjectKind)
     if "status" in data:
@@ -66,7 +71,7 @@ def save_project(user: User, data: dict, project: Project | None = None) -> Proj
         values["investor_id"] = investor.id if investor else None
     if "capacity" in data:
         values["capacity"] = check_int(
-            errors, "capacity", data.get("capacity"), minimum=1, maximum=100_000
+            errors, "capacity", data.get("capacity"), minimum=1, maximum=limits.HEADCOUNT
         )
     if "land_area_ha" in data:
         values["land_area_ha"] = check_decimal(
@@ -76,11 +81,11 @@ def save_project(user: User, data: dict, project: Project | None = None) -> Proj
         values["estimated_cost"] = check_money(errors, "estimated_cost", data.get("estimated_cost"))
     if "term_years" in data:
         values["term_years"] = check_int(
-            errors, "term_years", data.get("term_years"), minimum=1, maximum=99
+            errors, "term_years", data.get("term_years"), minimum=1, maximum=limits.TERM_YEARS
         )
     if "description" in data:
         values["description"] = check_text(
-            errors, "description", data.get("description"), max_length=20_000
+            errors, "description", data.get("description"), max_length=limits.TEXT
         )
     stages = None
     if "stages" in data and data["stages"] is not None:
@@ -112,7 +117,7 @@ def _check_stages(errors: Errors, items) -> list[dict]:
         kind = check_enum(errors, f"{field}.kind", item.get("kind"), StageKind)
         planned = check_date(errors, f"{field}.planned_on", item.get("planned_on"))
         actual = check_date(errors, f"{field}.actual_on", item.get("actual_on"))
-        note = check_text(errors, f"{field}.note", item.get("note"), max_length=5000)
+        note = check_text(errors, f"{field}.note", item.get("note"), max_length=limits.NOTE)
         if kind in seen:
             errors.add(f"{field}.kind", _("This stage is listed twice."))
         seen.add(kind)
@@ -149,7 +154,9 @@ def save_site(user: User, data: dict, site: ProductionSite | None = None) -> Pro
     partial = site is not None
     values: dict[str, Any] = {}
     if not partial or "name" in data:
-        values["name"] = check_text(errors, "name", data.get("name"), required=True, max_length=255)
+        values["name"] = check_text(
+            errors, "name", data.get("name"), required=True, max_length=limits.NAME
+        )
     if not partial or "arrangement" in data:
         values["arrangement"] = check_enum(
             errors, "arrangement", data.get("arrangement"), Arrangement
@@ -177,7 +184,9 @@ def save_site(user: User, data: dict, site: ProductionSite | None = None) -> Pro
         operator = check_linked(errors, "operator_id", Party, data.get("operator_id"), user)
         values["operator_id"] = operator.id if operator else None
     if "activity" in data:
-        values["activity"] = check_text(errors, "activity", data.get("activity"), max_length=255)
+        values["activity"] = check_text(
+            errors, "activity", data.get("activity"), max_length=limits.NAME
+        )
     if "area_m2" in data:
         values["area_m2"] = check_decimal(
             errors, "area_m2", data.get("area_m2"), maximum=Decimal(10**7), places=2
@@ -185,7 +194,7 @@ def save_site(user: User, data: dict, site: ProductionSite | None = None) -> Pro
     if not partial or "employed" in data:
         employed = data.get("employed", 0)
         values["employed"] = check_int(
-            errors, "employed", 0 if employed is None else employed, maximum=100_000
+            errors, "employed", 0 if employed is None else employed, maximum=limits.HEADCOUNT
         )
     errors.raise_if_any()
     if site is None:
