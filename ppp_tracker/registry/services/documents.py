@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -116,3 +117,17 @@ def _content_matches(extension: str, content: bytes) -> bool:
             return False
         return True
     return any(content.startswith(magic) for magic in _MAGIC.get(extension, (b"",)))
+
+
+def documents_of(owner: Project | ProductionSite | Contract) -> list[Document]:
+    """The documents attached to a project, a site or a contract, the newest first."""
+    column = {
+        Project: Document.project_id,
+        ProductionSite: Document.site_id,
+        Contract: Document.contract_id,
+    }[type(owner)]
+    return list(
+        db.session.scalars(
+            sa.select(Document).where(column == owner.id).order_by(Document.uploaded_at.desc())
+        )
+    )

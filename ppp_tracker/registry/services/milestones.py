@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ppp_tracker import clock
+from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
 from ppp_tracker.core import limits
 from ppp_tracker.core.calendar import get_calendar
@@ -355,3 +356,13 @@ def mark_met(user: User, milestone: Milestone, met_on: date, note: str | None = 
     if note:
         data["status_note"] = note
     return save_milestone(user, milestone.contract, data, milestone)
+
+
+def in_scope_by_id(user: User, ids: list[int]) -> list[Milestone]:
+    """The milestones of `ids` whose contracts lie in the user's scope, in due order."""
+    stmt = scope(
+        sa.select(Milestone).join(Contract, Milestone.contract_id == Contract.id),
+        user,
+        Contract.region_code,
+    ).where(Milestone.id.in_(ids))
+    return list(db.session.scalars(stmt.order_by(Milestone.due_on, Milestone.id)))

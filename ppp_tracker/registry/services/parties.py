@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from ppp_tracker.auth.access import in_scope
+from ppp_tracker.auth.access import in_scope, scope
 from ppp_tracker.auth.models import Role, User
 from ppp_tracker.core import limits
 from ppp_tracker.core.audit import AuditEvent
@@ -126,6 +126,24 @@ def check_party_change(user: User, party: Party) -> None:
         raise Forbidden(refusal)
 
 
+def _check_bin(errors: Errors, raw, party: Party | None) -> str | None:
+    """The BIN/IIN without spaces when it is valid and no other party has it."""
+    if raw in (None, ""):
+        return None
+    raw = str(raw).strip().replace(" ", "")
+    problem = bin_problem(raw)
+    if problem == "must be exactly 12 digits":
+        errors.add("bin", _("A BIN/IIN is exactly 12 digits."))
+        return None
+    if problem:
+        errors.add("bin", _("This BIN/IIN is not valid: the control digit does not match."))
+        return None
+    clash = db.session.scalar(sa.select(Party.id).where(Party.bin == raw))
+    if clash is not None and (party is None or clash != party.id):
+        errors.add("bin", _("Another party (id %(id)s) has this BIN/IIN.", id=clash))
+    return raw
+
+
 def save_party(user: User, data: dict, party: Party | None = None) -> Party:
     if party is not None:
         check_party_change(user, party)
@@ -139,21 +157,7 @@ def save_party(user: User, data: dict, party: Party | None = None) -> Party:
     if not partial or "kind" in data:
         values["kind"] = check_enum(errors, "kind", data.get("kind"), PartyKind)
     if "bin" in data:
-        raw = data.get("bin")
-        if raw in (None, ""):
-            values["bin"] = None
-        else:
-            raw = str(raw).strip().replace(" ", "")
-            problem = bin_problem(raw)
-            if problem == "must be exactly 12 digits":
-                errors.add("bin", _("A BIN/IIN is exactly 12 digits."))
-            elif problem:
-                errors.add("bin", _("This BIN/IIN is not valid: the control digit does not match."))
-            else:
-                clash = db.session.scalar(sa.select(Party.id).where(Party.bin == raw))
-                if clash is not None and (party is None or clash != party.id):
-                    errors.add("bin", _("Another party (id %(id)s) has this BIN/IIN.", id=clash))
-                values["bin"] = raw
+        values["bin"] = _check_bin(errors, data.get("bin"), party)
     if "email" in data:
         email = check_text(errors, "email", data.get("email"), max_length=limits.NAME)
         if email is not None and ("@" not in email or " " in email or email.startswith("@")):
@@ -187,3 +191,16 @@ def save_party(user: User, data: dict, party: Party | None = None) -> Party:
     set_values(party, values)
     db.session.flush()
     return party
+
+
+def contracts_of_party(user: User, party: Party) -> list[Contract]:
+    """The contracts in the user's scope where the party is the customer or the contractor,
+    the latest signed first."""
+    stmt = scope(
+        sa.select(Contract).where(
+            sa.or_(Contract.customer_id == party.id, Contract.contractor_id == party.id)
+        ),
+        user,
+        Contract.region_code,
+    )
+    return list(db.session.scalars(stmt.order_by(Contract.signed_on.desc())))

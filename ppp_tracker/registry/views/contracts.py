@@ -35,12 +35,12 @@ from ppp_tracker.registry.forms import (
 )
 from ppp_tracker.registry.models import (
     Contract,
-    Document,
     Installment,
     ProductionSite,
     Project,
 )
 from ppp_tracker.registry.services.contracts import save_contract, save_installment
+from ppp_tracker.registry.services.documents import documents_of
 from ppp_tracker.registry.views.common import (
     bp,
     form_page,
@@ -72,11 +72,7 @@ def contract(contract_id: int):
     today = clock.today()
     locale = locale_code()
     milestones = [(m, milestone_timing(m, today, locale)) for m in contract.milestones]
-    documents = db.session.scalars(
-        sa.select(Document)
-        .where(Document.contract_id == contract.id)
-        .order_by(Document.uploaded_at.desc())
-    ).all()
+    documents = documents_of(contract)
     history = history_of(
         ("contracts", [contract.id]),
         ("milestones", [m.id for m, _t in milestones]),

@@ -21,7 +21,6 @@ from ppp_tracker.auth.access import (
     Permission,
     get_in_scope,
     require,
-    scope,
 )
 from ppp_tracker.core.dates import milestone_timing
 from ppp_tracker.core.errors import Invalid
@@ -144,12 +143,7 @@ def _bulk_selection(user, source) -> tuple[list[Milestone], date | None, bool]:
         if value.isdigit() and len(value) < 10:
             ids.append(int(value))
     ids = sorted(set(ids))[:BULK_AT_MOST]
-    stmt = scope(
-        sa.select(Milestone).join(Contract, Milestone.contract_id == Contract.id),
-        user,
-        Contract.region_code,
-    ).where(Milestone.id.in_(ids))
-    milestones = db.session.scalars(stmt.order_by(Milestone.due_on, Milestone.id)).all()
+    milestones = milestone_services.in_scope_by_id(user, ids)
     raw = (source.get("met_on") or "").strip()
     try:
         met_on = date.fromisoformat(raw) if raw else None

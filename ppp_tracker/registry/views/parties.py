@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import (
     abort,
     render_template,
@@ -17,7 +16,6 @@ from ppp_tracker.auth.access import (
     get_in_scope,
     has_permission,
     require,
-    scope,
 )
 from ppp_tracker.db import db
 from ppp_tracker.registry import lists
@@ -30,11 +28,15 @@ from ppp_tracker.registry.forms import (
     blank_to_none,
 )
 from ppp_tracker.registry.models import (
-    Contract,
     Institution,
     Party,
 )
-from ppp_tracker.registry.services.parties import party_change_refusal, save_institution, save_party
+from ppp_tracker.registry.services.parties import (
+    contracts_of_party,
+    party_change_refusal,
+    save_institution,
+    save_party,
+)
 from ppp_tracker.registry.views.common import (
     bp,
     form_page,
@@ -94,15 +96,7 @@ def parties():
 def party(party_id: int):
     user = acting_user()
     party = db.session.get(Party, party_id) or abort(404)
-    contracts = db.session.scalars(
-        scope(
-            sa.select(Contract).where(
-                sa.or_(Contract.customer_id == party.id, Contract.contractor_id == party.id)
-            ),
-            user,
-            Contract.region_code,
-        ).order_by(Contract.signed_on.desc())
-    ).all()
+    contracts = contracts_of_party(user, party)
     return render_template(
         "registry/party.html",
         party=party,

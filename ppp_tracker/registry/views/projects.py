@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import (
     abort,
     render_template,
@@ -16,7 +15,6 @@ from ppp_tracker.auth.access import (
     get_in_scope,
     require,
 )
-from ppp_tracker.db import db
 from ppp_tracker.registry.codes import (
     Arrangement,
     ProjectKind,
@@ -30,10 +28,10 @@ from ppp_tracker.registry.forms import (
     blank_to_none,
 )
 from ppp_tracker.registry.models import (
-    Document,
     ProductionSite,
     Project,
 )
+from ppp_tracker.registry.services.documents import documents_of
 from ppp_tracker.registry.services.projects import save_project, save_site
 from ppp_tracker.registry.views.common import (
     bp,
@@ -59,11 +57,7 @@ def projects():
 @bp.get("/projects/<id:project_id>")
 def project(project_id: int):
     project = get_in_scope(Project, project_id)
-    documents = db.session.scalars(
-        sa.select(Document)
-        .where(Document.project_id == project.id)
-        .order_by(Document.uploaded_at.desc())
-    ).all()
+    documents = documents_of(project)
     stage_ids = [s.id for s in project.stages]
     return render_template(
         "registry/project.html",
@@ -176,9 +170,7 @@ def sites():
 @bp.get("/sites/<id:site_id>")
 def site(site_id: int):
     site = get_in_scope(ProductionSite, site_id)
-    documents = db.session.scalars(
-        sa.select(Document).where(Document.site_id == site.id).order_by(Document.uploaded_at.desc())
-    ).all()
+    documents = documents_of(site)
     return render_template(
         "registry/site.html",
         site=site,
