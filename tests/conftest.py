@@ -28,6 +28,19 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 KEEP_TABLES = {"regions", "alembic_version", "data_versions"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs the suite on two processes (pytest-xdist, `--dist loadgroup`); each has
+    its own databases, Celery queue and browser. Tests that drive headless Chromium run one after
+    another in one process (one browser launched, not one per process), and so do the tests
+    that start real Celery workers (no two sets of worker and beat processes at once)."""
+    for item in items:
+        for kind in ("browser", "worker"):
+            if item.get_closest_marker(kind):
+                item.add_marker(pytest.mark.xdist_group(kind))
+                break
+
+
 def _create_pg_database() -> str:
     name = f"ppp_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
