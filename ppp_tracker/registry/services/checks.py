@@ -17,13 +17,13 @@ from ppp_tracker.core.validation import (
     Errors,
     check_date_range,
 )
+from ppp_tracker.core.web import MAX_ID
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import (
     Party,
     Region,
 )
 
-MAX_ID = 2**31 - 1
 MAX_AMOUNT = Decimal("10") ** 14  # 100 trillion tenge: far above any contract here
 
 
