@@ -23,7 +23,7 @@ from werkzeug.routing import IntegerConverter
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.api_access import PATH_RECORDS
 from ppp_tracker.auth.models import ApiToken
-from ppp_tracker.core.web import MAX_ID
+from ppp_tracker.core.limits import MAX_ID
 from ppp_tracker.db import db
 from ppp_tracker.registry.services.contracts import save_installment
 from ppp_tracker.registry.services.documents import add_document

@@ -207,7 +207,7 @@ def _case_claims(errors: Errors, contract: Contract, ids) -> list[Claim]:
     claims = []
     for ident in dict.fromkeys(ids):
         # Ids beyond the column's range exist nowhere (and PostgreSQL would refuse the query).
-        claim = db.session.get(Claim, ident) if 0 < ident < 2**31 else None
+        claim = db.session.get(Claim, ident) if 0 < ident <= limits.MAX_ID else None
         if claim is None or claim.contract_id != contract.id:
             errors.add("claim_ids", _("No claim with id %(id)s in this contract.", id=ident))
         elif claim.status not in SENT_STATUSES:

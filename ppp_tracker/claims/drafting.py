@@ -36,7 +36,6 @@ from ppp_tracker.registry.codes import MilestoneStatus, Obligor, PenaltyBase
 from ppp_tracker.registry.models import Contract, Milestone
 
 #: The largest id of an integer column.
-MAX_ID = 2**31 - 1
 
 
 def _milestones(errors: Errors, contract: Contract, ids) -> list[Milestone]:
@@ -47,7 +46,7 @@ def _milestones(errors: Errors, contract: Contract, ids) -> list[Milestone]:
         errors.add("milestone_ids", _("Must be a list of milestone ids."))
         return []
     # Ids beyond the column's range exist nowhere (and PostgreSQL would refuse the query).
-    valid = [i for i in ids if 0 < i <= MAX_ID]
+    valid = [i for i in ids if 0 < i <= limits.MAX_ID]
     found = {
         m.id: m for m in db.session.scalars(sa.select(Milestone).where(Milestone.id.in_(valid)))
     }

@@ -276,7 +276,7 @@ class IdField(ma.fields.Integer):
     """The id of a record: a positive integer that fits the database's INTEGER."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("validate", ma.validate.Range(min=1, max=2**31 - 1))
+        kwargs.setdefault("validate", ma.validate.Range(min=1, max=limits.MAX_ID))
         kwargs.setdefault("strict", True)
         super().__init__(**kwargs)
 

@@ -40,3 +40,6 @@ GRACE_DAYS = 60
 TERM_YEARS = 99
 #: Days ahead the API's list of deadlines may look (ten years and ten days).
 LOOKAHEAD_DAYS = 3_660
+#: The largest id a record can have (the columns are INTEGER): an id typed in a path, a query or
+#: a JSON body above it names no record (a 404 or a field error), never an overflow.
+MAX_ID = 2**31 - 1

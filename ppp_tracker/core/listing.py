@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import request, url_for
 
+from ppp_tracker.core import limits
 from ppp_tracker.core.folding import contains
 from ppp_tracker.core.web import link_args
 from ppp_tracker.db import db
@@ -27,7 +28,7 @@ def _fits(column, value: str) -> bool:
         return value in allowed
     if isinstance(column_type, sa.Integer):
         try:
-            return abs(int(value)) < 2**31
+            return abs(int(value)) <= limits.MAX_ID
         except ValueError:
             return False
     return True

@@ -55,7 +55,7 @@ def positive_id(raw) -> int | None:
     if not (text.isascii() and text.isdigit()):
         return None
     number = int(text)
-    return number if 0 < number < 2**31 else None
+    return number if 0 < number <= limits.MAX_ID else None
 
 
 class Errors:

@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from ppp_tracker import clock
+from ppp_tracker.core import limits
 from ppp_tracker.core.api import webargs_errors
 from ppp_tracker.core.audit import SYSTEM, Actor, set_actor
 from ppp_tracker.core.dates import days_late_phrase, relative_phrase
@@ -41,7 +42,6 @@ from ppp_tracker.money import format_money, format_number
 bp = Blueprint("core", __name__)
 
 #: The largest id an INTEGER primary key holds.
-MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
@@ -50,7 +50,7 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", MAX_ID)
+        kwargs.setdefault("max", limits.MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

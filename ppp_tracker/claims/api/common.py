@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from ppp_tracker.auth.api_access import PATH_RECORDS, api_blueprint
 from ppp_tracker.claims.models import Case, Claim
-from ppp_tracker.core.web import MAX_ID
+from ppp_tracker.core import limits
 
 blp = api_blueprint("claims_api", "Penalties, claim letters and lawsuits")
 PATH_RECORDS.update(claim_id=Claim, case_id=Case)
@@ -20,4 +20,4 @@ NO_NUL = ma.validate.Regexp(r"^[^\x00]*$", error=_l("Contains a forbidden charac
 def Id(**kwargs) -> ma.fields.Integer:
     """A positive id that fits the database's integer column: a larger one is a 422, not an
     error from PostgreSQL."""
-    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
+    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=limits.MAX_ID), **kwargs)
