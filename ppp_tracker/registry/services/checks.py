@@ -13,11 +13,11 @@ from flask_babel import gettext as _
 
 from ppp_tracker.auth.access import in_scope
 from ppp_tracker.auth.models import User
+from ppp_tracker.core.limits import MAX_ID
 from ppp_tracker.core.validation import (
     Errors,
     check_date_range,
 )
-from ppp_tracker.core.web import MAX_ID
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import (
     Party,
