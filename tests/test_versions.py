@@ -49,6 +49,17 @@ def _version() -> int:
     return db.session.scalar(versions.select_version())
 
 
+def test_a_login_moves_nothing_a_kept_body_depends_on(app, make_user):
+    """Logging in records the login time (not audited) and the session: the data version stays,
+    so the bodies kept for every scope stay too (issue 16: a login every second must not empty
+    them)."""
+    officer = make_user("officer", "KZ-35")
+    start = _version()
+    for _ in range(2):
+        login(app.test_client(), officer)
+    assert _version() == start
+
+
 def test_every_audited_commit_moves_the_version_and_nothing_else_does(app):
     start = _version()
     party = factories.party(name="ТОО «Первый»")  # one commit of an audited change
