@@ -231,6 +231,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--database", help="an existing data-set database (kept)")
     parser.add_argument("--only", help="measure only the pages whose name contains one of these")
+    parser.add_argument(
+        "--no-writes",
+        action="store_true",
+        help="leave out the pages under registry writes (at 1M each write makes the dashboard "
+        "compute its figures again, which keeps the server busy into the next measurements)",
+    )
+    parser.add_argument(
+        "--keep-snapshots",
+        action="store_true",
+        help="with --database: do not refresh the dashboard's snapshots first (they are fresh)",
+    )
     args = parser.parse_args(argv)
 
     results: dict = {"as_of": dataset.AS_OF, "connections": args.connections}
@@ -238,12 +249,14 @@ def main(argv: list[str]) -> int:
     # The pages under writes last: a write makes the dashboard compute its figures again, which
     # at this size keeps the server busy for a while after the run.
     pages = {**PAGES, **UNDER_LOGINS, **UNDER_WRITES}
+    if args.no_writes:
+        pages = {page: path for page, path in pages.items() if page not in UNDER_WRITES}
     if args.only:
         wanted = args.only.split(",")
         pages = {page: path for page, path in pages.items() if any(w in page for w in wanted)}
     targets = [(page, path, label) for page, path in pages.items() for label in USERS]
     with bench_database(args.database) as (_name, url):
-        if args.database:
+        if args.database and not args.keep_snapshots:
             from bench.common import make_app as _make
 
             results["snapshot_refresh_s"] = refresh_snapshots(_make(url))
