@@ -54,7 +54,7 @@ class Listing:
 
     def __post_init__(self) -> None:
         args = self.args if self.args is not None else request.args
-        self.q = (args.get("q") or "").strip()[:200]
+        self.q = (args.get("q") or "").strip()[: limits.SEARCH]
         self.sort = args.get("sort") or self.default_sort
         if self.sort.lstrip("-") not in self.sorts:
             self.sort = self.default_sort

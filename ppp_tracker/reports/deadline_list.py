@@ -14,7 +14,7 @@ from ppp_tracker import clock
 from ppp_tracker.alerts.services import last_alerts, last_completed_scan
 from ppp_tracker.auth.access import Permission, require
 from ppp_tracker.auth.models import User
-from ppp_tracker.core import versions
+from ppp_tracker.core import limits, versions
 from ppp_tracker.core.calendar import get_calendar
 from ppp_tracker.core.dates import Timing, milestone_timing
 from ppp_tracker.core.listing import PER_PAGE_CHOICES, Pages
@@ -50,7 +50,7 @@ class DeadlineFilter:
             state=state,
             within_days=within,
             region=(args.get("region") or None),
-            q=(args.get("q") or "").strip()[:200],
+            q=(args.get("q") or "").strip()[: limits.SEARCH],
             contract_id=_positive_int(args.get("contract_id")),
             officer_id=_positive_int(args.get("officer")),
         )
@@ -122,7 +122,7 @@ def _filters() -> dict:
         "region": request.args.get("region") or None,
         "contract_id": _int_arg("contract_id"),
         "officer_id": _int_arg("officer"),
-        "q": (request.args.get("q") or "").strip()[:200],
+        "q": (request.args.get("q") or "").strip()[: limits.SEARCH],
     }
 
 

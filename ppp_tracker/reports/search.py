@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import User
+from ppp_tracker.core import limits
 from ppp_tracker.core.folding import contains, field_is
 from ppp_tracker.core.validation import normalise_dashes
 from ppp_tracker.db import db
@@ -43,7 +44,7 @@ class Results:
 
 def normalise(q: str) -> str:
     """What people type: "14–28–9-1987", " 241 ", a BIN with spaces."""
-    q = normalise_dashes(q or "").strip()[:200]
+    q = normalise_dashes(q or "").strip()[: limits.SEARCH]
     if re.fullmatch(r"[\d\s]{12,20}", q) and len(q.replace(" ", "")) == 12:
         q = q.replace(" ", "")
     return q
