@@ -5,6 +5,7 @@ through the regions that did not change; a manager can compute them again on dem
 from __future__ import annotations
 
 import re
+import zlib
 from datetime import date
 from decimal import Decimal
 
@@ -172,3 +173,54 @@ def test_a_manager_recomputes_the_figures_and_the_audit_log_says_so(any_app, new
     viewer_client = any_app.test_client()
     login(viewer_client, new_user("viewer", None))
     assert 'id="refresh-figures"' not in viewer_client.get("/").get_data(as_text=True)
+
+
+def test_while_a_scope_is_computed_the_others_show_its_last_figures_marked_as_being_updated(app):
+    """On a large registry a scope's figures take seconds: after a change, the request that
+    computes them holds the scope's lock, and the others show the day's last stored figures
+    with a note instead of computing the same figures beside it (PostgreSQL; the embedded
+    SQLite default runs one process)."""
+    from ppp_tracker.auth.services import create_user
+
+    app.config["FAKE_TODAY"] = date(2014, 6, 12)
+    first = _world()
+    snapshots.refresh(date(2014, 6, 12))
+    officer, _ = create_user(
+        "officer@example.kz", role="officer", region_code="KZ-35", password=PASSWORD
+    )
+    db.session.commit()
+    client = app.test_client()
+    login(client, officer)
+    assert _kpi(client.get("/").get_data(as_text=True), "overdue") == "2"
+    stored_at = db.session.scalar(
+        sa.select(DashboardSnapshot.computed_at).where(DashboardSnapshot.scope == "KZ-35")
+    )
+    r = post_form(
+        client,
+        f"/milestones/{first.id}/met",
+        {"met_on": "2014-06-11", "note": ""},
+        form_url=f"/milestones/{first.id}",
+    )
+    assert r.status_code == 302
+
+    # Another request is computing KZ-35 (it holds the scope's lock in its transaction).
+    key = zlib.crc32(b"dashboard:KZ-35")
+    with db.engine.connect() as other:
+        assert other.scalar(sa.select(sa.func.pg_try_advisory_lock(key)))
+        busy = client.get("/").get_data(as_text=True)
+        assert _kpi(busy, "overdue") == "2"  # the last stored figures…
+        assert 'id="figures-updating"' in busy  # …said to be updated
+        assert "обновляются после изменения" in busy
+        db.session.rollback()
+        assert (
+            db.session.scalar(
+                sa.select(DashboardSnapshot.computed_at).where(DashboardSnapshot.scope == "KZ-35")
+            )
+            == stored_at
+        )  # not computed beside the other request
+        other.scalar(sa.select(sa.func.pg_advisory_unlock(key)))
+
+    # Once it is done (here: the lock is free), the next request shows the new figures.
+    done = client.get("/").get_data(as_text=True)
+    assert _kpi(done, "overdue") == "1"
+    assert 'id="figures-updating"' not in done

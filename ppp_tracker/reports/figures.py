@@ -110,6 +110,8 @@ class Dashboard:
     charts: Any = None
     #: Computed and stored by this request (its transaction is to be committed).
     stored_now: bool = False
+    #: Stale figures shown while another request computes the new ones.
+    updating: bool = False
 
     def to_json(self) -> dict:
         """Plain JSON values (the snapshot table stores them); `from_json` reads them back."""

@@ -22,6 +22,7 @@ read (same `computed_at`), and draws them itself otherwise.
 
 from __future__ import annotations
 
+import zlib
 from contextlib import nullcontext
 from datetime import date, timedelta
 from urllib.parse import urlsplit
@@ -195,9 +196,17 @@ def _fresh(row: DashboardSnapshot | None, as_of: date, generation: int | None) -
 class Stale:
     """No fresh snapshot of a scope: what `stored` read of it (to compute it again)."""
 
-    def __init__(self, generation: int):
+    def __init__(
+        self,
+        generation: int,
+        snapshot: DashboardSnapshot | None = None,
+        html: str | None = None,
+    ):
         #: The scope's generation read with the snapshot: the new figures are stored with it.
         self.generation = generation
+        #: The scope's last stored figures (stale) and their charts in the page's language.
+        self.snapshot = snapshot
+        self.html = html
 
 
 def stored(user: User, as_of: date, locale: str) -> tuple[DashboardSnapshot, str | None] | Stale:
@@ -223,7 +232,7 @@ def stored(user: User, as_of: date, locale: str) -> tuple[DashboardSnapshot, str
     snapshot, html, generation = row if row is not None else (None, None, None)
     if _fresh(snapshot, as_of, generation):
         return snapshot, html
-    return Stale(generation or 0)
+    return Stale(generation or 0, snapshot, html)
 
 
 _READ = object()
@@ -247,10 +256,13 @@ def dashboard_for(
     if found is _READ:
         found = stored(user, as_of, locale)
     if not isinstance(found, Stale):
-        row, html = found
-        board = dashboard.Dashboard.from_json(row.data, row.computed_at)
-        # Stored by `draw_charts` above: our template's autoescaped output, never user input.
-        board.charts = Markup(html) if html is not None else None  # noqa: S704
+        board = _from_row(*found)
+    elif _being_computed(scope, as_of, found):
+        # Another request is computing these figures now (seconds on a large registry): show
+        # the last stored ones of the day, marked as being updated, instead of computing them
+        # once more beside it (after a write every second, every thread would).
+        board = _from_row(found.snapshot, found.html)
+        board.updating = True
     else:
         started = clock.now()
         if scope == dashboard.ALL_REGIONS:
@@ -263,6 +275,26 @@ def dashboard_for(
         board.charts = Markup(drawn[locale]) if locale in drawn else None  # noqa: S704
     board.widgets = dashboard.widgets(user) if widgets is None else widgets
     return board
+
+
+def _from_row(row: DashboardSnapshot, html: str | None) -> dashboard.Dashboard:
+    board = dashboard.Dashboard.from_json(row.data, row.computed_at)
+    # Stored by `draw_charts` above: our template's autoescaped output, never user input.
+    board.charts = Markup(html) if html is not None else None  # noqa: S704
+    return board
+
+
+def _being_computed(scope: str, as_of: date, found: Stale) -> bool:
+    """Whether another transaction is computing `scope`'s figures of `as_of` right now, when
+    figures of that day are stored to show meanwhile; if not, this transaction takes the
+    scope's lock (a PostgreSQL advisory lock, released when it commits the new figures). On
+    SQLite (one process, the embedded default) nothing is computed beside it: False."""
+    if found.snapshot is None or found.snapshot.as_of != as_of:
+        return False
+    if db.session.get_bind().dialect.name != "postgresql":
+        return False
+    key = zlib.crc32(f"dashboard:{scope}".encode())
+    return not db.session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(key)))
 
 
 #: Stale regions computed one by one for the all-regions figures; with more (a new day, no
