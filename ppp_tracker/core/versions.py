@@ -200,14 +200,17 @@ def _read(name: str, version: int, now: datetime) -> Markup | None:
     return Markup(html)  # noqa: S704 - stored by `cached_body`: our own template's output
 
 
-def cached_body(key: tuple, render: Callable[[], str | Body]) -> Markup:
+def cached_body(
+    key: tuple, render: Callable[[], str | Body], wait: float = RENDER_WAIT_S
+) -> Markup:
     """The body rendered by `render` (our own autoescaped template's output) for `key`, reused
     by every process while the data version stays the same.
 
     `key` must name everything the body shows besides audited data: the page, the user's scope
     and role, the language, the day, the query string. A body holding a form's CSRF token is
     never kept: it is the session's own. `render` may return a `Body` to say whether and until
-    when its body may be kept.
+    when its body may be kept. `wait`: how long a request waits for the body another is
+    rendering before it renders its own.
     """
     from ppp_tracker import clock
 
@@ -224,8 +227,8 @@ def cached_body(key: tuple, render: Callable[[], str | Body]) -> Markup:
         # tens of milliseconds of CPU, queued on the same cores): one renders, the others wait
         # for its body — or render their own if it kept none or took too long.
         lock = f"rendering:{name}:{version}"
-        if not pages.add(lock, 1, timeout=int(RENDER_WAIT_S) + 1):
-            deadline = time.monotonic() + RENDER_WAIT_S
+        if not pages.add(lock, 1, timeout=int(wait) + 1):
+            deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 time.sleep(RENDER_POLL_S)
                 body = _read(name, version, now)

@@ -63,6 +63,10 @@ def _logged_in():
 # --- dashboard and charts ------------------------------------------------------------------------
 
 
+#: Seconds a dashboard request waits for the body another request is rendering.
+DASHBOARD_RENDER_WAIT_S = 0.2
+
+
 @bp.get("/", endpoint="home")
 def dashboard_page():
     """The start page (`reports.home`): the dashboard of the user's scope."""
@@ -105,7 +109,11 @@ def dashboard_page():
         locale,
         today,
     )
-    body = versions.cached_body(key, render)
+    # A dashboard body renders in milliseconds from a stored snapshot, or takes seconds when its
+    # figures are computed (a large registry, after a change) — and then the others show the last
+    # figures themselves (`snapshots.dashboard_for`): waiting longer for that body is waiting
+    # for nothing.
+    body = versions.cached_body(key, render, wait=DASHBOARD_RENDER_WAIT_S)
     return render_template("reports/dashboard.html", body=body, refresh_form=ButtonForm())
 
 
