@@ -88,3 +88,19 @@ def test_an_unknown_query_parameter_is_refused_naming_it_not_ignored(client, mak
     assert db.session.scalar(sa.select(sa.func.count(Party.id))) == before
     # Without a token it is still a 401 first (nothing about the API is told to a stranger).
     assert client.get("/api/v1/contracts?regoin=KZ-35").status_code == 401
+
+
+def test_a_date_outside_the_registry_years_is_a_422_not_a_500(client, make_user, api_token):
+    """Found by `make fuzz` (07.12.2026): a contract's penalty asked on 0001-01-01 counted the
+    limitation period back three years into year -2 and answered 500. Every API date is now
+    within the years the registry accepts (1991–2100), refused with the field and the reason."""
+    from tests import factories
+
+    contract = factories.contract("KZ-35", number="241")
+    headers = api_token(make_user("admin", None))
+    for day in ("0001-01-01", "1990-12-31", "2101-01-01", "9999-12-31"):
+        r = client.get(f"/api/v1/contracts/{contract.id}/penalty?as_of={day}", headers=headers)
+        assert r.status_code == 422, (day, r.status_code)
+        assert "1991" in r.get_json()["errors"]["as_of"][0], day
+    ok = client.get(f"/api/v1/contracts/{contract.id}/penalty?as_of=1991-01-01", headers=headers)
+    assert ok.status_code == 200

@@ -17,6 +17,7 @@ from flask_smorest import abort as smorest_abort
 
 from ppp_tracker.core import limits
 from ppp_tracker.core.errors import Forbidden, Invalid
+from ppp_tracker.core.validation import Errors, check_date_range
 from ppp_tracker.db import db
 
 
@@ -298,15 +299,22 @@ class QueryId(IdField):
 
 
 class StrictDate(ma.fields.Date):
-    """A date as YYYY-MM-DD, nothing else."""
+    """A date as YYYY-MM-DD, nothing else, within the years the registry accepts
+    (`core.validation.EARLIEST_DATE`..`LATEST_DATE`: anything else is a typing mistake, and a
+    penalty counted back three years from 0001-01-01 has no year to land on)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or len(value) != 10:
             raise ma.ValidationError(_("Must be a date as YYYY-MM-DD."))
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError as exc:
             raise ma.ValidationError(_("Must be a date as YYYY-MM-DD.")) from exc
+        errors = Errors()
+        check_date_range(errors, "date", parsed)
+        if errors:
+            raise ma.ValidationError(errors.errors["date"])
+        return parsed
 
 
 class PageArgs(ma.Schema):

@@ -192,7 +192,10 @@ def _years_of(warnings: Iterable[PenaltyWarning]) -> int:
 
 
 def limitation_start(as_of: date, years: int) -> date:
-    """The first day not yet time-barred on `as_of`: the same day `years` years earlier."""
+    """The first day not yet time-barred on `as_of`: the same day `years` years earlier (the
+    first day there is, when that falls before year 1)."""
+    if as_of.year - years < 1:
+        return date.min
     try:
         return as_of.replace(year=as_of.year - years)
     except ValueError:  # 29 February
