@@ -133,6 +133,7 @@ def test_contract_errors_name_the_field_and_the_reason(client, headers):
     project = factories.project("KZ-35")
     cases = [
         ({"total_amount": 77000000.5}, "total_amount"),  # a float: refused, never rounded
+        ({"total_amount": 77000000}, "total_amount"),  # any JSON number: money is text
         ({"total_amount": "12.345"}, "total_amount"),
         ({"total_amount": "-5.00"}, "total_amount"),
         ({"signed_on": "21.11.2013"}, "signed_on"),

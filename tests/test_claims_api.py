@@ -236,6 +236,39 @@ def test_lawsuits_through_the_api(client, world):
     )
 
 
+def test_money_is_text_a_json_number_is_refused_naming_the_field(client, world):
+    """Found by `make fuzz` (schemathesis, 07.12.2026): a case's amount sent as the JSON number 0
+    was stored as 0.00 while the OpenAPI document and the README say money is a string with two
+    decimals. JSON has one number type (77000000.00 may arrive as 77000000), so every number is
+    refused with the field and the reason, and nothing is changed."""
+    r = client.post(
+        "/api/v1/cases",
+        json={
+            "contract_id": world["contract"].id,
+            "filed_on": "2014-06-12",
+            "claims_register": True,
+        },
+        headers=world["lawyer"],
+    )
+    assert r.status_code == 201
+    url = f"/api/v1/cases/{r.get_json()['id']}"
+    for number in (0, 3003000, 3003000.0):
+        r = client.patch(url, json={"amount_claimed": number}, headers=world["lawyer"])
+        assert r.status_code == 422, (number, r.status_code)
+        assert "77000000.00" in r.get_json()["errors"]["amount_claimed"][0], number
+    assert client.get(url, headers=world["lawyer"]).get_json()["amount_claimed"] is None
+    r = client.patch(url, json={"amount_claimed": "3003000.00"}, headers=world["lawyer"])
+    assert r.status_code == 200 and r.get_json()["amount_claimed"] == "3003000.00"
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    documented = [
+        field
+        for body in schema.values()
+        for name, field in body.get("properties", {}).items()
+        if name == "amount_claimed"
+    ]
+    assert documented and all(field["type"] == "string" for field in documented)
+
+
 def test_the_openapi_document_names_the_claims_interface(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     for path in (

@@ -208,7 +208,9 @@ MAX_MONEY = Decimal(10) ** 14
 
 
 class MoneyField(ma.fields.Field):
-    """Money as a string with two decimals ("77000000.00"); integers are accepted, floats not."""
+    """Money as a string with two decimals ("77000000.00"), as the OpenAPI document says; a JSON
+    number is refused, an integer too: JSON has one number type (a client's 77000000.00 may
+    arrive as 77000000 and its 77000000.10 as 77000000.1), so only text carries tiyn exactly."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("metadata", {})
@@ -225,7 +227,7 @@ class MoneyField(ma.fields.Field):
         return f"{Decimal(value).quantize(Decimal('0.01'))}"
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, (bool, float)):
+        if not isinstance(value, str):
             raise ma.ValidationError(
                 _('Send money as a string with two decimals, e.g. "77000000.00".')
             )
