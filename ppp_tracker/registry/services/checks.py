@@ -14,10 +14,7 @@ from flask_babel import gettext as _
 from ppp_tracker.auth.access import in_scope
 from ppp_tracker.auth.models import User
 from ppp_tracker.core.limits import MAX_ID
-from ppp_tracker.core.validation import (
-    Errors,
-    check_date_range,
-)
+from ppp_tracker.core.validation import Errors, check_date_range, check_text
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import (
     Party,
@@ -168,6 +165,51 @@ def check_user_email(errors: Errors, field: str, email, region_code: str | None)
     return user
 
 
+def check_texts(
+    errors: Errors,
+    data: dict,
+    values: dict[str, Any],
+    lengths: dict[str, int],
+    *,
+    required: tuple[str, ...] = (),
+    partial: bool = False,
+) -> None:
+    """Each text field of `lengths` that `data` carries, checked into `values`; a `required`
+    one is also checked when absent from a new record's data (`partial` is a change)."""
+    for field, length in lengths.items():
+        needed = field in required
+        if field in data or (needed and not partial):
+            values[field] = check_text(
+                errors, field, data.get(field), required=needed, max_length=length
+            )
+
+
+def check_enums(
+    errors: Errors,
+    data: dict,
+    values: dict[str, Any],
+    enums: dict[str, type],
+    *,
+    required: tuple[str, ...] = (),
+    partial: bool = False,
+) -> None:
+    """Each closed-list field of `enums` that `data` carries, checked into `values`; a
+    `required` one is also checked when absent from a new record's data."""
+    for field, enum_cls in enums.items():
+        if field in data or (field in required and not partial):
+            values[field] = check_enum(errors, field, data.get(field), enum_cls)
+
+
 def set_values(obj, values: dict[str, Any]) -> None:
     for key, value in values.items():
         setattr(obj, key, value)
+
+
+def store(obj, model, values: dict[str, Any]):
+    """`obj`, or a new `model` added to the session, with `values` set; flushed."""
+    if obj is None:
+        obj = model()
+        db.session.add(obj)
+    set_values(obj, values)
+    db.session.flush()
+    return obj

@@ -37,6 +37,7 @@ from ppp_tracker.registry.services.checks import (
     check_int,
     check_linked,
     check_money,
+    check_texts,
     check_user_email,
     set_values,
 )
@@ -132,13 +133,12 @@ def _contract_terms(errors: Errors, data: dict, values: dict[str, Any]) -> None:
             maximum=limits.GRACE_DAYS,
             required=True,
         )
-    for field, length in (
-        ("subject_kk", limits.NOTE),
-        ("penalty_clause", limits.NAME),
-        ("penalty_clause_kk", limits.NAME),
-    ):
-        if field in data:
-            values[field] = check_text(errors, field, data.get(field), max_length=length)
+    texts = {
+        "subject_kk": limits.NOTE,
+        "penalty_clause": limits.NAME,
+        "penalty_clause_kk": limits.NAME,
+    }
+    check_texts(errors, data, values, texts)
     if "penalty_clause_no" in data:
         clause = check_text(
             errors, "penalty_clause_no", data.get("penalty_clause_no"), max_length=limits.CLAUSE_NO

@@ -34,9 +34,11 @@ from ppp_tracker.registry.models import (
 from ppp_tracker.registry.services.checks import (
     check_date,
     check_enum,
+    check_enums,
     check_int,
     check_linked,
     check_money,
+    check_texts,
     check_user_email,
     set_values,
 )
@@ -74,24 +76,15 @@ def _milestone_fields(
     """The milestone's own fields: title, type, description, code, obligor, value, responsible."""
     partial = milestone is not None
     values: dict[str, Any] = {}
-    if not partial or "title" in data:
-        values["title"] = check_text(
-            errors, "title", data.get("title"), required=True, max_length=limits.LINE
-        )
-    if "title_kk" in data:
-        values["title_kk"] = check_text(
-            errors, "title_kk", data.get("title_kk"), max_length=limits.LINE
-        )
-    if not partial or "type" in data:
-        values["type"] = check_enum(errors, "type", data.get("type"), MilestoneType)
-    if "description" in data:
-        values["description"] = check_text(
-            errors, "description", data.get("description"), max_length=limits.TEXT
-        )
-    if "code" in data:
-        values["code"] = check_text(errors, "code", data.get("code"), max_length=limits.CODE)
-    if "obligor" in data:
-        values["obligor"] = check_enum(errors, "obligor", data.get("obligor"), Obligor)
+    texts = {
+        "title": limits.LINE,
+        "title_kk": limits.LINE,
+        "description": limits.TEXT,
+        "code": limits.CODE,
+    }
+    check_texts(errors, data, values, texts, required=("title",), partial=partial)
+    enums = {"type": MilestoneType, "obligor": Obligor}
+    check_enums(errors, data, values, enums, required=("type",), partial=partial)
     if "value" in data:
         values["value"] = check_money(errors, "value", data.get("value"))
         if values["value"] is not None and values["value"] > contract.total_amount:
@@ -291,6 +284,20 @@ def _relative_date(milestone: Milestone) -> date | None:
     )
 
 
+def _move_due(user: User | None, dependent: Milestone, new_due: date | None, reason: str) -> None:
+    """A counted date moves: the change is kept with its reason."""
+    db.session.add(
+        DueDateChange(
+            milestone=dependent,
+            old_due_on=dependent.due_on,
+            new_due_on=new_due,
+            reason=reason,
+            changed_by_id=getattr(user, "id", None),
+        )
+    )
+    dependent.due_on = new_due
+
+
 def recompute_dependents(user: User | None, milestone: Milestone) -> list[Milestone]:
     """Milestones whose date counts from this one get their date once it is met (or lose it)."""
     changed = []
@@ -300,20 +307,12 @@ def recompute_dependents(user: User | None, milestone: Milestone) -> list[Milest
     for dependent in dependents:
         new_due = _relative_date(dependent)
         if new_due != dependent.due_on:
-            db.session.add(
-                DueDateChange(
-                    milestone=dependent,
-                    old_due_on=dependent.due_on,
-                    new_due_on=new_due,
-                    reason=_(
-                        "%(period)s after «%(title)s»",
-                        period=relative_phrase(dependent.relative_amount, dependent.relative_unit),
-                        title=milestone.title,
-                    ),
-                    changed_by_id=user.id if user else None,
-                )
+            reason = _(
+                "%(period)s after «%(title)s»",
+                period=relative_phrase(dependent.relative_amount, dependent.relative_unit),
+                title=milestone.title,
             )
-            dependent.due_on = new_due
+            _move_due(user, dependent, new_due, reason)
             changed.append(dependent)
     db.session.flush()
     for dependent in changed:
@@ -331,21 +330,13 @@ def recompute_claim_dependents(user: User | None, claim) -> list[Milestone]:
         new_due = _relative_date(dependent)
         if new_due == dependent.due_on:
             continue
-        db.session.add(
-            DueDateChange(
-                milestone=dependent,
-                old_due_on=dependent.due_on,
-                new_due_on=new_due,
-                reason=_(
-                    "%(n)s %(unit)s after claim No. %(number)s was sent",
-                    n=dependent.relative_amount,
-                    unit=RelativeUnit(dependent.relative_unit).label,
-                    number=claim.outgoing_number or claim.id,
-                ),
-                changed_by_id=getattr(user, "id", None),
-            )
+        reason = _(
+            "%(n)s %(unit)s after claim No. %(number)s was sent",
+            n=dependent.relative_amount,
+            unit=RelativeUnit(dependent.relative_unit).label,
+            number=claim.outgoing_number or claim.id,
         )
-        dependent.due_on = new_due
+        _move_due(user, dependent, new_due, reason)
         changed.append(dependent)
     db.session.flush()
     return changed

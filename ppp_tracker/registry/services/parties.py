@@ -8,15 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from ppp_tracker.auth.access import in_scope, scope
+from ppp_tracker.auth.access import scope
 from ppp_tracker.auth.models import Role, User
 from ppp_tracker.core import limits
 from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.errors import Forbidden
-from ppp_tracker.core.validation import (
-    Errors,
-    check_text,
-)
+from ppp_tracker.core.validation import Errors
 from ppp_tracker.db import db
 from ppp_tracker.registry.codes import (
     InstitutionKind,
@@ -29,43 +26,45 @@ from ppp_tracker.registry.models import (
     Party,
     ProductionSite,
     Project,
-    Region,
 )
 from ppp_tracker.registry.services.checks import (
     check_enum,
     check_int,
     check_region,
-    set_values,
+    check_texts,
+    store,
 )
+
+#: A counterparty's texts and their longest lengths; the name is required.
+PARTY_TEXTS = {
+    "name": limits.NAME,
+    "name_kk": limits.NAME,
+    "email": limits.NAME,
+    "phone": limits.CODE,
+    "address": limits.LINE,
+    "address_kk": limits.LINE,
+    "head_position": limits.NAME,
+    "head_position_kk": limits.NAME,
+    "head_name": limits.NAME,
+}
 
 
 def save_institution(user: User, data: dict, institution: Institution | None = None) -> Institution:
     errors = Errors()
     partial = institution is not None
     values: dict[str, Any] = {}
-    if not partial or "name" in data:
-        values["name"] = check_text(
-            errors, "name", data.get("name"), required=True, max_length=limits.NAME
-        )
+    texts = {"name": limits.NAME, "address": limits.NAME}
+    check_texts(errors, data, values, texts, required=("name",), partial=partial)
     if not partial or "kind" in data:
         values["kind"] = check_enum(errors, "kind", data.get("kind"), InstitutionKind)
     if not partial or "region" in data:
         values["region_code"] = check_region(errors, "region", data.get("region"), user)
-    if "address" in data:
-        values["address"] = check_text(
-            errors, "address", data.get("address"), max_length=limits.NAME
-        )
     if "capacity" in data:
         values["capacity"] = check_int(
             errors, "capacity", data.get("capacity"), maximum=limits.HEADCOUNT
         )
     errors.raise_if_any()
-    if institution is None:
-        institution = Institution()
-        db.session.add(institution)
-    set_values(institution, values)
-    db.session.flush()
-    return institution
+    return store(institution, Institution, values)
 
 
 def party_regions(party_id: int) -> set[str]:
@@ -150,47 +149,20 @@ def save_party(user: User, data: dict, party: Party | None = None) -> Party:
     errors = Errors()
     partial = party is not None
     values: dict[str, Any] = {}
-    if not partial or "name" in data:
-        values["name"] = check_text(
-            errors, "name", data.get("name"), required=True, max_length=limits.NAME
-        )
+    check_texts(errors, data, values, PARTY_TEXTS, required=("name",), partial=partial)
     if not partial or "kind" in data:
         values["kind"] = check_enum(errors, "kind", data.get("kind"), PartyKind)
     if "bin" in data:
         values["bin"] = _check_bin(errors, data.get("bin"), party)
-    if "email" in data:
-        email = check_text(errors, "email", data.get("email"), max_length=limits.NAME)
-        if email is not None and ("@" not in email or " " in email or email.startswith("@")):
-            errors.add("email", _("Not a valid e-mail address."))
-        values["email"] = email
-    for field, length in (
-        ("name_kk", limits.NAME),
-        ("phone", limits.CODE),
-        ("address", limits.LINE),
-        ("address_kk", limits.LINE),
-        ("head_position", limits.NAME),
-        ("head_position_kk", limits.NAME),
-        ("head_name", limits.NAME),
-    ):
-        if field in data:
-            values[field] = check_text(errors, field, data.get(field), max_length=length)
+    email = values.get("email")
+    if email is not None and ("@" not in email or " " in email or email.startswith("@")):
+        errors.add("email", _("Not a valid e-mail address."))
     if "region" in data:
-        code = data.get("region")
-        if code in (None, ""):
-            values["region_code"] = None
-        elif db.session.get(Region, code) is None:
-            errors.add("region", _("Unknown region code %(code)s.", code=code))
-        elif not in_scope(user, code):
-            errors.add("region", _("This region is outside your scope."))
-        else:
-            values["region_code"] = code
+        values["region_code"] = check_region(
+            errors, "region", data.get("region"), user, required=False
+        )
     errors.raise_if_any()
-    if party is None:
-        party = Party()
-        db.session.add(party)
-    set_values(party, values)
-    db.session.flush()
-    return party
+    return store(party, Party, values)
 
 
 def contracts_of_party(user: User, party: Party) -> list[Contract]:

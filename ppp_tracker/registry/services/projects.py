@@ -34,11 +34,14 @@ from ppp_tracker.registry.services.checks import (
     check_date,
     check_decimal,
     check_enum,
+    check_enums,
     check_int,
     check_linked,
     check_money,
     check_region,
+    check_texts,
     set_values,
+    store,
 )
 
 
@@ -46,18 +49,10 @@ def save_project(user: User, data: dict, project: Project | None = None) -> Proj
     errors = Errors()
     partial = project is not None
     values: dict[str, Any] = {}
-    if not partial or "title" in data:
-        values["title"] = check_text(
-            errors, "title", data.get("title"), required=True, max_length=limits.LINE
-        )
-    if "title_kk" in data:
-        values["title_kk"] = check_text(
-            errors, "title_kk", data.get("title_kk"), max_length=limits.LINE
-        )
-    if not partial or "kind" in data:
-        values["kind"] = check_enum(errors, "kind", data.get("kind"), ProjectKind)
-    if "status" in data:
-        values["status"] = check_enum(errors, "status", data.get("status"), ProjectStatus)
+    texts = {"title": limits.LINE, "title_kk": limits.LINE, "description": limits.TEXT}
+    check_texts(errors, data, values, texts, required=("title",), partial=partial)
+    enums = {"kind": ProjectKind, "status": ProjectStatus}
+    check_enums(errors, data, values, enums, required=("kind",), partial=partial)
     if not partial or "region" in data:
         values["region_code"] = check_region(errors, "region", data.get("region"), user)
     region = values.get("region_code") or (project.region_code if project else None)
@@ -82,10 +77,6 @@ def save_project(user: User, data: dict, project: Project | None = None) -> Proj
     if "term_years" in data:
         values["term_years"] = check_int(
             errors, "term_years", data.get("term_years"), minimum=1, maximum=limits.TERM_YEARS
-        )
-    if "description" in data:
-        values["description"] = check_text(
-            errors, "description", data.get("description"), max_length=limits.TEXT
         )
     stages = None
     if "stages" in data and data["stages"] is not None:
@@ -153,16 +144,10 @@ def save_site(user: User, data: dict, site: ProductionSite | None = None) -> Pro
     errors = Errors()
     partial = site is not None
     values: dict[str, Any] = {}
-    if not partial or "name" in data:
-        values["name"] = check_text(
-            errors, "name", data.get("name"), required=True, max_length=limits.NAME
-        )
-    if not partial or "arrangement" in data:
-        values["arrangement"] = check_enum(
-            errors, "arrangement", data.get("arrangement"), Arrangement
-        )
-    if "status" in data:
-        values["status"] = check_enum(errors, "status", data.get("status"), SiteStatus)
+    texts = {"name": limits.NAME, "activity": limits.NAME}
+    check_texts(errors, data, values, texts, required=("name",), partial=partial)
+    enums = {"arrangement": Arrangement, "status": SiteStatus}
+    check_enums(errors, data, values, enums, required=("arrangement",), partial=partial)
     if not partial or "institution" in data:
         inst = check_linked(
             errors, "institution", Institution, data.get("institution"), user, required=True
@@ -183,10 +168,6 @@ def save_site(user: User, data: dict, site: ProductionSite | None = None) -> Pro
     if "operator_id" in data:
         operator = check_linked(errors, "operator_id", Party, data.get("operator_id"), user)
         values["operator_id"] = operator.id if operator else None
-    if "activity" in data:
-        values["activity"] = check_text(
-            errors, "activity", data.get("activity"), max_length=limits.NAME
-        )
     if "area_m2" in data:
         values["area_m2"] = check_decimal(
             errors, "area_m2", data.get("area_m2"), maximum=Decimal(10**7), places=2
@@ -197,9 +178,4 @@ def save_site(user: User, data: dict, site: ProductionSite | None = None) -> Pro
             errors, "employed", 0 if employed is None else employed, maximum=limits.HEADCOUNT
         )
     errors.raise_if_any()
-    if site is None:
-        site = ProductionSite()
-        db.session.add(site)
-    set_values(site, values)
-    db.session.flush()
-    return site
+    return store(site, ProductionSite, values)
