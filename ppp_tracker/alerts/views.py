@@ -28,7 +28,7 @@ from ppp_tracker.alerts.planning import rules_for
 from ppp_tracker.alerts.rules import format_days, rule_label
 from ppp_tracker.auth.access import Permission, acting_user, get_in_scope, has_permission, require
 from ppp_tracker.core.errors import Invalid
-from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.forms import apply_errors, save_form
 from ppp_tracker.core.listing import Listing
 from ppp_tracker.core.mail import OutboxMessage
 from ppp_tracker.core.web import Banner, format_timestamp
@@ -102,15 +102,14 @@ def contract_rules(contract_id: int):
             "overdue": bool(form.overdue.data),
             "overdue_every_days": form.overdue_every_days.data,
         }
-        try:
-            services.save_contract_rules(contract, data)
-            db.session.commit()
-        except Invalid as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            flash(_("The reminder rules are saved; the reminders are planned anew."), "success")
-            return redirect(url_for("registry.contract", contract_id=contract.id) + "#alert-rules")
+        done = save_form(
+            form,
+            lambda: services.save_contract_rules(contract, data),
+            lambda _rules: url_for("registry.contract", contract_id=contract.id) + "#alert-rules",
+            saved=_("The reminder rules are saved; the reminders are planned anew."),
+        )
+        if done:
+            return done
     status = 422 if (form.errors or form.form_errors) else 200
     return render_template("alerts/contract_rules.html", form=form, contract=contract), status
 

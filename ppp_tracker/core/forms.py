@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import flash
+from flask import flash, redirect
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, validators
 from wtforms.validators import ValidationError
 
 from ppp_tracker.core.errors import Invalid
+from ppp_tracker.core.validation import invisible_problem
+from ppp_tracker.db import db
 from ppp_tracker.money import MoneyError, parse_money, parse_percent
 
 
@@ -26,6 +29,21 @@ def apply_errors(form: FlaskForm, exc: Invalid, field_map: dict[str, str] | None
             field.errors = list(field.errors) + messages
         else:
             form.form_errors.extend(f"{name}: {m}" for m in messages)
+
+
+def save_form(form: FlaskForm, save, redirect_to, *, saved: str | None = None, field_map=None):
+    """Run a service (`save`) with the form's data: committed, flash `saved` ("Saved." unless
+    given) and redirect to `redirect_to(result)`; refused, roll back, put its errors next to
+    the form's fields and return None (the caller shows the form again)."""
+    try:
+        result = save()
+        db.session.commit()
+    except Invalid as exc:
+        db.session.rollback()
+        apply_errors(form, exc, field_map)
+        return None
+    flash(saved or _("Saved."), "success")
+    return redirect(redirect_to(result))
 
 
 def flash_errors(exc: Invalid) -> None:
@@ -98,7 +116,6 @@ class VisibleText:
     the fields that do not go through a service's `check_text` (the user's own name)."""
 
     def __call__(self, form, field) -> None:
-        from ppp_tracker.core.validation import invisible_problem
 
         problem = invisible_problem(field.data if isinstance(field.data, str) else None)
         if problem:

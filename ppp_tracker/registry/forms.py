@@ -60,6 +60,15 @@ class InstitutionForm(FlaskForm):
         _l("Capacity (places)"), validators=[Optional(), NumberRange(min=0, max=limits.HEADCOUNT)]
     )
 
+    def service_data(self) -> dict:
+        return {
+            "name": self.name.data,
+            "kind": self.kind.data,
+            "region": self.region.data,
+            "address": blank_to_none(self.address.data),
+            "capacity": self.capacity.data,
+        }
+
 
 class PartyForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=limits.NAME)])
@@ -95,6 +104,24 @@ class PartyForm(FlaskForm):
     head_name = StringField(_l("Head's name"), validators=[Optional(), Length(max=limits.NAME)])
     region = SelectField(_l("Region"), choices=[])
 
+    def service_data(self) -> dict:
+        """Every field as typed, a blank one as None."""
+        names = (
+            "name",
+            "name_kk",
+            "kind",
+            "bin",
+            "email",
+            "phone",
+            "address",
+            "address_kk",
+            "head_position",
+            "head_position_kk",
+            "head_name",
+            "region",
+        )
+        return {name: blank_to_none(self[name].data) for name in names}
+
 
 class ProjectForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=limits.LINE)])
@@ -113,12 +140,43 @@ class ProjectForm(FlaskForm):
     )
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=limits.TEXT)])
 
+    def service_data(self) -> dict:
+        return {
+            "title": self.title.data,
+            "kind": self.kind.data,
+            "status": self.status.data,
+            "region": self.region.data,
+            "institution": self.institution.data,
+            "investor_id": self.investor_id.data,
+            "capacity": self.capacity.data,
+            "land_area_ha": self.land_area_ha.data,
+            "estimated_cost": self.estimated_cost.data,
+            "term_years": self.term_years.data,
+            "description": blank_to_none(self.description.data),
+        }
+
 
 class StageForm(FlaskForm):
     kind = HiddenField()
     planned_on = DateField(lazy_pgettext("date", "Planned"), validators=[Optional()])
     actual_on = DateField(lazy_pgettext("date", "Actual"), validators=[Optional()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=limits.NOTE)])
+
+    field_map = {
+        "stages.0.planned_on": "planned_on",
+        "stages.0.actual_on": "actual_on",
+        "stages.0.note": "note",
+    }
+
+    def service_data(self) -> dict:
+        """The project's data with this one stage (its kind in the hidden field)."""
+        stage = {
+            "kind": self.kind.data,
+            "planned_on": self.planned_on.data,
+            "actual_on": self.actual_on.data,
+            "note": blank_to_none(self.note.data),
+        }
+        return {"stages": [stage]}
 
 
 class SiteForm(FlaskForm):
@@ -134,6 +192,18 @@ class SiteForm(FlaskForm):
         default=0,
         validators=[Optional(), NumberRange(min=0, max=limits.HEADCOUNT)],
     )
+
+    def service_data(self) -> dict:
+        return {
+            "name": self.name.data,
+            "arrangement": self.arrangement.data,
+            "status": self.status.data,
+            "institution": self.institution.data,
+            "operator_id": self.operator_id.data,
+            "activity": blank_to_none(self.activity.data),
+            "area_m2": self.area_m2.data,
+            "employed": self.employed.data or 0,
+        }
 
 
 class ContractForm(FlaskForm):
@@ -251,6 +321,15 @@ class InstallmentForm(FlaskForm):
     description = StringField(_l("Description"), validators=[Optional(), Length(max=limits.LINE)])
     paid_on = DateField(_l("Paid on"), validators=[Optional()])
     paid_amount = MoneyField(_l("Paid, ₸"), validators=[Optional()])
+
+    def service_data(self) -> dict:
+        return {
+            "due_on": self.due_on.data,
+            "amount": self.amount.data,
+            "description": blank_to_none(self.description.data),
+            "paid_on": self.paid_on.data,
+            "paid_amount": self.paid_amount.data,
+        }
 
 
 class MilestoneForm(FlaskForm):

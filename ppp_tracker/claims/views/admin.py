@@ -17,7 +17,7 @@ from ppp_tracker.claims.letters import rendering, samples, sandbox, texts
 from ppp_tracker.claims.models import DEFAULT_LEGAL_BASIS, Claim, Department
 from ppp_tracker.claims.views.common import blank, bp
 from ppp_tracker.core.errors import Invalid
-from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.forms import apply_errors, save_form
 from ppp_tracker.core.regions import Region
 from ppp_tracker.db import db
 from ppp_tracker.registry.views.common import history_of
@@ -123,15 +123,14 @@ def department(region_code: str):
         form.legal_basis.data = DEFAULT_LEGAL_BASIS
     if form.validate_on_submit():
         data = {name: form[name].data for name in form.data if name != "csrf_token"}
-        try:
-            department_services.save_department(user, region.code, data)
-            db.session.commit()
-        except Invalid as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            flash(_("The department's requisites are saved."), "success")
-            return redirect(url_for("claims.department", region_code=region.code))
+        done = save_form(
+            form,
+            lambda: department_services.save_department(user, region.code, data),
+            lambda _department: url_for("claims.department", region_code=region.code),
+            saved=_("The department's requisites are saved."),
+        )
+        if done:
+            return done
     status = 422 if form.errors else 200
     history = history_of(("departments", [current.id])) if current is not None else []
     return render_template(

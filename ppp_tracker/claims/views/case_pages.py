@@ -16,7 +16,7 @@ from ppp_tracker.claims.models import Case, Claim
 from ppp_tracker.claims.views.common import blank, bp, flash_errors
 from ppp_tracker.core.dates import fmt
 from ppp_tracker.core.errors import Invalid
-from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.forms import save_form
 from ppp_tracker.core.listing import Listing
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract, Milestone, Party
@@ -103,15 +103,13 @@ def edit_case(contract_id: int | None = None, case_id: int | None = None):
             "amount_paid": form.amount_paid.data,
             "notes": blank(form.notes.data),
         }
-        try:
-            saved = lawsuits.save_case(user, contract, data, case)
-            db.session.commit()
-        except Invalid as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            flash(_("Saved."), "success")
-            return redirect(url_for("claims.case", case_id=saved.id))
+        done = save_form(
+            form,
+            lambda: lawsuits.save_case(user, contract, data, case),
+            lambda saved: url_for("claims.case", case_id=saved.id),
+        )
+        if done:
+            return done
     status = 422 if (form.errors or form.form_errors) else 200
     return render_template("claims/case_form.html", form=form, contract=contract, case=case), status
 
@@ -122,17 +120,15 @@ def add_hearing(case_id: int):
     case = get_in_scope(Case, case_id)
     form = HearingForm()
     if form.validate_on_submit():
-        try:
-            lawsuits.add_hearing(
-                user, case, {"hearing_on": form.hearing_on.data, "note": blank(form.note.data)}
-            )
-            db.session.commit()
-        except Invalid as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            flash(_("The hearing is added to the contract's milestones."), "success")
-            return redirect(url_for("claims.case", case_id=case.id))
+        data = {"hearing_on": form.hearing_on.data, "note": blank(form.note.data)}
+        done = save_form(
+            form,
+            lambda: lawsuits.add_hearing(user, case, data),
+            lambda _hearing: url_for("claims.case", case_id=case.id),
+            saved=_("The hearing is added to the contract's milestones."),
+        )
+        if done:
+            return done
     return _case_page(case, 422, hearing_form=form)
 
 

@@ -15,10 +15,8 @@ from ppp_tracker.claims.forms import ClaimForm
 from ppp_tracker.claims.models import Claim
 from ppp_tracker.claims.views.common import blank, bp, parse_day
 from ppp_tracker.core.dates import days_late_phrase, fmt
-from ppp_tracker.core.errors import Invalid
-from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.forms import save_form
 from ppp_tracker.core.web import locale_code
-from ppp_tracker.db import db
 from ppp_tracker.deadlines.penalty import contract_penalty
 from ppp_tracker.money import format_money
 from ppp_tracker.registry.codes import Obligor
@@ -57,6 +55,20 @@ def _claim_data(form: ClaimForm) -> dict:
     }
 
 
+def _claim_form_page(form: ClaimForm, save, saved: str, context):
+    """A valid submission goes to `save` (a drafting service) and, committed, to the claim with
+    the message `saved`; otherwise the form with the service's errors next to its fields and
+    `context()` (the contract, the claim, the penalty's warnings, why it is stale)."""
+    if form.validate_on_submit():
+        done = save_form(
+            form, save, lambda claim: url_for("claims.claim", claim_id=claim.id), saved=saved
+        )
+        if done:
+            return done
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render_template("claims/claim_form.html", form=form, **context()), status
+
+
 @bp.route("/contracts/<id:contract_id>/claims/new", methods=["GET", "POST"])
 def new_claim(contract_id: int):
     user = require(Permission.MANAGE_CLAIMS)
@@ -70,25 +82,17 @@ def new_claim(contract_id: int):
         late = {line.milestone_id for line in contract_penalty(contract, as_of).lines}
         form.milestone_ids.data = [mid for mid, _label in form.milestone_ids.choices if mid in late]
         form.demand.data = "perform_and_pay"
-    if form.validate_on_submit():
-        try:
-            claim = drafting.create_claim(user, contract, _claim_data(form))
-            db.session.commit()
-        except Invalid as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            flash(_("The draft claim is saved. Another person approves it."), "success")
-            return redirect(url_for("claims.claim", claim_id=claim.id))
-    status = 422 if (form.errors or form.form_errors) else 200
-    return render_template(
-        "claims/claim_form.html",
-        form=form,
-        contract=contract,
-        claim=None,
-        warnings=contract_penalty(contract, as_of).warnings,
-        stale=[],
-    ), status
+    return _claim_form_page(
+        form,
+        lambda: drafting.create_claim(user, contract, _claim_data(form)),
+        _("The draft claim is saved. Another person approves it."),
+        lambda: {
+            "contract": contract,
+            "claim": None,
+            "warnings": contract_penalty(contract, as_of).warnings,
+            "stale": [],
+        },
+    )
 
 
 @bp.route("/claims/<id:claim_id>/edit", methods=["GET", "POST"])
@@ -108,24 +112,16 @@ def edit_claim(claim_id: int):
         form.milestone_ids.data = claim.milestone_ids
         form.demand.data = str(claim.demand)
     form.milestone_ids.choices = _late_choices(claim.contract, form.as_of.data or claim.as_of)
-    if form.validate_on_submit():
-        data = _claim_data(form)
-        data["recompute"] = bool(request.form.get("recompute"))
-        try:
-            drafting.update_claim(user, claim, data)
-            db.session.commit()
-        except Invalid as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            flash(_("Saved as a new version."), "success")
-            return redirect(url_for("claims.claim", claim_id=claim.id))
-    status = 422 if (form.errors or form.form_errors) else 200
-    return render_template(
-        "claims/claim_form.html",
-        form=form,
-        contract=claim.contract,
-        claim=claim,
-        warnings=staleness.claim_warnings(claim),
-        stale=staleness.stale_reasons(claim),
-    ), status
+    return _claim_form_page(
+        form,
+        lambda: drafting.update_claim(
+            user, claim, {**_claim_data(form), "recompute": bool(request.form.get("recompute"))}
+        ),
+        _("Saved as a new version."),
+        lambda: {
+            "contract": claim.contract,
+            "claim": claim,
+            "warnings": staleness.claim_warnings(claim),
+            "stale": staleness.stale_reasons(claim),
+        },
+    )

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import (
     Blueprint,
-    flash,
-    redirect,
     render_template,
 )
 from flask_babel import gettext as _
@@ -26,8 +24,7 @@ from ppp_tracker.auth.access import (
 from ppp_tracker.auth.models import Role, User
 from ppp_tracker.core import versions
 from ppp_tracker.core.audit import AuditEvent
-from ppp_tracker.core.errors import Invalid
-from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.forms import save_form
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
 from ppp_tracker.registry import lists
@@ -124,22 +121,19 @@ def history_of(*pairs: tuple[str, list]) -> list[HistoryEntry]:
     return entries
 
 
-def save_form(form, save, redirect_to, *, field_map=None):
-    """Run a service with the form's data; commit and redirect, or show its errors in the form."""
-    try:
-        obj = save()
-        db.session.commit()
-    except Invalid as exc:
-        db.session.rollback()
-        apply_errors(form, exc, field_map)
-        return None
-    flash(_("Saved."), "success")
-    return redirect(redirect_to(obj))
-
-
 def form_page(template: str, form, status_if_errors: int = 422, **context):
     status = status_if_errors if (form.errors or form.form_errors) else 200
     return render_template(template, form=form, **context), status
+
+
+def edit_page(form, save, redirect_to, *, template: str = "registry/form.html", **context):
+    """A record's form: a valid submission goes to `save` (the service, which reads the form's
+    data) and on success to `redirect_to(record)`; otherwise the form with its errors."""
+    if form.validate_on_submit():
+        done = save_form(form, save, redirect_to)
+        if done:
+            return done
+    return form_page(template, form, **context)
 
 
 def list_page(name: str, title: str, context: Callable[[], dict]) -> str:

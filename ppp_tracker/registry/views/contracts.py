@@ -31,7 +31,6 @@ from ppp_tracker.registry.forms import (
     ContractForm,
     DocumentForm,
     InstallmentForm,
-    blank_to_none,
 )
 from ppp_tracker.registry.models import (
     Contract,
@@ -43,13 +42,12 @@ from ppp_tracker.registry.services.contracts import save_contract, save_installm
 from ppp_tracker.registry.services.documents import documents_of
 from ppp_tracker.registry.views.common import (
     bp,
-    form_page,
+    edit_page,
     history_of,
     list_page,
     officer_choices,
     party_choices,
     region_choices,
-    save_form,
 )
 
 
@@ -132,22 +130,18 @@ def edit_contract(contract_id: int | None = None):
             form.project_id.data = request.args.get("project_id", type=int)
             form.site_id.data = request.args.get("site_id", type=int)
             form.officer.data = user.email if user.role == Role.OFFICER else ""
-    if form.validate_on_submit():
-        data = form.service_data()
-        done = save_form(
-            form,
-            lambda: save_contract(user, data, contract),
-            lambda obj: url_for("registry.contract", contract_id=obj.id),
-        )
-        if done:
-            return done
-    cancel = (
-        url_for("registry.contract", contract_id=contract.id)
-        if contract
-        else url_for("registry.contracts")
-    )
-    return form_page(
-        "registry/contract_form.html", form, title=_("Contract"), cancel=cancel, contract=contract
+    return edit_page(
+        form,
+        lambda: save_contract(user, form.service_data(), contract),
+        lambda obj: url_for("registry.contract", contract_id=obj.id),
+        template="registry/contract_form.html",
+        title=_("Contract"),
+        cancel=(
+            url_for("registry.contract", contract_id=contract.id)
+            if contract
+            else url_for("registry.contracts")
+        ),
+        contract=contract,
     )
 
 
@@ -164,24 +158,10 @@ def edit_installment(contract_id: int, installment_id: int | None = None):
         if installment is None or installment.contract_id != contract.id:
             abort(404)
     form = InstallmentForm(obj=installment)
-    if form.validate_on_submit():
-        data = {
-            "due_on": form.due_on.data,
-            "amount": form.amount.data,
-            "description": blank_to_none(form.description.data),
-            "paid_on": form.paid_on.data,
-            "paid_amount": form.paid_amount.data,
-        }
-        done = save_form(
-            form,
-            lambda: save_installment(user, contract, data, installment),
-            lambda obj: url_for("registry.contract", contract_id=contract.id) + "#installments",
-        )
-        if done:
-            return done
-    return form_page(
-        "registry/form.html",
+    return edit_page(
         form,
+        lambda: save_installment(user, contract, form.service_data(), installment),
+        lambda obj: url_for("registry.contract", contract_id=contract.id) + "#installments",
         title=_("Installment of contract No. %(n)s", n=contract.number),
         cancel=url_for("registry.contract", contract_id=contract.id),
     )

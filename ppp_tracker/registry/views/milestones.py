@@ -24,7 +24,7 @@ from ppp_tracker.auth.access import (
 )
 from ppp_tracker.core.dates import milestone_timing
 from ppp_tracker.core.errors import Invalid
-from ppp_tracker.core.forms import apply_errors
+from ppp_tracker.core.forms import save_form
 from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
 from ppp_tracker.registry.codes import (
@@ -44,10 +44,9 @@ from ppp_tracker.registry.services import milestones as milestone_services
 from ppp_tracker.registry.services.milestones import save_milestone
 from ppp_tracker.registry.views.common import (
     bp,
-    form_page,
+    edit_page,
     history_of,
     officer_choices,
-    save_form,
 )
 
 MILESTONE_PANELS: dict = {}
@@ -107,25 +106,17 @@ def edit_milestone(contract_id: int | None = None, milestone_id: int | None = No
             form.fill(milestone)
         else:
             form.responsible.data = contract.officer.email if contract.officer else ""
-    if form.validate_on_submit():
-        data = form.service_data(milestone)
-        done = save_form(
-            form,
-            lambda: save_milestone(user, contract, data, milestone),
-            lambda obj: url_for("registry.contract", contract_id=contract.id) + "#milestones",
-        )
-        if done:
-            return done
-    cancel = (
-        url_for("registry.milestone", milestone_id=milestone.id)
-        if milestone
-        else url_for("registry.contract", contract_id=contract.id)
-    )
-    return form_page(
-        "registry/milestone_form.html",
+    return edit_page(
         form,
+        lambda: save_milestone(user, contract, form.service_data(milestone), milestone),
+        lambda obj: url_for("registry.contract", contract_id=contract.id) + "#milestones",
+        template="registry/milestone_form.html",
         title=_("Milestone of contract No. %(n)s", n=contract.number),
-        cancel=cancel,
+        cancel=(
+            url_for("registry.milestone", milestone_id=milestone.id)
+            if milestone
+            else url_for("registry.contract", contract_id=contract.id)
+        ),
         milestone=milestone,
     )
 
@@ -218,17 +209,16 @@ def mark_met(milestone_id: int):
     milestone = get_in_scope(Milestone, milestone_id)
     form = MarkMetForm()
     if form.validate_on_submit():
-        try:
-            milestone_services.mark_met(
+        done = save_form(
+            form,
+            lambda: milestone_services.mark_met(
                 user, milestone, form.met_on.data, blank_to_none(form.note.data)
-            )
-            db.session.commit()
-        except Invalid as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            flash(_("The milestone is marked as met."), "success")
-            return redirect(url_for("registry.milestone", milestone_id=milestone.id))
+            ),
+            lambda _met: url_for("registry.milestone", milestone_id=milestone.id),
+            saved=_("The milestone is marked as met."),
+        )
+        if done:
+            return done
     return render_template(
         "registry/milestone.html",
         milestone=milestone,

@@ -25,7 +25,6 @@ from ppp_tracker.registry.codes import (
 from ppp_tracker.registry.forms import (
     InstitutionForm,
     PartyForm,
-    blank_to_none,
 )
 from ppp_tracker.registry.models import (
     Institution,
@@ -39,11 +38,10 @@ from ppp_tracker.registry.services.parties import (
 )
 from ppp_tracker.registry.views.common import (
     bp,
-    form_page,
+    edit_page,
     history_of,
     list_page,
     region_choices,
-    save_form,
 )
 
 
@@ -67,23 +65,12 @@ def edit_institution(institution_id: int | None = None):
     if request.method == "GET" and institution is not None:
         form.region.data = institution.region_code
         form.kind.data = str(institution.kind)
-    if form.validate_on_submit():
-        data = {
-            "name": form.name.data,
-            "kind": form.kind.data,
-            "region": form.region.data,
-            "address": blank_to_none(form.address.data),
-            "capacity": form.capacity.data,
-        }
-        done = save_form(
-            form,
-            lambda: save_institution(user, data, institution),
-            lambda obj: url_for("registry.institutions"),
-        )
-        if done:
-            return done
-    return form_page(
-        "registry/form.html", form, title=_("Institution"), cancel=url_for("registry.institutions")
+    return edit_page(
+        form,
+        lambda: save_institution(user, form.service_data(), institution),
+        lambda obj: url_for("registry.institutions"),
+        title=_("Institution"),
+        cancel=url_for("registry.institutions"),
     )
 
 
@@ -121,30 +108,12 @@ def edit_party(party_id: int | None = None):
     if request.method == "GET" and party is not None:
         form.region.data = party.region_code or ""
         form.kind.data = str(party.kind)
-    if form.validate_on_submit():
-        data = {
-            name: blank_to_none(form[name].data)
-            for name in (
-                "name",
-                "name_kk",
-                "kind",
-                "bin",
-                "email",
-                "phone",
-                "address",
-                "address_kk",
-                "head_position",
-                "head_position_kk",
-                "head_name",
-                "region",
-            )
-        }
-        done = save_form(
-            form,
-            lambda: save_party(user, data, party),
-            lambda obj: url_for("registry.party", party_id=obj.id),
-        )
-        if done:
-            return done
-    cancel = url_for("registry.party", party_id=party.id) if party else url_for("registry.parties")
-    return form_page("registry/form.html", form, title=_("Counterparty"), cancel=cancel)
+    return edit_page(
+        form,
+        lambda: save_party(user, form.service_data(), party),
+        lambda obj: url_for("registry.party", party_id=obj.id),
+        title=_("Counterparty"),
+        cancel=url_for("registry.party", party_id=party.id)
+        if party
+        else url_for("registry.parties"),
+    )

@@ -25,7 +25,6 @@ from ppp_tracker.registry.forms import (
     ProjectForm,
     SiteForm,
     StageForm,
-    blank_to_none,
 )
 from ppp_tracker.registry.models import (
     ProductionSite,
@@ -35,13 +34,12 @@ from ppp_tracker.registry.services.documents import documents_of
 from ppp_tracker.registry.services.projects import save_project, save_site
 from ppp_tracker.registry.views.common import (
     bp,
-    form_page,
+    edit_page,
     history_of,
     institution_choices,
     list_page,
     party_choices,
     region_choices,
-    save_form,
 )
 
 
@@ -84,33 +82,17 @@ def edit_project(project_id: int | None = None):
         form.institution.data = project.institution_id
         form.kind.data = str(project.kind)
         form.status.data = str(project.status)
-    if form.validate_on_submit():
-        data = {
-            "title": form.title.data,
-            "kind": form.kind.data,
-            "status": form.status.data,
-            "region": form.region.data,
-            "institution": form.institution.data,
-            "investor_id": form.investor_id.data,
-            "capacity": form.capacity.data,
-            "land_area_ha": form.land_area_ha.data,
-            "estimated_cost": form.estimated_cost.data,
-            "term_years": form.term_years.data,
-            "description": blank_to_none(form.description.data),
-        }
-        done = save_form(
-            form,
-            lambda: save_project(user, data, project),
-            lambda obj: url_for("registry.project", project_id=obj.id),
-        )
-        if done:
-            return done
-    cancel = (
-        url_for("registry.project", project_id=project.id)
-        if project
-        else url_for("registry.projects")
+    return edit_page(
+        form,
+        lambda: save_project(user, form.service_data(), project),
+        lambda obj: url_for("registry.project", project_id=obj.id),
+        title=_("Project"),
+        cancel=(
+            url_for("registry.project", project_id=project.id)
+            if project
+            else url_for("registry.projects")
+        ),
     )
-    return form_page("registry/form.html", form, title=_("Project"), cancel=cancel)
 
 
 @bp.route("/projects/<id:project_id>/stages/<kind>", methods=["GET", "POST"])
@@ -124,32 +106,10 @@ def edit_stage(project_id: int, kind: str):
     stage = next((s for s in project.stages if s.kind == stage_kind), None)
     form = StageForm(obj=stage)
     form.kind.data = stage_kind.value
-    if form.validate_on_submit():
-        data = {
-            "stages": [
-                {
-                    "kind": stage_kind.value,
-                    "planned_on": form.planned_on.data,
-                    "actual_on": form.actual_on.data,
-                    "note": blank_to_none(form.note.data),
-                }
-            ]
-        }
-        done = save_form(
-            form,
-            lambda: save_project(user, data, project),
-            lambda obj: url_for("registry.project", project_id=project.id),
-            field_map={
-                "stages.0.planned_on": "planned_on",
-                "stages.0.actual_on": "actual_on",
-                "stages.0.note": "note",
-            },
-        )
-        if done:
-            return done
-    return form_page(
-        "registry/form.html",
+    return edit_page(
         form,
+        lambda: save_project(user, form.service_data(), project),
+        lambda obj: url_for("registry.project", project_id=project.id),
         title=f"{project.title}: {stage_kind.label}",
         cancel=url_for("registry.project", project_id=project.id),
     )
@@ -192,23 +152,10 @@ def edit_site(site_id: int | None = None):
         form.institution.data = site.institution_id
         form.arrangement.data = str(site.arrangement)
         form.status.data = str(site.status)
-    if form.validate_on_submit():
-        data = {
-            "name": form.name.data,
-            "arrangement": form.arrangement.data,
-            "status": form.status.data,
-            "institution": form.institution.data,
-            "operator_id": form.operator_id.data,
-            "activity": blank_to_none(form.activity.data),
-            "area_m2": form.area_m2.data,
-            "employed": form.employed.data or 0,
-        }
-        done = save_form(
-            form,
-            lambda: save_site(user, data, site),
-            lambda obj: url_for("registry.site", site_id=obj.id),
-        )
-        if done:
-            return done
-    cancel = url_for("registry.site", site_id=site.id) if site else url_for("registry.sites")
-    return form_page("registry/form.html", form, title=_("Production site"), cancel=cancel)
+    return edit_page(
+        form,
+        lambda: save_site(user, form.service_data(), site),
+        lambda obj: url_for("registry.site", site_id=obj.id),
+        title=_("Production site"),
+        cancel=url_for("registry.site", site_id=site.id) if site else url_for("registry.sites"),
+    )
