@@ -23,7 +23,7 @@ from ppp_tracker.claims.ladder import id_of
 from ppp_tracker.claims.letters import frozen
 from ppp_tracker.claims.models import Claim, ClaimMilestone
 from ppp_tracker.claims.staleness import claim_facts_now, stale_reasons
-from ppp_tracker.claims.versions import add_version, data_of, data_of_claim
+from ppp_tracker.claims.versions import TEXT_FIELDS, add_version, data_of, data_of_claim
 from ppp_tracker.core import limits
 from ppp_tracker.core.audit import current_actor
 from ppp_tracker.core.calendar import get_calendar
@@ -34,6 +34,7 @@ from ppp_tracker.db import db
 from ppp_tracker.deadlines.penalty import contract_penalty
 from ppp_tracker.registry.codes import MilestoneStatus, Obligor, PenaltyBase
 from ppp_tracker.registry.models import Contract, Milestone
+from ppp_tracker.registry.services.checks import check_enum
 
 #: The largest id of an integer column.
 
@@ -179,18 +180,7 @@ def _demand(errors: Errors, value, milestones: list[Milestone]) -> Demand | None
     if value in (None, ""):
         unperformed = any(m.met_on is None for m in milestones)
         return Demand.PERFORM_AND_PAY if unperformed else Demand.PAY
-    try:
-        return Demand(value)
-    except ValueError:
-        errors.add(
-            "demand",
-            _(
-                "Unknown value %(value)s; allowed: %(allowed)s.",
-                value=repr(value),
-                allowed=", ".join(d.value for d in Demand),
-            ),
-        )
-        return None
+    return check_enum(errors, "demand", value, Demand)
 
 
 def _latest_sent(milestone_ids: Iterable[int]) -> Claim | None:
@@ -329,15 +319,7 @@ def update_claim(user, claim: Claim, data: dict) -> Claim:
     values = _texts(errors, claim, data, milestones)
     result = _lines(errors, contract, milestones, as_of) if milestones and as_of else None
     errors.raise_if_any()
-    proposed = data_of(
-        as_of=as_of,
-        milestone_ids=[line.milestone_id for line in result.lines],
-        demand=values["demand"],
-        facts_note=values["facts_note"],
-        attachments=values["attachments"],
-        total=result.total,
-        lines=[(line.milestone_id, line.days_late, line.accrued) for line in result.lines],
-    )
+    proposed = data_of(as_of, values, result.total, result.lines)
     stale = bool(data.get("recompute")) and bool(stale_reasons(claim))
     if proposed == data_of_claim(claim) and not stale:
         return claim
@@ -364,11 +346,7 @@ def update_claim(user, claim: Claim, data: dict) -> Claim:
 
 def _texts(errors: Errors, claim: Claim, data: dict, milestones: list[Milestone]) -> dict[str, Any]:
     """The demand and the free texts after the edit: those given in `data`, the rest as were."""
-    values: dict[str, Any] = {
-        "demand": claim.demand,
-        "facts_note": claim.facts_note,
-        "attachments": claim.attachments,
-    }
+    values: dict[str, Any] = {name: getattr(claim, name) for name in TEXT_FIELDS}
     if "demand" in data:
         values["demand"] = _demand(errors, data.get("demand"), milestones)
     for name in ("facts_note", "attachments"):

@@ -24,6 +24,7 @@ from ppp_tracker.core.errors import Conflict, Invalid
 from ppp_tracker.core.validation import Errors, check_date_range
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Document
+from ppp_tracker.registry.services.checks import check_enum
 from ppp_tracker.registry.services.milestones import recompute_claim_dependents
 
 
@@ -312,7 +313,7 @@ def record_delivery(user, claim: Claim, data: dict, proof: Document | None = Non
     if claim.status not in SENT_STATUSES:
         raise Conflict({"_request": [_("Only a sent claim can have its delivery recorded.")]})
     errors = Errors()
-    method = _delivery_method(errors, data.get("method"))
+    method = check_enum(errors, "method", data.get("method"), DeliveryMethod)
     received = data.get("received_on")
     _check_received_on(errors, claim, received)
     document = proof
@@ -345,24 +346,6 @@ def record_delivery(user, claim: Claim, data: dict, proof: Document | None = Non
     claim.response_due_on = due
     db.session.flush()
     return claim
-
-
-def _delivery_method(errors: Errors, value) -> DeliveryMethod | None:
-    try:
-        return DeliveryMethod(value)
-    except ValueError:
-        if value in (None, ""):
-            errors.add("method", _("This field is required."))
-        else:
-            errors.add(
-                "method",
-                _(
-                    "Unknown value %(value)s; allowed: %(allowed)s.",
-                    value=repr(value),
-                    allowed=", ".join(m.value for m in DeliveryMethod),
-                ),
-            )
-        return None
 
 
 def _check_received_on(errors: Errors, claim: Claim, received) -> None:

@@ -10,32 +10,33 @@ from ppp_tracker.claims.models import Claim, ClaimVersion
 from ppp_tracker.core.audit import current_actor
 from ppp_tracker.core.dates import fmt
 
+#: The fields of a claim a user types (beside the date and the milestones).
+TEXT_FIELDS = ("demand", "facts_note", "attachments")
+
 
 def data_of_claim(claim: Claim) -> dict:
-    return data_of(
-        as_of=claim.as_of,
-        milestone_ids=claim.milestone_ids,
-        demand=claim.demand,
-        facts_note=claim.facts_note,
-        attachments=claim.attachments,
-        total=claim.penalty_total,
-        lines=[(line.milestone_id, line.days_late, line.accrued) for line in claim.lines],
-    )
+    texts = {name: getattr(claim, name) for name in TEXT_FIELDS}
+    return data_of(claim.as_of, texts, claim.penalty_total, claim.lines)
 
 
-def data_of(*, as_of, milestone_ids, demand, facts_note, attachments, total, lines) -> dict:
-    """What a version records: the editable fields and the penalty they give."""
+def data_of(as_of, texts: dict, total, lines) -> dict:
+    """What a version records: the date, the `TEXT_FIELDS` and the penalty they give — `lines`
+    (a claim's, or a penalty just computed) each with its milestone_id, days_late, accrued."""
     return frozen.freeze(
         {
             "as_of": as_of,
-            "milestone_ids": list(milestone_ids),
-            "demand": str(demand),
-            "facts_note": facts_note,
-            "attachments": attachments,
+            "milestone_ids": [line.milestone_id for line in lines],
+            "demand": str(texts["demand"]),
+            "facts_note": texts["facts_note"],
+            "attachments": texts["attachments"],
             "penalty_total": total,
             "lines": [
-                {"milestone_id": mid, "days_late": days, "accrued": accrued}
-                for mid, days, accrued in lines
+                {
+                    "milestone_id": line.milestone_id,
+                    "days_late": line.days_late,
+                    "accrued": line.accrued,
+                }
+                for line in lines
             ],
         }
     )
