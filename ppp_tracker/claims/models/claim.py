@@ -1,5 +1,5 @@
-"""Claims (pre-trial claim letters), their versions, replies and rendered letters; outgoing
-numbering; letter templates; lawsuit recommendations and cases; the e-mails sent about them."""
+"""Claims (pre-trial claim letters) with their penalty lines, versions, replies and rendered
+letters, and the e-mails sent about them."""
 
 from __future__ import annotations
 
@@ -10,16 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ppp_tracker.claims.codes import (
-    CaseOutcome,
     ClaimStatus,
     DeliveryMethod,
     Demand,
-    FlagReason,
     NoticeStatus,
     ReplyKind,
 )
 from ppp_tracker.core.audit import Audited
-from ppp_tracker.core.folding import Searchable
 from ppp_tracker.db import Money, Percent, UTCDateTime, db, enum_type, utcnow
 from ppp_tracker.registry.codes import PenaltyBase
 from ppp_tracker.registry.models import Contract, Document, Milestone, TimestampMixin
@@ -275,147 +272,6 @@ class ClaimFile(Audited, db.Model):
         return f"<ClaimFile claim={self.claim_id} {self.language}.{self.format} {self.size} B>"
 
 
-class OutgoingSequence(Audited, db.Model):
-    """The department's outgoing-number counter per prefix and year: 14-28-9 → last used 1987
-    (year 0: the counter that never restarts; 2027: the counter of letters dated in 2027).
-
-    A send takes the next number with one `UPDATE … SET last_number = last_number + 1 …
-    RETURNING`, which locks the row until the send commits: concurrent sends wait for each
-    other and never share a number; a send that rolls back gives its number back unused.
-    """
-
-    __tablename__ = "outgoing_sequences"
-
-    prefix: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
-    #: The year the counter numbers (OUTGOING_NUMBER_RESTARTS_YEARLY), 0 when it never restarts.
-    year: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, default=0)
-    last_number: Mapped[int] = mapped_column(sa.Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    @property
-    def region_code(self) -> None:
-        return None
-
-    def __repr__(self) -> str:
-        return f"<OutgoingSequence {self.prefix} {self.year or ''} last={self.last_number}>"
-
-
-class LetterTemplate(Audited, db.Model):
-    """An admin's version of the letter text in one language (the newest one is used)."""
-
-    __tablename__ = "letter_templates"
-    __table_args__ = (sa.UniqueConstraint("language", "version"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    language: Mapped[str] = mapped_column(sa.String(2))
-    version: Mapped[int] = mapped_column(sa.Integer)
-    body: Mapped[str] = mapped_column(sa.Text)
-    note: Mapped[str | None] = mapped_column(sa.String(500))
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    created_by = relationship("User")
-
-    @property
-    def region_code(self) -> None:
-        return None
-
-    def __repr__(self) -> str:
-        return f"<LetterTemplate {self.language} v{self.version}>"
-
-
-class LawsuitFlag(Audited, db.Model):
-    """A recommendation to sue: the last claim went unanswered, or legal staff decided so."""
-
-    __tablename__ = "lawsuit_flags"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
-    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
-    #: The claim that led here; unique, so a scan run twice flags once.
-    claim_id: Mapped[int | None] = mapped_column(sa.ForeignKey("claims.id"), unique=True)
-    reason: Mapped[FlagReason] = mapped_column(enum_type(FlagReason))
-    raised_on: Mapped[date]
-    raised_by: Mapped[str] = mapped_column(sa.String(255))
-    note: Mapped[str | None] = mapped_column(sa.Text)
-    #: The case opened on it; an open flag has none.
-    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
-
-    contract: Mapped[Contract] = relationship()
-    claim: Mapped[Claim | None] = relationship()
-
-    def __repr__(self) -> str:
-        return f"<LawsuitFlag {self.id} contract={self.contract_id} {self.reason}>"
-
-
-case_claims = sa.Table(
-    "case_claims",
-    db.metadata,
-    sa.Column("case_id", sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("claim_id", sa.ForeignKey("claims.id", ondelete="CASCADE"), primary_key=True),
-)
-
-
-class Case(Searchable, Audited, TimestampMixin, db.Model):
-    """A lawsuit in the region's specialised inter-district economic court."""
-
-    __tablename__ = "cases"
-    __searched__ = ("case_number", "court_name")
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
-    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
-    court_name: Mapped[str] = mapped_column(sa.String(255))
-    #: The court's name in Kazakh, for Kazakh letters.
-    court_name_kk: Mapped[str | None] = mapped_column(sa.String(255))
-    #: The court's number of the case, once it has one.
-    case_number: Mapped[str | None] = mapped_column(sa.String(64))
-    filed_on: Mapped[date]
-    #: What the suit asks: recovery of the penalty, and/or the unscrupulous-participant register.
-    claims_penalty: Mapped[bool] = mapped_column(default=True)
-    claims_register: Mapped[bool] = mapped_column(default=False)
-    amount_claimed: Mapped[Decimal | None] = mapped_column(Money)
-    outcome: Mapped[CaseOutcome] = mapped_column(
-        enum_type(CaseOutcome), default=CaseOutcome.PENDING
-    )
-    decided_on: Mapped[date | None]
-    amount_awarded: Mapped[Decimal | None] = mapped_column(Money)
-    amount_paid: Mapped[Decimal | None] = mapped_column(Money)
-    notes: Mapped[str | None] = mapped_column(sa.Text)
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-
-    contract: Mapped[Contract] = relationship()
-    claims: Mapped[list[Claim]] = relationship(secondary=case_claims, order_by=Claim.sequence)
-    hearings: Mapped[list[CaseHearing]] = relationship(
-        back_populates="case", cascade="all, delete-orphan"
-    )
-
-    def __repr__(self) -> str:
-        return f"<Case {self.id} contract={self.contract_id} filed {self.filed_on}>"
-
-
-class CaseHearing(Audited, db.Model):
-    """A hearing of a case; its date is a milestone of the contract, so alerts cover it."""
-
-    __tablename__ = "case_hearings"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    milestone_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("milestones.id", ondelete="CASCADE"), unique=True
-    )
-
-    case: Mapped[Case] = relationship(back_populates="hearings")
-    milestone: Mapped[Milestone] = relationship()
-
-    @property
-    def region_code(self) -> str | None:
-        return self.case.region_code if self.case is not None else None
-
-    def __repr__(self) -> str:
-        return f"<CaseHearing case={self.case_id} milestone={self.milestone_id}>"
-
-
 class ClaimNotice(db.Model):
     """One e-mail to one person about a drafted claim or a lawsuit recommendation.
 
@@ -455,49 +311,3 @@ class ClaimNotice(db.Model):
 
     def __repr__(self) -> str:
         return f"<ClaimNotice {self.id} {self.kind} claim={self.claim_id} {self.status}>"
-
-
-#: Civil Code articles a claim letter cites by default (DESIGN.md section 5): obligations are
-#: performed properly and on time (272, 277), the penalty (293), liability for breach (349–351).
-DEFAULT_LEGAL_BASIS = "272, 277, 293, 349–351"
-
-
-class Department(Audited, TimestampMixin, db.Model):
-    """A regional department (the sender of claim letters) with its requisites: the letterhead,
-    the payment details of the demand, the signatory and the executor. One per region."""
-
-    __tablename__ = "departments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), unique=True)
-    name_ru: Mapped[str] = mapped_column(sa.String(255))
-    name_kk: Mapped[str | None] = mapped_column(sa.String(255))
-    #: The department's BIN (12 digits with a control digit).
-    bin: Mapped[str | None] = mapped_column(sa.String(12))
-    address_ru: Mapped[str | None] = mapped_column(sa.String(500))
-    address_kk: Mapped[str | None] = mapped_column(sa.String(500))
-    phone: Mapped[str | None] = mapped_column(sa.String(64))
-    #: The bank (for a state body usually the Committee of the Treasury) in Russian and Kazakh.
-    bank_ru: Mapped[str | None] = mapped_column(sa.String(255))
-    bank_kk: Mapped[str | None] = mapped_column(sa.String(255))
-    #: ИИК (ЖСК): the account, a 20-character Kazakh IBAN.
-    iik: Mapped[str | None] = mapped_column(sa.String(20))
-    #: БИК (БСК): the bank's code, 8 or 11 characters.
-    bik: Mapped[str | None] = mapped_column(sa.String(11))
-    #: КБК (БЖК): the budget classification code a penalty is paid to (a state body's income).
-    kbk: Mapped[str | None] = mapped_column(sa.String(6))
-    #: КНП (ТМК): the payment purpose code.
-    knp: Mapped[str | None] = mapped_column(sa.String(3))
-    head_position_ru: Mapped[str | None] = mapped_column(sa.String(255))
-    head_position_kk: Mapped[str | None] = mapped_column(sa.String(255))
-    head_name: Mapped[str | None] = mapped_column(sa.String(255))
-    #: The officer named at the foot of letters as the one who prepared them.
-    executor_name: Mapped[str | None] = mapped_column(sa.String(255))
-    executor_phone: Mapped[str | None] = mapped_column(sa.String(64))
-    #: Civil Code articles cited as the legal basis of claims, comma-separated ("272, 349–351").
-    legal_basis: Mapped[str] = mapped_column(sa.String(255), default=DEFAULT_LEGAL_BASIS)
-
-    region = relationship("Region")
-
-    def __repr__(self) -> str:
-        return f"<Department {self.region_code} {self.name_ru[:40]!r}>"
