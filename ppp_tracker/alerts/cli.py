@@ -6,6 +6,8 @@ from datetime import date
 
 import click
 
+from ppp_tracker.alerts import jobs
+from ppp_tracker.alerts.planning import plan_milestone
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.core.calendar import get_calendar
 from ppp_tracker.db import db
@@ -33,7 +35,6 @@ def _parse_day(value: str | None) -> date | None:
 )
 def scan(as_of: str | None, send_now: bool):
     """Create the reminders that are due and queue (or send) them."""
-    from ppp_tracker.alerts import jobs
 
     with acting_as(Actor("cli:deadlines scan")):
         run = jobs.run_scan(_parse_day(as_of), trigger="cli", send_now=send_now)
@@ -47,7 +48,6 @@ def scan(as_of: str | None, send_now: bool):
 @deadlines_cli.command("replan")
 def replan():
     """Recompute every milestone's stored effective due date and reminder plan."""
-    from ppp_tracker.alerts.planning import plan_milestone
 
     calendar = get_calendar()
     count = 0

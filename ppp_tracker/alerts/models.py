@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ppp_tracker.alerts.rules import DEFAULT_OVERDUE_EVERY_DAYS, AlertRules, format_days
+from ppp_tracker.alerts.rules import DEFAULT_OVERDUE_EVERY_DAYS, AlertRules, format_days, parse_days
 from ppp_tracker.auth.models import AlertMode
 from ppp_tracker.core.audit import Audited
 from ppp_tracker.core.enums import LabelledEnum
@@ -106,7 +106,6 @@ class ContractAlertRules(Audited, db.Model):
         return self.contract.region_code
 
     def rules(self) -> AlertRules:
-        from ppp_tracker.alerts.rules import parse_days
 
         return AlertRules(
             days_before=parse_days(self.days_before),

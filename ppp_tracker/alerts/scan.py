@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ppp_tracker import clock
 from ppp_tracker.alerts.audience import chosen_recipients
+from ppp_tracker.alerts.delivery import DELIVERIES, DIGESTS
 from ppp_tracker.alerts.models import (
     Alert,
     AlertDelivery,
@@ -377,6 +378,5 @@ def queue_digests(as_of: date, now: datetime) -> list[int]:
 def stale_work(now: datetime, limit: int = 1000) -> tuple[list[int], list[int]]:
     """Deliveries and digests whose task was lost or whose worker died: queue them again
     (`core.outbox.stale`); their tasks claim the rows, so a second message does nothing."""
-    from ppp_tracker.alerts.delivery import DELIVERIES, DIGESTS
 
     return outbox.stale(DELIVERIES, now, limit), outbox.stale(DIGESTS, now, limit)

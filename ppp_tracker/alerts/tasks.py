@@ -8,6 +8,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from flask import Flask
 
+from ppp_tracker.alerts import jobs
 from ppp_tracker.core.audit import Actor, acting_as
 from workers import scan_interval
 
@@ -16,8 +17,6 @@ from workers import scan_interval
 def scan_deadlines(as_of: str | None = None, trigger: str = "beat") -> int | None:
     """The periodic deadline scan (beat, every SCAN_INTERVAL_MINUTES)."""
     from flask import current_app
-
-    from ppp_tracker.alerts import jobs
 
     if trigger == "worker" and not current_app.config["ALERT_SCAN_ON_WORKER_START"]:
         return None
@@ -30,7 +29,6 @@ def scan_deadlines(as_of: str | None = None, trigger: str = "beat") -> int | Non
 def deliver_batch(delivery_ids: list[int]) -> int:
     """Send a batch of alerts over one SMTP connection; those refused for now, and those another
     worker holds, are queued again for when they can be tried."""
-    from ppp_tracker.alerts import jobs
 
     with acting_as(Actor("worker:alerts.deliver")):
         result = jobs.deliver_batch(delivery_ids)
@@ -46,7 +44,6 @@ def deliver_alert(delivery_id: int) -> int:
 @shared_task(bind=True, name="alerts.digest", ignore_result=True, max_retries=None)
 def send_digest(self, digest_id: int) -> str:
     """Send one user's daily digest; retried with backoff while the SMTP server fails."""
-    from ppp_tracker.alerts import jobs
 
     with acting_as(Actor("worker:alerts.digest")):
         outcome = jobs.deliver_digest(digest_id)

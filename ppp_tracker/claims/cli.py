@@ -8,6 +8,7 @@ import click
 
 from ppp_tracker import clock
 from ppp_tracker.claims import numbering, scanning
+from ppp_tracker.claims.tasks import queue_notices
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
 
@@ -37,8 +38,6 @@ def scan(as_of: str | None, notify: bool):
         result = scanning.scan(day)
         db.session.commit()
     if notify:
-        from ppp_tracker.claims.tasks import queue_notices
-
         queue_notices(result.notices)
     click.echo(
         f"as of {day.isoformat()}: drafted {len(result.drafted)}, escalated "

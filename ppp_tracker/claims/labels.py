@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from ppp_tracker.core.history import ENTITY_LABELS, FIELD_LABELS
+
 
 def register() -> None:
-    from ppp_tracker.core.history import ENTITY_LABELS, FIELD_LABELS
-
     ENTITY_LABELS.update(
         claims=_l("Claim"),
         claim_milestones=_l("Obligation in a claim"),

@@ -212,7 +212,6 @@ def cached_body(
     when its body may be kept. `wait`: how long a request waits for the body another is
     rendering before it renders its own.
     """
-    from ppp_tracker import clock
 
     version = current()
     if version is None or not _keeps():

@@ -14,14 +14,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask import g
 from flask_babel import gettext as _
 
 from ppp_tracker import clock
+from ppp_tracker.auth.access import Permission, has_permission
 from ppp_tracker.core import limits
 from ppp_tracker.core.calendar import PACKAGE_CONFIRMED_THROUGH, CalendarYear, forget_calendar
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.core.validation import Errors, check_date_range
+from ppp_tracker.core.web import NOT_LOADED, Banner, with_user
 from ppp_tracker.db import db
+from ppp_tracker.deadlines.services import set_override
 
 #: The largest transfers file accepted (a year has a few dozen lines).
 MAX_IMPORT_BYTES = 256 * 1024
@@ -179,7 +183,6 @@ def _transfer(
 
 def import_transfers(content: bytes, user=None) -> list[Transfer]:
     """Every transfer of the file becomes an override, or none does (the caller rolls back)."""
-    from ppp_tracker.deadlines.services import set_override
 
     transfers = parse_transfers(content)
     problems: list[str] = []
@@ -207,10 +210,6 @@ def wanted_years_select():
 
 def unconfirmed_banner() -> list:
     """Admins see which of this year and the next still wait for confirmation."""
-    from flask import g
-
-    from ppp_tracker.auth.access import Permission, has_permission
-    from ppp_tracker.core.web import NOT_LOADED, Banner, with_user
 
     if not has_permission(g.get("user"), Permission.ADMIN):
         return []

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from ppp_tracker.core.history import ENTITY_LABELS, FIELD_LABELS, VALUE_TEXTS
+from ppp_tracker.registry.codes import DocumentType
+
 
 def ocds_code_label(code: str) -> str:
     """A milestone's OCDS code as words when it names a document type we know (the codelist is
     open: another code is shown as it is)."""
-    from ppp_tracker.registry.codes import DocumentType
-
     try:
         return DocumentType(code).label
     except ValueError:
@@ -104,8 +105,6 @@ FIELDS = {
 
 
 def register() -> None:
-    from ppp_tracker.core.history import ENTITY_LABELS, FIELD_LABELS, VALUE_TEXTS
-
     VALUE_TEXTS[("milestones", "code")] = ocds_code_label
     ENTITY_LABELS.update(ENTITIES)
     FIELD_LABELS.update(FIELDS)

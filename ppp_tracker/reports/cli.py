@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask import current_app
 
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
-from ppp_tracker.reports import ocds
+from ppp_tracker.reports import ocds, snapshots
 
 ocds_cli = click.Group("ocds", help="OCDS open data.")
 
@@ -40,9 +42,6 @@ dashboard_cli = click.Group("dashboard", help="The dashboard's stored figures.")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Default: today.")
 def refresh(as_of):
     """Compute and store the dashboard's figures of every scope, as the workers do after a scan."""
-    import time
-
-    from ppp_tracker.reports import snapshots
 
     start = time.perf_counter()
     with acting_as(Actor("cli:dashboard refresh")):

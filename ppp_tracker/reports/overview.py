@@ -23,6 +23,7 @@ from ppp_tracker.registry.models import Contract, Milestone, Project, ProjectSta
 from ppp_tracker.reports.charts import Mark, TimelineRow
 from ppp_tracker.reports.figures import Dashboard, DeadlineRow, OverviewProject, OverviewStage
 from ppp_tracker.reports.scopes import Scopes, effective, in_scope
+from ppp_tracker.reports.timeline import stage_spans
 
 #: Projects drawn on the dashboard's overview, those with the most overdue obligations first;
 #: the timeline page draws them all.
@@ -131,7 +132,6 @@ def _stages(project_ids: list[int]) -> dict[int, list[OverviewStage]]:
 
 def overview_rows(board: Dashboard, today: date) -> list[TimelineRow]:
     """The overview chart's rows: one per project, its stages side by side, milestones on top."""
-    from ppp_tracker.reports.timeline import stage_spans
 
     rows = []
     for project in board.overview:

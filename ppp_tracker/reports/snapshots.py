@@ -38,8 +38,12 @@ from sqlalchemy.orm import Session, attributes
 from ppp_tracker import clock
 from ppp_tracker.auth.models import User
 from ppp_tracker.core import versions
+from ppp_tracker.core.regions import Region
+from ppp_tracker.core.web import locale_code
 from ppp_tracker.db import db
-from ppp_tracker.reports import dashboard
+from ppp_tracker.money import format_money
+from ppp_tracker.registry.models import Contract, Milestone, ProductionSite, Project, ProjectStage
+from ppp_tracker.reports import charts, dashboard
 from ppp_tracker.reports.models import DashboardChart, DashboardGeneration, DashboardSnapshot
 
 
@@ -53,9 +57,6 @@ def _insert(table):
 
 def draw_charts(board: dashboard.Dashboard) -> Markup:
     """The dashboard's charts of `board` in the current language (templates autoescape)."""
-    from ppp_tracker.core.web import locale_code
-    from ppp_tracker.reports import charts
-    from ppp_tracker.reports.views import money_text
 
     locale = locale_code()
     today = board.as_of
@@ -64,7 +65,7 @@ def draw_charts(board: dashboard.Dashboard) -> Markup:
             (
                 bar.name(locale),
                 bar.overdue,
-                _("%(money)s accrued", money=money_text(bar.accrued, locale)),
+                _("%(money)s accrued", money=format_money(bar.accrued, locale)),
                 url_for("reports.deadlines", region=bar.code, _anchor="overdue"),
             )
             for bar in board.by_region
@@ -248,7 +249,6 @@ def dashboard_for(
     """The dashboard of `user`'s scope: its stored snapshot, or computed and stored now; with
     its charts in `locale` (the request's language) when they were stored with it. `found` is
     what `stored` returned when the caller read it already, `widgets` the widgets likewise."""
-    from ppp_tracker.core.web import locale_code
 
     as_of = as_of or clock.today()
     locale = locale or locale_code()
@@ -305,7 +305,6 @@ COMBINE_AT_MOST = 3
 def _all_regions(as_of: date, started) -> dashboard.Dashboard:
     """The all-regions figures from the regions' snapshots, computing only the stale regions
     (and storing them): after a change in one region, one region is computed, not all."""
-    from ppp_tracker.core.regions import Region
 
     codes = list(db.session.scalars(sa.select(Region.code).order_by(Region.code)))
     rows = db.session.execute(
@@ -339,14 +338,6 @@ TOUCHED = "ppp_dashboard_scopes"
 
 
 def _counted_models():
-    from ppp_tracker.core.regions import Region
-    from ppp_tracker.registry.models import (
-        Contract,
-        Milestone,
-        ProductionSite,
-        Project,
-        ProjectStage,
-    )
 
     return (Milestone, Contract, Project, ProjectStage, ProductionSite, Region)
 
@@ -354,7 +345,6 @@ def _counted_models():
 def _regions_of(obj, session: Session) -> set[str] | None:
     """The region scopes `obj`'s change touches (its region, and its former one when it moved);
     None for every scope (a region's names are on every dashboard)."""
-    from ppp_tracker.core.regions import Region
 
     if isinstance(obj, Region):
         return None
@@ -422,8 +412,6 @@ def _forget_touched(session: Session, transaction) -> None:
 def bump(session: Session, scopes: set[str | None]) -> None:
     """Move the generations of these region scopes (None: every scope) and of all regions."""
     if None in scopes:
-        from ppp_tracker.core.regions import Region
-
         scopes = set(session.scalars(sa.select(Region.code)))
     wanted = sorted({dashboard.ALL_REGIONS, *scopes})
     table = DashboardGeneration.__table__

@@ -8,6 +8,7 @@ page polling it sees the count grow while the import's own transaction is still 
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import sqlalchemy as sa
 from celery import shared_task
@@ -15,7 +16,7 @@ from celery import shared_task
 from ppp_tracker import clock
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
-from ppp_tracker.reports import imports
+from ppp_tracker.reports import imports, snapshots
 from ppp_tracker.reports.models import ImportBatch, ImportStatus
 
 #: Write progress at most this often (seconds); the page polls once a second.
@@ -97,9 +98,6 @@ def refresh_dashboard(as_of: str | None = None) -> int:
 
     Safe to run twice: each scope's row is replaced, never by figures older than its own.
     """
-    from datetime import date
-
-    from ppp_tracker.reports import snapshots
 
     with acting_as(Actor("worker:reports.refresh_dashboard")):
         count = snapshots.refresh(date.fromisoformat(as_of) if as_of else None)

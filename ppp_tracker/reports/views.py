@@ -31,7 +31,6 @@ from ppp_tracker.core.forms import apply_errors, flash_errors
 from ppp_tracker.core.validation import positive_id
 from ppp_tracker.core.web import locale_code, url_with_args
 from ppp_tracker.db import db
-from ppp_tracker.money import format_money
 from ppp_tracker.registry.views.common import region_choices
 from ppp_tracker.reports import (
     calendar_feed,
@@ -44,9 +43,12 @@ from ppp_tracker.reports import (
     snapshots,
 )
 from ppp_tracker.reports import timeline as timeline_data
+from ppp_tracker.reports.dashboard import scope_key, widgets
 from ppp_tracker.reports.forms import ButtonForm, ImportForm
 from ppp_tracker.reports.models import ImportBatch, ImportKind
 from ppp_tracker.reports.pdf import overdue_pdf
+from ppp_tracker.reports.tasks import check_import
+from ppp_tracker.reports.tasks import commit_import as commit_task
 
 bp = Blueprint("reports", __name__)
 bp.add_url_rule("/deadlines", "deadlines", deadline_list.deadlines_page)
@@ -70,7 +72,6 @@ DASHBOARD_RENDER_WAIT_S = 0.2
 @bp.get("/", endpoint="home")
 def dashboard_page():
     """The start page (`reports.home`): the dashboard of the user's scope."""
-    from ppp_tracker.reports.dashboard import scope_key, widgets
 
     user = require(Permission.READ)
     today = clock.today()
@@ -121,7 +122,6 @@ def dashboard_page():
 def refresh_dashboard():
     """The dashboard's figures of the user's scope computed again now (they follow every
     change already; this is for a manager who wants to be sure), audited."""
-    from ppp_tracker.reports.dashboard import scope_key
 
     user = require(Permission.EDIT_REGISTRY)
     if not ButtonForm().validate_on_submit():
@@ -154,10 +154,6 @@ def money_compact(value) -> str:
 
     locale = {"ru": "ru_KZ", "kk": "kk_KZ"}.get(locale_code(), "en")
     return format_compact_decimal(value, locale=locale, fraction_digits=1) + "\u00a0₸"
-
-
-def money_text(value, locale: str) -> str:
-    return format_money(value, locale)
 
 
 #: The timeline's zoom levels: how many times wider than the page the time axis is drawn.
@@ -300,8 +296,6 @@ def imports_page():
             apply_errors(form, exc)
             status = 422
         else:
-            from ppp_tracker.reports.tasks import check_import
-
             # Queued only now that the batch is committed, so the worker surely finds it.
             check_import.delay(batch.id)
             return redirect(url_for("reports.import_batch", import_id=batch.id))
@@ -399,8 +393,6 @@ def commit_import(import_id: int):
         db.session.rollback()
         flash_errors(exc)
     else:
-        from ppp_tracker.reports.tasks import commit_import as commit_task
-
         commit_task.delay(batch.id)
     return redirect(url_for("reports.import_batch", import_id=batch.id))
 

@@ -15,6 +15,7 @@ from ppp_tracker.core import limits
 from ppp_tracker.core.api import IdField, MoneyField, QueryId, StrictDate, enum_field, run_service
 from ppp_tracker.core.calendar import get_calendar
 from ppp_tracker.core.dates import MilestoneState, timing
+from ppp_tracker.deadlines.queries import deadlines
 from ppp_tracker.registry.codes import (
     MilestoneStatus,
     MilestoneType,
@@ -182,8 +183,6 @@ class Deadlines(MethodView):
     def get(self, args):
         """Open milestones with effective due date, state and days late as of `as_of` (today)."""
         user = api_user()
-        from ppp_tracker.deadlines.queries import deadlines
-
         as_of: date = args.get("as_of") or clock.today()
         rows = deadlines(
             user,
