@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 
 from ppp_tracker.alerts import jobs
 from ppp_tracker.alerts.planning import plan_milestone
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.core.calendar import get_calendar
+from ppp_tracker.core.dates import cli_day
 from ppp_tracker.db import db
 from ppp_tracker.deadlines.tracking import refresh
 from ppp_tracker.registry.models import Milestone
 
 deadlines_cli = click.Group("deadlines", help="The deadline scan and its reminders.")
-
-
-def _parse_day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from exc
 
 
 @deadlines_cli.command("scan")
@@ -37,7 +27,7 @@ def scan(as_of: str | None, send_now: bool):
     """Create the reminders that are due and queue (or send) them."""
 
     with acting_as(Actor("cli:deadlines scan")):
-        run = jobs.run_scan(_parse_day(as_of), trigger="cli", send_now=send_now)
+        run = jobs.run_scan(cli_day(as_of), trigger="cli", send_now=send_now)
     click.echo(
         f"scan as of {run.as_of.isoformat()}: {run.alerts} alerts, {run.deliveries} deliveries, "
         f"{run.digests} digests, {run.requeued} queued again, {run.planned} dates filled in"

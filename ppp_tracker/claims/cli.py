@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 
 from ppp_tracker import clock
 from ppp_tracker.claims import numbering, scanning
 from ppp_tracker.claims.tasks import queue_notices
 from ppp_tracker.core.audit import Actor, acting_as
+from ppp_tracker.core.dates import cli_day
 from ppp_tracker.db import db
 
 claims_cli = click.Group("claims", help="Claim letters and their escalation.")
-
-
-def _parse_day(value: str | None) -> date:
-    if not value:
-        return clock.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from exc
 
 
 @claims_cli.command("scan")
@@ -33,7 +23,7 @@ def _parse_day(value: str | None) -> date:
 )
 def scan(as_of: str | None, notify: bool):
     """Draft claims for late obligations and escalate unanswered ones, as the workers do."""
-    day = _parse_day(as_of)
+    day = cli_day(as_of) if as_of else clock.today()
     with acting_as(Actor("cli:claims scan")):
         result = scanning.scan(day)
         db.session.commit()

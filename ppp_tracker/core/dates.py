@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import click
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -115,6 +116,16 @@ class EffectiveDue:
             effective=fmt(self.effective_due_on),
             reasons="; ".join(self.skipped),
         )
+
+
+def cli_day(value: str | None) -> date | None:
+    """A day typed on the command line as YYYY-MM-DD (None when not given)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from exc
 
 
 def effective_due(calendar: WorkingCalendar, due_on: date, locale: str = "ru") -> EffectiveDue:

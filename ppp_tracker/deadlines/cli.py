@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.core.calendar import get_calendar
+from ppp_tracker.core.dates import cli_day
 from ppp_tracker.core.errors import Invalid
 from ppp_tracker.db import db
 from ppp_tracker.deadlines import services, years
 
 calendar_cli = click.Group("calendar", help="The working-day calendar.")
-
-
-def _parse_day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from exc
 
 
 @calendar_cli.command("override")
@@ -28,7 +20,7 @@ def _parse_day(value: str) -> date:
 @click.option("--reason", default=None, help="The decree, e.g. 'Постановление № 123'.")
 def override(day: str, kind: str, reason: str | None):
     """Make DAY a working day or a day off (a decree the holidays package does not know)."""
-    parsed = _parse_day(day)
+    parsed = cli_day(day)
     with acting_as(Actor("cli:calendar override")):
         try:
             services.set_override(parsed, kind == "working", reason)
@@ -79,7 +71,7 @@ def import_file(file: str):
 @click.argument("day")
 def show(day: str):
     """Say whether DAY is a working day, and why not."""
-    parsed = _parse_day(day)
+    parsed = cli_day(day)
     calendar = get_calendar()
     if calendar.is_working_day(parsed):
         why = calendar.why_working(parsed)
