@@ -38,9 +38,8 @@ def psycopg_url(name: str) -> str:
 
 def make_app(database_url: str, **config):
     """The app on the benchmark's database, migrated to the head revision."""
-    from flask_migrate import upgrade
-
     from ppp_tracker import create_app
+    from ppp_tracker.extensions import upgrade
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, **config})
     with app.app_context():

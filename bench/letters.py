@@ -272,9 +272,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     args = parser.parse_args(argv)
 
-    from flask_migrate import upgrade
-
     from ppp_tracker.core.audit import Actor, acting_as
+    from ppp_tracker.extensions import upgrade
 
     name, url = _database()
     queue = f"ppp-bench-{uuid.uuid4().hex[:8]}"

@@ -37,13 +37,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from ppp_tracker import i18n
     from ppp_tracker.db import db
-    from ppp_tracker.extensions import babel, csrf, login_manager, migrate
+    from ppp_tracker.extensions import babel, csrf, login_manager, migration_commands
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(i18n.TRANSLATION_DIRECTORIES))
     db.init_app(app)
-    migrate.init_app(
-        app, db, directory=str(BASE_DIR / "migrations"), compare_type=True, render_as_batch=True
-    )
+    # `flask db …`; Flask-Migrate and Alembic are imported only when one is run (extensions).
+    app.cli.add_command(migration_commands)
     csrf.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)

@@ -13,10 +13,10 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 
 from ppp_tracker import create_app
 from ppp_tracker.db import db
+from ppp_tracker.extensions import upgrade
 
 pytest_plugins = ["tests.browser", "tests.services"]
 

@@ -9,13 +9,13 @@ import threading
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import downgrade, upgrade
 
 from ppp_tracker.auth.access import SYSTEM_USER
 from ppp_tracker.auth.services import create_user
 from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.audit_chain import GENESIS, AuditChainHead, AuditLink, link_hash, verify
 from ppp_tracker.db import db
+from ppp_tracker.extensions import downgrade, upgrade
 from ppp_tracker.registry.services.parties import save_party
 from tests import factories
 

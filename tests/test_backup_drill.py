@@ -12,7 +12,6 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
 from ppp_tracker import create_app
 from ppp_tracker.alerts.models import Alert
@@ -22,6 +21,7 @@ from ppp_tracker.claims.models import Claim, ClaimFile
 from ppp_tracker.core.audit import AuditEvent
 from ppp_tracker.core.audit_chain import AuditLink, verify
 from ppp_tracker.db import db
+from ppp_tracker.extensions import upgrade
 from tests import alerting, factories
 from tests.conftest import PG_HOST, _create_pg_database, _drop_pg_database, base_config
 

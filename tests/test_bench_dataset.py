@@ -4,11 +4,11 @@ a default once broke `bench web`, `load` and `search` silently: no test built th
 from __future__ import annotations
 
 import psycopg
-from flask_migrate import upgrade
 
 from bench import dataset
 from ppp_tracker import create_app
 from ppp_tracker.db import db
+from ppp_tracker.extensions import upgrade
 from tests.conftest import PG_HOST, _create_pg_database, _drop_pg_database, base_config
 
 

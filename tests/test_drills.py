@@ -13,12 +13,12 @@ import uuid
 import pytest
 import redis
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
 from ppp_tracker import create_app
 from ppp_tracker.alerts.models import AlertDelivery, ScanRun
 from ppp_tracker.claims.models import ClaimNotice
 from ppp_tracker.db import db
+from ppp_tracker.extensions import upgrade
 from tests.alerting import purge_alert_queue  # noqa: F401 - a fixture
 from tests.conftest import REDIS_URL, base_config
 from tests.faults import (

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import uuid
 from functools import partial
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask_migrate import downgrade, upgrade
 
 from ppp_tracker import create_app
 from ppp_tracker.db import db
+from ppp_tracker.extensions import downgrade, upgrade
 from tests.conftest import PG_HOST, _create_pg_database, _drop_pg_database, base_config
 
 pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -103,3 +110,74 @@ def test_search_01_folds_the_rows_already_there(empty_database):
         assert stored == 'тоо "қызмет елка"\n123456789012\n'
         db.session.remove()
         db.engine.dispose()
+
+
+def _embedded_env(tmp_path) -> dict[str, str]:
+    """A fresh embedded installation: SQLite database and broker in a folder of their own."""
+    return {
+        **os.environ,
+        "PPP_INSTANCE_DIR": str(tmp_path / "instance"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+        "CELERY_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.db'}",
+    }
+
+
+def _flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_flask_db_commands_migrate_a_fresh_sqlite_file(tmp_path):
+    """`flask --app wsgi db …` (Makefile's migrate, docs/deploy.md) still has Flask-Migrate's
+    commands, though the app no longer imports it when it is built."""
+    env = _embedded_env(tmp_path)
+    listed = _flask(env, "db", "--help")
+    assert listed.returncode == 0, listed.stderr
+    for command in ("upgrade", "downgrade", "migrate", "revision", "history", "current"):
+        assert re.search(rf"^\s+{command}\s", listed.stdout, re.M), (command, listed.stdout)
+
+    done = _flask(env, "db", "upgrade")
+    assert done.returncode == 0, done.stderr
+    head = _flask(env, "db", "heads")
+    current = _flask(env, "db", "current")
+    assert head.returncode == 0 and current.returncode == 0, head.stderr + current.stderr
+    revision = head.stdout.split()[0]
+    assert revision in current.stdout
+    engine = sa.create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == revision
+        assert conn.execute(sa.text("SELECT count(*) FROM regions")).scalar() == 20
+    engine.dispose()
+
+
+WEB_PROCESS = """
+import sys
+from ppp_tracker import create_app
+app = create_app()
+page = app.test_client().get("/login")
+assert page.status_code == 200, page.status_code
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("alembic", "flask_migrate")))
+"""
+
+
+def test_a_web_process_does_not_import_alembic(tmp_path):
+    """A web worker serves pages without Flask-Migrate and Alembic (about 11 MiB a process,
+    docs/performance.md): they are imported by `flask db …` and the tests only."""
+    env = _embedded_env(tmp_path)
+    assert _flask(env, "db", "upgrade").returncode == 0
+    served = subprocess.run(
+        [sys.executable, "-c", WEB_PROCESS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert served.returncode == 0, served.stderr
+    assert served.stdout.strip() == "[]"

@@ -255,9 +255,8 @@ def test_a_kept_body_is_served_for_its_version_only_and_not_after_it_expires(app
 def test_without_redis_nothing_is_kept_and_pages_still_render(tmp_path, make_user):
     """The embedded default (SQLite database and broker, no Redis): no body is kept anywhere,
     every page renders its own."""
-    from flask_migrate import upgrade
-
     from ppp_tracker import create_app
+    from ppp_tracker.extensions import upgrade
 
     url = f"sqlite:///{tmp_path / 'embedded.db'}"
     embedded = create_app(
