@@ -25,10 +25,11 @@ from bench.common import REDIS_URL
 from bench.dataset import AS_OF, PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-#: 2 cores: one gunicorn worker process per core (the GIL lets a process use one), 4 threads
-#: each so that a request waiting on PostgreSQL does not hold the core idle.
+#: gunicorn's settings as production has them (deploy/ppp-tracker-web.service): gthread workers,
+#: 4 threads each, so that a request waiting on PostgreSQL does not hold the core idle.
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
+#: 2 cores: one gunicorn worker process per core (the GIL lets a process use one).
 WORKERS = 2
-THREADS = 4
 USER_AGENT = "ppp-bench"
 
 #: wrk's Lua: each request takes the next (path, cookie) pair; `done` prints the figures as
@@ -130,10 +131,10 @@ def gunicorn(
     database_url: str,
     *,
     workers: int = WORKERS,
-    threads: int = THREADS,
     worker_connections: int | None = None,
 ):
-    """gunicorn serving wsgi:app; yields (base_url, process).
+    """gunicorn serving wsgi:app with production's settings (GUNICORN_CONF); yields
+    (base_url, process).
 
     `worker_connections` caps the connections each worker process holds. wrk's keep-alive
     connections stay with the worker that accepted them, and one worker often accepts them all
@@ -150,12 +151,10 @@ def gunicorn(
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            str(GUNICORN_CONF),
             "--workers",
             str(workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(threads),
             "--bind",
             f"127.0.0.1:{port}",
             # The 50-connection load test keeps its connections open (keep-alive).

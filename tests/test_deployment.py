@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
+from bench.serving import GUNICORN_CONF
 from ppp_tracker import create_app
 from ppp_tracker.alerts.models import ScanRun
 from ppp_tracker.auth.access import SYSTEM_USER
@@ -99,6 +100,9 @@ def test_the_units_run_the_installed_app_with_the_env_file():
         command_of(unit, {**env_file, "STATE_DIRECTORY": "/var/lib/ppp-tracker"})
     worker = " ".join(parse_unit(DEPLOY / "ppp-tracker-worker.service")["ExecStart"])
     assert "--pool=prefork" in worker
+    # gunicorn's settings (gthread, 4 threads) are the file the web benchmarks serve with too
+    web = command_of(parse_unit(DEPLOY / "ppp-tracker-web.service"), env_file)
+    assert web[web.index("--config") + 1] == str(GUNICORN_CONF)
     # the guide names every file it installs, and only files that exist
     guide = (ROOT / "docs" / "deploy.md").read_text()
     assert {p.name for p in DEPLOY.iterdir()} == set(re.findall(r"`deploy/([\w.-]+)`", guide))
