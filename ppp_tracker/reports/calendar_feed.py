@@ -12,12 +12,12 @@ import hashlib
 import hmac
 import secrets
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from icalendar import Calendar, Event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -29,6 +29,9 @@ from ppp_tracker.core.dates import OPEN_STATUSES, MilestoneState, timing
 from ppp_tracker.db import db
 from ppp_tracker.registry.models import Contract, Milestone
 from ppp_tracker.reports.models import CalendarFeed
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 PRODID = "-//ppp-tracker//Deadlines of PPP contracts//RU"
 
@@ -133,6 +136,10 @@ def open_milestones(user: User) -> list[Milestone]:
 
 def build_calendar(user: User, as_of: date | None = None) -> bytes:
     """The feed as iCalendar bytes: one all-day event per open milestone on its effective date."""
+    # icalendar (2 MiB a process) is imported by the first feed a process serves, not by every
+    # web and worker process: calendar clients fetch a feed about once an hour.
+    from icalendar import Calendar
+
     as_of = as_of or clock.today()
     base = str(current_app.config["BASE_URL"]).rstrip("/")
     host = base.split("://", 1)[-1].split("/", 1)[0] or "ppp-tracker"
@@ -165,6 +172,8 @@ def build_calendar(user: User, as_of: date | None = None) -> bytes:
 
 
 def _event(milestone: Milestone, t, base: str, host: str) -> Event:
+    from icalendar import Event
+
     contract = milestone.contract
     event = Event()
     # Stable across renewals, regenerations and servers: the milestone is the event.
