@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import flash, redirect
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, validators
@@ -31,10 +30,10 @@ def apply_errors(form: FlaskForm, exc: Invalid, field_map: dict[str, str] | None
             form.form_errors.extend(f"{name}: {m}" for m in messages)
 
 
-def save_form(form: FlaskForm, save, redirect_to, *, saved: str | None = None, field_map=None):
-    """Run a service (`save`) with the form's data: committed, flash `saved` ("Saved." unless
-    given) and redirect to `redirect_to(result)`; refused, roll back, put its errors next to
-    the form's fields and return None (the caller shows the form again)."""
+def save_form(form: FlaskForm, save, redirect_to, *, saved: str, field_map=None):
+    """Run a service (`save`) with the form's data: committed, flash `saved` and redirect to
+    `redirect_to(result)`; refused, roll back, put its errors next to the form's fields and
+    return None (the caller shows the form again)."""
     try:
         result = save()
         db.session.commit()
@@ -42,7 +41,7 @@ def save_form(form: FlaskForm, save, redirect_to, *, saved: str | None = None, f
         db.session.rollback()
         apply_errors(form, exc, field_map)
         return None
-    flash(saved or _("Saved."), "success")
+    flash(saved, "success")
     return redirect(redirect_to(result))
 
 

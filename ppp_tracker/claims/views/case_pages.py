@@ -107,6 +107,7 @@ def edit_case(contract_id: int | None = None, case_id: int | None = None):
             form,
             lambda: lawsuits.save_case(user, contract, data, case),
             lambda saved: url_for("claims.case", case_id=saved.id),
+            saved=_("Saved."),
         )
         if done:
             return done

@@ -130,7 +130,7 @@ def edit_page(form, save, redirect_to, *, template: str = "registry/form.html", 
     """A record's form: a valid submission goes to `save` (the service, which reads the form's
     data) and on success to `redirect_to(record)`; otherwise the form with its errors."""
     if form.validate_on_submit():
-        done = save_form(form, save, redirect_to)
+        done = save_form(form, save, redirect_to, saved=_("Saved."))
         if done:
             return done
     return form_page(template, form, **context)
