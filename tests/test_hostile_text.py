@@ -299,8 +299,11 @@ def test_the_claim_letter_keeps_it_as_text_in_docx_and_pdf(world, tmp_path):
         cell.text for table in document.tables for row in table.rows for cell in row.cells
     )
     assert "<script>alert(1)</script>" in text and "{{7*7}}" in text and "{% raw %}" in text
-    # {{7*7}} was not evaluated (the number and the cited articles 349–351 aside)
-    assert "49" not in text.replace("1987", "").replace("349–351", "")
+    # {{7*7}} was not evaluated: wherever the text stands it stands whole, never as 49. (Not
+    # "no 49 in the letter": the contractor's BIN comes from a counter of the test process, and
+    # under pytest-xdist which tests a process ran before decides it — 000001497004 failed once.)
+    assert text.count("alert(1)>{{7*7}}") == text.count("alert(1)>") > 5
+    assert '<b>"x</b>{{7*7}}Қ' in text and "alert(1)>49" not in text
     pdf = _pdf_text(composing.letter_file(world.claim, "ru", "pdf"), tmp_path)
     assert "<script>alert(1)</script>" in pdf and "{{7*7}}" in pdf
     assert "Қазақ Әә Ғғ Ңң Өө Ұұ Үү Һһ Іі" in pdf
