@@ -59,12 +59,12 @@ run: system-run demo
 	@echo "ppp-tracker on http://$(HOST):$(PORT)  (worker and beat run alongside; Ctrl-C stops all)"
 	@scripts/run-local.sh $(HOST) $(PORT)
 
-# Two processes (pytest-xdist), each with its own databases, queue and browser; the browser tests
-# and the tests with real Celery workers each run in one process, one after another (conftest).
-# PYTEST_WORKERS=0 runs everything in one process.
+# Two processes (pytest-xdist), each with its own databases, queue, servers and browser; each
+# starts with its long tests and takes over the other's last ones when it runs out (worksteal,
+# tests/conftest.py). PYTEST_WORKERS=0 runs everything in one process.
 PYTEST_WORKERS ?= 2
 test: system-test install-dev translations
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The property-based runs with random data and more examples, to hunt (make test runs them
 # derandomized). What a hunt finds becomes a fixed regression test.

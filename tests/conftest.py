@@ -28,17 +28,37 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 KEEP_TABLES = {"regions", "alembic_version", "data_versions"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+#: Kinds of test that take seconds to a minute each (a browser, real Celery workers, a drill,
+#: schemathesis over the whole API…).
+LONG_KINDS = ("browser", "worker", "slow")
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(config, items):
-    """`make test` runs the suite on two processes (pytest-xdist, `--dist loadgroup`); each has
-    its own databases, Celery queue and browser. Tests that drive headless Chromium run one after
-    another in one process (one browser launched, not one per process), and so do the tests
-    that start real Celery workers (no two sets of worker and beat processes at once)."""
-    for item in items:
-        for kind in ("browser", "worker"):
-            if item.get_closest_marker(kind):
-                item.add_marker(pytest.mark.xdist_group(kind))
-                break
+    """`make test` runs the suite on two processes (pytest-xdist, `--dist worksteal`); each has
+    its own databases, Celery queue, private servers and browser, so any test may run beside any
+    other. worksteal hands each process an equal share of the collected order (the first half
+    to the first process, …) and lets a process that has run out take the last tests of
+    another's queue. So the long tests are dealt out in turn to the start of every share: both
+    processes begin with theirs, what is taken over at the end is short, and both end nearly
+    together (a minute-long test left for last keeps one process busy while the other waits).
+    Under xdist only, where every process collects the same order; one process keeps the
+    files' order."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers < 2:
+        return
+    is_long = [any(item.get_closest_marker(kind) for kind in LONG_KINDS) for item in items]
+    long = [item for item, flag in zip(items, is_long, strict=True) if flag]
+    short = [item for item, flag in zip(items, is_long, strict=True) if not flag]
+    dealt, left = [], len(items)
+    for n in range(workers):
+        size = left // (workers - n)  # worksteal's share: what is left over the processes left
+        mine = long[n::workers]
+        take = max(0, size - len(mine))
+        dealt += mine + short[:take]
+        short = short[take:]
+        left -= size
+    items[:] = dealt + short
 
 
 def _create_pg_database() -> str:

@@ -368,6 +368,7 @@ def _report(failures: list) -> str:
     return "\n".join(str(f[:6]) for f in failures)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("role", "region"), ROLES)
 def test_every_page_and_form_by_role_and_region(
     app, client, make_user, api_token, world, role, region

@@ -4,6 +4,7 @@ a default once broke `bench web`, `load` and `search` silently: no test built th
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 from bench import dataset
 from ppp_tracker import create_app
@@ -12,6 +13,7 @@ from ppp_tracker.extensions import upgrade
 from tests.conftest import PG_HOST, _create_pg_database, _drop_pg_database, base_config
 
 
+@pytest.mark.slow
 def test_the_benchmark_data_set_builds_on_the_current_schema(tmp_path):
     name = _create_pg_database()
     try:

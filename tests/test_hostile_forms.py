@@ -47,6 +47,7 @@ def post_forms(html: str, page: str) -> list[tuple[str, list[str]]]:
     return out
 
 
+@pytest.mark.slow
 def test_no_form_answers_odd_values_with_a_500(client, make_user, set_today):
     set_today("2014-08-01")
     contract = factories.contract("KZ-35")
