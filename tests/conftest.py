@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from ppp_tracker import create_app
 from ppp_tracker.db import db
 from ppp_tracker.extensions import upgrade
+from tests import factories
 
 pytest_plugins = ["tests.browser", "tests.services"]
 
@@ -175,6 +176,7 @@ def _empty_tables(app) -> None:
 
 
 def _fresh(app):
+    factories.restart_numbering()
     saved = dict(app.config)
     app.extensions["celery"].set_current()  # tasks go to this app's queue, not the last one made
     ctx = app.app_context()

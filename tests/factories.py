@@ -14,7 +14,15 @@ from ppp_tracker.registry.services.milestones import save_milestone
 from ppp_tracker.registry.services.parties import save_institution, save_party
 from ppp_tracker.registry.services.projects import save_project, save_site
 
+#: Numbers in made-up names, codes and BINs. Restarted before every test (conftest), so that a
+#: test sees the same names whichever tests its process ran before — under pytest-xdist that
+#: order changes from run to run, and a BIN like 000001497004 once put a "49" into a letter.
 _seq = itertools.count(1)
+
+
+def restart_numbering() -> None:
+    global _seq
+    _seq = itertools.count(1)
 
 
 def valid_bin(n: int | None = None) -> str:
