@@ -194,6 +194,21 @@ def test_the_penalty_needs_a_real_date(client, world):
     assert r.status_code == 200 and r.get_json()["total"] == "3003000.00"
 
 
+def _new_case(client, world) -> dict:
+    """A lawsuit filed through the API by the lawyer (claiming the register entry)."""
+    r = client.post(
+        "/api/v1/cases",
+        json={
+            "contract_id": world["contract"].id,
+            "filed_on": "2014-06-12",
+            "claims_register": True,
+        },
+        headers=world["lawyer"],
+    )
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
 def test_lawsuits_through_the_api(client, world):
     r = client.post(
         "/api/v1/cases",
@@ -205,17 +220,7 @@ def test_lawsuits_through_the_api(client, world):
         headers=world["lawyer"],
     )
     assert r.status_code == 422 and "claims_penalty" in r.get_json()["errors"]
-    r = client.post(
-        "/api/v1/cases",
-        json={
-            "contract_id": world["contract"].id,
-            "filed_on": "2014-06-12",
-            "claims_register": True,
-        },
-        headers=world["lawyer"],
-    )
-    assert r.status_code == 201
-    case = r.get_json()
+    case = _new_case(client, world)
     r = client.post(
         f"/api/v1/cases/{case['id']}/hearings",
         json={"hearing_on": "2014-07-01"},
@@ -241,17 +246,7 @@ def test_money_is_text_a_json_number_is_refused_naming_the_field(client, world):
     was stored as 0.00 while the OpenAPI document and the README say money is a string with two
     decimals. JSON has one number type (77000000.00 may arrive as 77000000), so every number is
     refused with the field and the reason, and nothing is changed."""
-    r = client.post(
-        "/api/v1/cases",
-        json={
-            "contract_id": world["contract"].id,
-            "filed_on": "2014-06-12",
-            "claims_register": True,
-        },
-        headers=world["lawyer"],
-    )
-    assert r.status_code == 201
-    url = f"/api/v1/cases/{r.get_json()['id']}"
+    url = f"/api/v1/cases/{_new_case(client, world)['id']}"
     for number in (0, 3003000, 3003000.0):
         r = client.patch(url, json={"amount_claimed": number}, headers=world["lawyer"])
         assert r.status_code == 422, (number, r.status_code)
