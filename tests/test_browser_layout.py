@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ppp_tracker.auth.services import create_user
 from ppp_tracker.core.audit import Actor, acting_as
 from ppp_tracker.db import db
-from tests.browser import serve
+from tests.browser import REDUCED_MOTION, serve
 from tests.conftest import PASSWORD, _fresh
 
 pytestmark = pytest.mark.browser
@@ -78,7 +78,9 @@ def test_every_main_page_fits_a_phone_and_a_laptop_in_kazakh_with_logout_in_reac
         "/search?q=241",
     ]
     for width, height in WIDTHS:
-        context = browser.new_context(viewport={"width": width, "height": height})
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, reduced_motion=REDUCED_MOTION
+        )
         page = context.new_page()
         failed: list[str] = []
         page.on("response", lambda r, failed=failed: failed.append(r.url) if r.status >= 400 else 0)
@@ -148,7 +150,9 @@ def test_marking_a_milestone_met_changes_the_dashboard_on_the_next_load(
         "officer@example.kz", role="officer", region_code="KZ-35", password=PASSWORD
     )
     db.session.commit()
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, locale="ru-RU", reduced_motion=REDUCED_MOTION
+    )
     page = context.new_page()
     _log_in(page, lite_server, officer.email)
     overdue = page.locator('[data-kpi="overdue"] .display-6')
