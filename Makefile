@@ -12,8 +12,7 @@ PORT ?= 5000
 .PHONY: run test fuzz install install-dev system-run system-test translations translations-update lint format bench migrate demo worker clean
 
 # Packages are installed by uv (from PyPI, into the venv): the same requirements as pip would
-# take, resolved and installed in seconds rather than a minute or two (a fresh clone's `make test`
-# spent about 30 s of its wall time in pip on a quiet machine, over 2 minutes on a busy one).
+# take, resolved and installed in seconds rather than minutes (docs/development.md, "Tests").
 UV := $(VENV)/bin/uv
 
 $(VENV)/.installed-uv:

@@ -49,9 +49,8 @@ def browser():
 
 
 #: Pages are opened as by a user who asked the system for reduced motion: Bootstrap then skips
-#: its transitions (the phone menu's collapse), and a test waits for the end state instead of
-#: for each animation to settle — what is asserted is the same; the layout test took 42 s, 20
-#: without the waits.
+#: its transitions (the phone menu's collapse), so a test reaches the end state it asserts
+#: without waiting for each animation to settle.
 REDUCED_MOTION = "reduce"
 
 
