@@ -11,7 +11,6 @@ from datetime import date
 
 import psycopg
 import pytest
-import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from ppp_tracker import create_app
@@ -147,32 +146,45 @@ def sqlite_app(tmp_path_factory):
 def _empty_tables(app) -> None:
     with app.app_context():
         db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
         with db.engine.begin() as conn:
-            postgresql = conn.dialect.name == "postgresql"
-            if postgresql:
-                # The audit log refuses deletion (migration security_01); lifting that is an
-                # explicit owner's action, taken here only, and undone in the same transaction.
-                conn.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
-                conn.execute(sa.text("ALTER TABLE audit_links DISABLE TRIGGER USER"))
-            # DELETE, children first, rather than TRUNCATE: a test leaves a few rows in a few
-            # tables, and TRUNCATE's cost is per table (new files for each of ~40): measured
-            # under load, 1.66 s a test for TRUNCATE against 0.17 s for DELETE.
-            for table in tables:
-                conn.execute(sa.text(f"DELETE FROM {table}"))
-            if postgresql:
-                conn.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
-                conn.execute(sa.text("ALTER TABLE audit_links ENABLE TRIGGER USER"))
-                # What TRUNCATE … RESTART IDENTITY did: ids start at 1 again in every test.
-                conn.execute(
-                    sa.text(
-                        "SELECT setval(seq.oid, 1, false) FROM pg_class seq"
-                        " JOIN pg_depend dep ON dep.objid = seq.oid AND dep.deptype IN ('a', 'i')"
-                        " JOIN pg_class tab ON tab.oid = dep.refobjid"
-                        " WHERE seq.relkind = 'S' AND tab.relname = ANY(:tables)"
-                    ),
-                    {"tables": tables},
-                )
+            if conn.dialect.name == "postgresql":
+                conn.connection.cursor().execute(_pg_emptying(app, conn))
+            else:
+                for table in _tables():
+                    conn.exec_driver_sql(f"DELETE FROM {table}")
+
+
+def _tables() -> list[str]:
+    """The tables a test may fill, children first."""
+    return [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+
+
+def _pg_emptying(app, conn) -> str:
+    """One round trip that empties PostgreSQL's tables and restarts their ids, built once per
+    app. DELETE rather than TRUNCATE: a test leaves a few rows in a few tables, and TRUNCATE's
+    cost is per table (new files for each of ~40). `session_replication_role = replica` lifts,
+    for this transaction only, the triggers that make the audit log refuse deletion (migration
+    security_01) — a superuser's explicit action, taken here only — and the foreign keys'
+    checks, which emptying everything does not need."""
+    sql = app.extensions.get("tests.emptying")
+    if sql is None:
+        tables = _tables()
+        sequences = conn.exec_driver_sql(
+            "SELECT seq.relname FROM pg_class seq"
+            " JOIN pg_depend dep ON dep.objid = seq.oid AND dep.deptype IN ('a', 'i')"
+            " JOIN pg_class tab ON tab.oid = dep.refobjid"
+            " WHERE seq.relkind = 'S' AND tab.relname = ANY(%(tables)s)",
+            {"tables": tables},
+        ).scalars()
+        restarts = ", ".join(f"setval('{name}', 1, false)" for name in sequences)
+        sql = app.extensions["tests.emptying"] = "; ".join(
+            [
+                "SET LOCAL session_replication_role = replica",
+                *(f"DELETE FROM {table}" for table in tables),
+                f"SELECT {restarts}",  # what TRUNCATE … RESTART IDENTITY did: ids start at 1
+            ]
+        )
+    return sql
 
 
 def _fresh(app):
