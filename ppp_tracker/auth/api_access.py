@@ -39,11 +39,12 @@ def authenticate_request() -> None:
     scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         abort(401, description=_("Send an API token: Authorization: Bearer <token>."))
-    user = auth_services.user_for_token(token.strip())
+    user, noted = auth_services.user_for_token(token.strip())
     if user is None:
         db.session.rollback()
         abort(401, description=_("The token is unknown, revoked, or its user is inactive."))
-    db.session.commit()  # the token's last use, if it was noted
+    if noted:
+        db.session.commit()  # the token's last use, kept whatever the call does next
     g.user = user
     set_actor(Actor(user.email, user.id))
     # The role and the scope are checked before the body is read: a caller without the right

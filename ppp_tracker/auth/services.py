@@ -11,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ppp_tracker import clock
@@ -265,21 +266,24 @@ def issue_token(user: User, name: str | None = None) -> str:
     return token
 
 
-def user_for_token(token: str) -> User | None:
+def user_for_token(token: str) -> tuple[User | None, bool]:
+    """The live token's active user (None if there is none), and whether its last use was
+    noted now, to be committed."""
     row = db.session.scalar(
-        sa.select(ApiToken).where(
-            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
-        )
+        sa.select(ApiToken)
+        .options(joinedload(ApiToken.user))  # one query a call, not two
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
     )
     now = clock.now()
     if row is None or not row.user.active or (row.expires_at is not None and row.expires_at <= now):
-        return None
+        return None, False
     # Note the use without writing on every request.
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=10):
         db.session.execute(
             sa.update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now)
         )
-    return row.user
+        return row.user, True
+    return row.user, False
 
 
 def revoke_token(token_row: ApiToken) -> None:
