@@ -13,11 +13,18 @@ PORT ?= 5000
 
 # Packages are installed by uv (from PyPI, into the venv): the same requirements as pip would
 # take, resolved and installed in seconds rather than minutes (docs/development.md, "Tests").
+# The venv is made without pip (uv installs; bootstrapping pip took longer than the rest).
 UV := $(VENV)/bin/uv
 
+# Python keeps the bytecode of what it imports (__pycache__, ignored by git), as it does by
+# default, even where the environment says not to: `make test` starts some 60 Python
+# processes (test processes, Celery workers and beats, gunicorn, flask commands), and each
+# would otherwise compile every module it imports, 2-3 s of CPU each.
+unexport PYTHONDONTWRITEBYTECODE
+
 $(VENV)/.installed-uv:
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q uv==0.13.9
+	@test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(PY) install -q uv==0.13.9
 	@touch $@
 
 $(VENV)/.installed-base: $(VENV)/.installed-uv pyproject.toml
