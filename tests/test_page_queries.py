@@ -93,3 +93,40 @@ def test_what_every_page_shares_is_read_in_one_round_trip(app, client, make_user
     statements = _statements_of(app, page)
     assert len(statements) == 1, statements
     assert "FROM users" in statements[0] and "scan_runs" in statements[0]
+
+
+def test_an_api_call_reads_its_token_and_user_in_one_query_and_commits_no_read(
+    app, client, make_user, api_token
+):
+    """A bearer token's user comes with the token (one query); a read commits nothing, unless
+    it is the token's first use in ten minutes, which is noted (a commit would also expire the
+    user, read again for the audit actor)."""
+    import sqlalchemy as sa
+
+    from ppp_tracker.db import db
+
+    headers = api_token(make_user("officer", "KZ-35"))
+    contract = factories.contract("KZ-35", number="Әл-241")
+    commits: list[int] = []
+
+    def call():
+        response = client.get(f"/api/v1/contracts/{contract.id}", headers=headers)
+        assert response.status_code == 200
+        assert response.json["number"] == "Әл-241"
+
+    def count_commit(conn):
+        commits.append(1)
+
+    sa.event.listen(db.engine, "commit", count_commit)
+    try:
+        first = _statements_of(app, call)
+        noted = len(commits)
+        again = _statements_of(app, call)
+    finally:
+        sa.event.remove(db.engine, "commit", count_commit)
+    assert any(s.startswith("UPDATE api_tokens") for s in first) and noted == 1, first
+    assert len(commits) == noted, again  # the second read commits nothing
+    for statements in (first, again):
+        tokens = [s for s in statements if "FROM api_tokens" in s]
+        assert len(tokens) == 1 and "JOIN users" in tokens[0], statements
+    assert not [s for s in again if "FROM users" in s], again
