@@ -5,6 +5,7 @@ cache; no server announces itself."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -98,6 +99,28 @@ def test_logged_in_pages_and_api_answers_are_not_stored(client, make_user, api_t
         response = client.get(url)
         assert response.status_code == 200, url
         assert response.headers["Cache-Control"] == "no-store", url
+
+
+def test_static_files_are_named_by_version_and_kept_by_browsers(client, make_user):
+    """Stylesheets and scripts are no user's data: a logged-in user's pages name them with
+    their version (`?v=`), and browsers may keep them for a year instead of fetching all of
+    them again with every page; the page itself is still never stored."""
+    login(client, make_user("officer", "KZ-35"))
+    page = client.get("/contracts")
+    assert page.headers["Cache-Control"] == "no-store"
+    links = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.get_data(as_text=True))
+    assert {"/static/css/app.css", "/static/js/app.js"} <= {u.split("?")[0] for u in links}
+    for url in links:
+        assert re.search(r"\?v=\d+$", url), url
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable", url
+    # Without its version (an old page, a typed address) a file is checked again each time…
+    bare = client.get("/static/css/app.css")
+    assert "max-age=31536000" not in bare.headers.get("Cache-Control", "")
+    # …and a file that does not exist is no file to keep.
+    missing = client.get("/static/css/no-such.css?v=1")
+    assert missing.status_code == 404 and "max-age" not in missing.headers.get("Cache-Control", "")
 
 
 def test_the_development_server_does_not_name_itself(app):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -184,8 +185,27 @@ def _reset_actor(_exc=None) -> None:
     set_actor(SYSTEM)
 
 
+#: A year: a static file's address carries its version (`?v=`, see `_static_version`), so a
+#: changed file has a new address and a browser never keeps an old one.
+STATIC_MAX_AGE = 365 * 24 * 3600
+
+
+def _static_version(endpoint: str, values: dict) -> None:
+    """`url_for("static", filename=…)` adds `v`, the file's modification time: pages name
+    the version of each stylesheet and script, which browsers may then keep for a year
+    instead of fetching them again with every page (Flask's cache busting)."""
+    if endpoint == "static" and "filename" in values and "v" not in values:
+        path = os.path.join(current_app.static_folder, values["filename"])
+        if os.path.isfile(path):
+            values["v"] = int(os.stat(path).st_mtime)
+
+
 def _security_headers(response):
-    if g.get("user") is not None:
+    if request.endpoint == "static":
+        # The same for every user, and no user's data: browsers and proxies may keep it.
+        if request.args.get("v") and response.status_code == 200:
+            response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}, immutable"
+    elif g.get("user") is not None:
         # What a logged-in user sees (pages, exports, letters) stays out of every cache: a
         # shared computer's back button after logout, a proxy.
         response.headers["Cache-Control"] = "no-store"
@@ -398,6 +418,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_load_web_user)
     app.teardown_request(_reset_actor)
     app.after_request(_security_headers)
+    app.url_defaults(_static_version)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(Invalid, handle_refused)
