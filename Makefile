@@ -65,10 +65,13 @@ run: system-run demo
 	@echo "ppp-tracker on http://$(HOST):$(PORT)  (worker and beat run alongside; Ctrl-C stops all)"
 	@scripts/run-local.sh $(HOST) $(PORT)
 
-# Two processes (pytest-xdist), each with its own databases, queue, servers and browser; each
-# starts with its long tests and takes over the other's last ones when it runs out (worksteal,
-# tests/conftest.py). PYTEST_WORKERS=0 runs everything in one process.
-PYTEST_WORKERS ?= 2
+# One process more than the machine has cores (pytest-xdist), each with its own databases, queue,
+# servers and browser: the tests with real Celery workers mostly wait (retries, leases, beats),
+# and with a process per core the cores idled through those waits (87 % busy on 2 cores with 2
+# processes, 97 % with 3; docs/development.md, "Tests"). Each starts with its long tests and
+# takes over the others' last ones when it runs out (worksteal, tests/conftest.py).
+# PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: system-test install-dev translations
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 

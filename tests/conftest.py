@@ -35,13 +35,13 @@ LONG_KINDS = ("browser", "worker", "slow")
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(config, items):
-    """`make test` runs the suite on two processes (pytest-xdist, `--dist worksteal`); each has
+    """`make test` runs the suite on several processes (pytest-xdist, `--dist worksteal`); each has
     its own databases, Celery queue, private servers and browser, so any test may run beside any
-    other. worksteal hands each process an equal share of the collected order (the first half
-    to the first process, …) and lets a process that has run out take the last tests of
-    another's queue. So the long tests are dealt out in turn to the start of every share: both
-    processes begin with theirs, what is taken over at the end is short, and both end nearly
-    together (a minute-long test left for last keeps one process busy while the other waits).
+    other. worksteal hands each process an equal share of the collected order (the first
+    share to the first process, …) and lets a process that has run out take the last tests of
+    another's queue. So the long tests are dealt out in turn to the start of every share: every
+    process begins with its own, what is taken over at the end is short, and all end nearly
+    together (a minute-long test left for last keeps one process busy while the others wait).
     Under xdist only, where every process collects the same order; one process keeps the
     files' order."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
