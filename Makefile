@@ -31,9 +31,10 @@ $(VENV)/.installed-base: $(VENV)/.installed-uv pyproject.toml
 	$(UV) pip install -q --python $(PY) -e .
 	@touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed-base pyproject.toml
+# The dev extras include the base: one install (and one resolution) for both.
+$(VENV)/.installed-dev: $(VENV)/.installed-uv pyproject.toml
 	$(UV) pip install -q --python $(PY) -e ".[dev]"
-	@touch $@
+	@touch $(VENV)/.installed-base $@
 
 install: $(VENV)/.installed-base
 install-dev: $(VENV)/.installed-dev
