@@ -148,7 +148,8 @@ def _empty_tables(app) -> None:
         db.session.remove()
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                conn.connection.cursor().execute(_pg_emptying(app, conn))
+                with conn.connection.cursor() as cursor:  # psycopg's own: several statements
+                    cursor.execute(_pg_emptying(app, conn))
             else:
                 for table in _tables():
                     conn.exec_driver_sql(f"DELETE FROM {table}")
