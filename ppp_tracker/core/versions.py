@@ -230,10 +230,13 @@ def cached_body(
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 time.sleep(RENDER_POLL_S)
+                # The lock is looked at before the body: the renderer keeps its body, then lets
+                # go of the lock, so a lock seen gone means the body (if kept) is there to read.
+                done = not pages.has(lock)
                 body = _read(name, version, now)
                 if body is not None:
                     return body
-                if not pages.has(lock):
+                if done:
                     break
             return _html(render())
     except RedisError as exc:  # Redis away: the page renders its own body
