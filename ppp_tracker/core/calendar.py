@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import holidays
 import sqlalchemy as sa
 from flask import g, has_app_context
 from flask_babel import gettext as _
@@ -21,6 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ppp_tracker.core.audit import Audited
 from ppp_tracker.db import UTCDateTime, db, utcnow
+
+if TYPE_CHECKING:
+    import holidays
 
 #: Russian names of the holidays (the package has no Russian; its `ru` silently gives English).
 RUSSIAN_NAMES = {
@@ -48,11 +51,18 @@ _SUBSTITUTED = re.compile(r"Day off \(substituted from (\d\d)/(\d\d)/(\d{4})\)")
 @lru_cache(maxsize=1)
 def _package_calendar() -> holidays.HolidayBase:
     # Years are filled lazily as dates are asked for; one instance per process is enough.
+    # Imported here, by the first date asked for: the package reads its own version from the
+    # installed distributions when imported (about 50 ms), which a process that never counts
+    # a working day (beat, `flask db`, most CLI commands) need not pay.
+    import holidays
+
     return holidays.country_holidays("KZ", language="en_US")
 
 
 @lru_cache(maxsize=1)
 def _kk_calendar() -> holidays.HolidayBase:
+    import holidays
+
     return holidays.country_holidays("KZ", language="kk")
 
 

@@ -7,7 +7,6 @@ from datetime import date
 from decimal import Decimal
 
 from babel.numbers import format_decimal
-from num2words import num2words
 
 from ppp_tracker.money import format_money, format_number
 
@@ -136,6 +135,8 @@ def dmy(day: date) -> str:
 
 def amount_in_words(amount: Decimal, lang: str = "ru") -> str:
     """Tenge in words, tiyn in digits: «три миллиона три тысячи тенге 00 тиын»."""
+    from num2words import num2words  # its 50 languages are loaded on import: by the first letter
+
     amount = Decimal(amount).quantize(Decimal("0.01"))
     words = num2words(amount, lang="kz" if lang == "kk" else "ru", to="currency", currency="KZT")
     # num2words says the tiyn in words after a comma; legal style writes them as two digits.
