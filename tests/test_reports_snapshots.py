@@ -4,9 +4,10 @@ never older than the day they are for nor than two scan intervals."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from flask import has_request_context
 from flask_babel import force_locale, gettext
@@ -177,6 +178,28 @@ def test_a_deadline_scan_in_a_real_worker_refreshes_the_dashboard(
     assert row.data["overdue_count"] == 2
     login(client, make_user("officer", "KZ-35"))
     assert _kpi(client.get("/").get_data(as_text=True), "overdue") == "2"
+
+
+@pytest.mark.parametrize(("minutes", "seconds", "lasts"), [(15, 0, 900), (15, 2, 2)])
+def test_a_queued_refresh_expires_when_the_next_scan_queues_its_own(app, minutes, seconds, lasts):
+    """The refresh queued after a scan is dropped unrun once the next scan has queued its own:
+    after SCAN_INTERVAL_MINUTES, or SCAN_INTERVAL_SECONDS where beat runs every few seconds
+    (the drills), not after minutes of refreshes waiting their turn. Read off the message on
+    Redis as the worker would receive it."""
+    from ppp_tracker.reports import queue_dashboard_refresh
+
+    app.config.update(SCAN_INTERVAL_MINUTES=minutes, SCAN_INTERVAL_SECONDS=seconds)
+    celery_app = app.extensions["celery"]
+    queued_at = datetime.now(UTC)
+    queue_dashboard_refresh(date(2014, 6, 12))
+    with celery_app.connection_for_read() as conn:
+        queue = conn.SimpleQueue(celery_app.conf.task_default_queue, no_ack=True)
+        message = queue.get(timeout=5)
+        queue.close()
+    assert message.headers["task"] == "reports.refresh_dashboard"
+    assert message.headers["argsrepr"] == "['2014-06-12']"
+    expires = datetime.fromisoformat(message.headers["expires"])
+    assert lasts - 1 <= (expires - queued_at).total_seconds() <= lasts + 1
 
 
 def _charts(scope: str = "*") -> dict[str, DashboardChart]:

@@ -68,10 +68,14 @@ def queue_dashboard_refresh(as_of) -> None:
 
     from flask import current_app
 
+    from workers import scan_interval
+
     try:
         task = current_app.extensions["celery"].tasks["reports.refresh_dashboard"]
-        # Worthless once the next scan has queued its own.
-        expires = current_app.config["SCAN_INTERVAL_MINUTES"] * 60
+        # Worthless once the next scan has queued its own: it expires after the scans' interval
+        # (SCAN_INTERVAL_SECONDS included, or refreshes queued every second would wait their
+        # turn for minutes).
+        expires = scan_interval(current_app).total_seconds()
         task.apply_async(args=[as_of.isoformat()], expires=expires)
     except Exception:
         logging.getLogger(__name__).exception("could not queue the dashboard refresh")
