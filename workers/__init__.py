@@ -7,7 +7,6 @@ Importing this package builds nothing; `workers/celery.py` is the worker's entry
 from __future__ import annotations
 
 import importlib
-from datetime import timedelta
 
 from celery import Celery, Task
 from flask import Flask
@@ -25,14 +24,6 @@ def register_tasks(module: str, beat: dict | None = None) -> None:
     if module not in TASK_MODULES:
         TASK_MODULES.append(module)
     BEAT_ENTRIES.update(beat or {})
-
-
-def scan_interval(app: Flask) -> timedelta:
-    """How often beat runs the scans: SCAN_INTERVAL_MINUTES, or SCAN_INTERVAL_SECONDS if set."""
-    seconds = app.config.get("SCAN_INTERVAL_SECONDS") or 0
-    if seconds > 0:
-        return timedelta(seconds=seconds)
-    return timedelta(minutes=app.config["SCAN_INTERVAL_MINUTES"])
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 
@@ -28,6 +28,14 @@ MIN_TASK_BATCH = 10
 #: Called with the scan's day after a scan has finished and committed (the reports feature
 #: queues the refresh of the dashboard's snapshots here): name -> fn(as_of).
 SCAN_HOOKS: dict[str, Callable[[date], None]] = {}
+
+
+def scan_interval(app) -> timedelta:
+    """How often beat runs the scans: SCAN_INTERVAL_MINUTES, or SCAN_INTERVAL_SECONDS if set."""
+    seconds = app.config.get("SCAN_INTERVAL_SECONDS") or 0
+    if seconds > 0:
+        return timedelta(seconds=seconds)
+    return timedelta(minutes=app.config["SCAN_INTERVAL_MINUTES"])
 
 
 def _queue(task_name: str, args: list[tuple], countdown: int | None = None) -> None:

@@ -10,7 +10,6 @@ from flask import Flask
 
 from ppp_tracker.alerts import jobs
 from ppp_tracker.core.audit import Actor, acting_as
-from workers import scan_interval
 
 
 @shared_task(name="alerts.scan", ignore_result=True)
@@ -53,7 +52,7 @@ def send_digest(self, digest_id: int) -> str:
 
 
 def beat_entry(app: Flask) -> dict:
-    interval = scan_interval(app)
+    interval = jobs.scan_interval(app)
     return {
         "task": "alerts.scan",
         "schedule": interval,

@@ -15,6 +15,7 @@ from celery.signals import worker_ready
 from flask import current_app
 
 from ppp_tracker import clock
+from ppp_tracker.alerts.jobs import scan_interval
 from ppp_tracker.claims import composing, scanning, staff_notices
 from ppp_tracker.claims.models import Claim
 from ppp_tracker.core.audit import Actor, acting_as
@@ -99,8 +100,6 @@ def queue_render(claim_id: int) -> None:
 
 def beat_entry(app) -> dict:
     """The scan runs with the deadline scan's interval (SCAN_INTERVAL_MINUTES)."""
-    from workers import scan_interval
-
     return {
         "task": "claims.scan",
         "schedule": scan_interval(app),

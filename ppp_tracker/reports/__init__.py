@@ -68,7 +68,7 @@ def queue_dashboard_refresh(as_of) -> None:
 
     from flask import current_app
 
-    from workers import scan_interval
+    from ppp_tracker.alerts.jobs import scan_interval
 
     try:
         task = current_app.extensions["celery"].tasks["reports.refresh_dashboard"]
